@@ -1,0 +1,22 @@
+"""Adapters: one module per host.  Each turns its host's data into canonical records and nothing else
+leaves it; see `base.LedgerAdapter` for the contract they all meet."""
+
+from __future__ import annotations
+
+from connector.adapters.base import Batch, LedgerAdapter
+from connector.config.models import ClientConfig
+
+
+def adapter_for(config: ClientConfig) -> LedgerAdapter:
+    """The adapter for a client's host."""
+    if config.host == "csv":
+        from connector.adapters.csv import CsvLedger
+
+        return CsvLedger(config.csv_folder, home_currency=config.home_currency)
+    from connector.errors import UsageError
+
+    raise UsageError(f"syncing from {config.host} is not available in this version; "
+                     "csv clients can be synced")
+
+
+__all__ = ["Batch", "LedgerAdapter", "adapter_for"]

@@ -1,0 +1,323 @@
+"""The csv host: a folder of CSV files standing in for a ledger (format in INTERFACE.md, "The csv host").
+
+The folder is read whole each time and staged as one snapshot, so a sync applies exactly the differences
+(new rows, changed rows, rows gone) in one transaction.  Every row is checked before anything is written;
+problems are reported with file, line, column and reason, as many as are found, up to a limit.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from connector.adapters.base import Batch
+from connector.errors import InvalidLedgerData, Problem
+from connector.money import MoneyError, check_currency, parse_amount, parse_rate
+from connector.records import Allocation, CreditNote, Customer, Invoice, InvoiceStatus, Payment
+
+FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # file: (required columns, optional columns)
+    "customers.csv": (("id", "name"), ("email", "currency", "timezone", "country")),
+    "invoices.csv": (("id", "customer_id", "issue_date", "due_date", "total"),
+                     ("number", "currency", "status", "exchange_rate")),
+    "payments.csv": (("id", "customer_id", "date", "amount"), ("invoice_id", "currency", "exchange_rate")),
+    "credit_notes.csv": (("id", "customer_id", "date", "amount"),
+                         ("invoice_id", "reason", "currency", "exchange_rate")),
+}
+OPTIONAL_FILES = frozenset({"credit_notes.csv"})
+MAX_PROBLEMS = 100
+CURSOR = "csv_files"
+
+
+class _TooMany(Exception):
+    pass
+
+
+class _Row:
+    """One CSV row being read: typed getters that note problems instead of raising."""
+
+    __slots__ = ("file", "line", "values", "index", "header", "problems")
+
+    def __init__(self, file: str, line: int, values: list[str], index: dict[str, int], header: list[str],
+                 problems: list[Problem]) -> None:
+        self.file, self.line, self.values, self.index = file, line, values, index
+        self.header, self.problems = header, problems
+
+    @property
+    def origin(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    def raw(self) -> dict[str, str]:
+        """The row as read, every column included, kept beside the record."""
+        return dict(zip(self.header, self.values))
+
+    def ok_since(self, problems_before: int) -> bool:
+        return len(self.problems) == problems_before
+
+    def fail(self, column: str | None, reason: str) -> None:
+        self.problems.append(Problem(self.file, self.line, column, reason))
+        if len(self.problems) >= MAX_PROBLEMS:
+            raise _TooMany
+
+    def text(self, column: str) -> str | None:
+        """The stripped value, or None when the column is absent or empty."""
+        position = self.index.get(column)
+        value = self.values[position].strip() if position is not None else ""
+        return value or None
+
+    def required(self, column: str) -> str:
+        value = self.text(column)
+        if value is None:
+            self.fail(column, "required value is empty")
+            return ""
+        return value
+
+    def date(self, column: str) -> dt.date | None:
+        value = self.required(column)
+        if not value:
+            return None
+        try:
+            if len(value) != 10:
+                raise ValueError
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            self.fail(column, f"'{value}' is not a date as YYYY-MM-DD" if not _date_shaped(value)
+                      else f"'{value}' is an impossible date")
+            return None
+
+    def amount(self, column: str, currency: str, *, positive: bool) -> Decimal | None:
+        value = self.required(column)
+        if not value:
+            return None
+        try:
+            amount = parse_amount(value, currency)
+        except MoneyError as exc:
+            self.fail(column, str(exc))
+            return None
+        if amount < 0 or (positive and amount == 0):
+            self.fail(column, f"'{value}' must be {'more than zero' if positive else 'zero or more'}")
+            return None
+        return amount
+
+    def currency(self, default: str) -> str | None:
+        value = self.text("currency")
+        if value is None:
+            return default
+        try:
+            return check_currency(value)
+        except MoneyError as exc:
+            self.fail("currency", str(exc))
+            return None
+
+    def rate(self, currency: str, home: str, *, required: bool) -> Decimal | None | bool:
+        """The exchange rate, None when none is given, or False after a problem.
+
+        Invoices in a foreign currency must carry one (aging converts at each invoice's rate); payments
+        and credit notes may leave it out, and are then converted at the rate of what they pay.
+        """
+        value = self.text("exchange_rate")
+        if value is None:
+            if currency != home and required:
+                self.fail("exchange_rate", f"required for amounts in {currency} (home currency {home})")
+                return False
+            return None
+        try:
+            rate = parse_rate(value)
+        except MoneyError as exc:
+            self.fail("exchange_rate", str(exc))
+            return False
+        if currency == home and rate != 1:
+            self.fail("exchange_rate", f"must be 1 (or empty) for amounts in the home currency {home}")
+            return False
+        return rate
+
+
+def _date_shaped(value: str) -> bool:
+    return len(value) == 10 and value[4] == "-" and value[7] == "-" and (value[:4] + value[5:7] + value[8:]).isdigit()
+
+
+@lru_cache(maxsize=512)
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+        return True
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+
+
+class CsvLedger:
+    """A csv folder as a ledger adapter."""
+
+    host = "csv"
+
+    def __init__(self, folder: Path, home_currency: str) -> None:
+        self.folder = folder
+        self.home = home_currency
+        self.problems: list[Problem] = []
+        self._customer_currency: dict[str, str | None] = {}
+
+    def fingerprint(self) -> tuple[str, int]:
+        """A digest of every file's bytes, and the number of data rows, for the cursor and progress."""
+        digest, lines = hashlib.sha256(), 0
+        for name in FILES:
+            path = self.folder / name
+            digest.update(name.encode())
+            if path.exists():
+                with path.open("rb") as handle:
+                    while chunk := handle.read(1 << 20):
+                        digest.update(chunk)
+                        lines += chunk.count(b"\n")
+        return digest.hexdigest(), lines
+
+    def pull(self, cursors: Mapping[str, str], *, full: bool = False) -> Iterator[Batch]:
+        """One batch: the whole folder as a snapshot, or nothing when no file changed since last time."""
+        if not self.folder.is_dir():
+            raise InvalidLedgerData([Problem(str(self.folder), None, None, "folder not found")])
+        fingerprint, lines = self.fingerprint()
+        if not full and cursors.get(CURSOR) == fingerprint:
+            yield Batch(records=(), expected=0)
+            return
+        yield Batch(records=self.read(), cursors={CURSOR: fingerprint}, strict=True, expected=lines,
+                    snapshot=frozenset({"customers", "invoices", "payments", "credit_notes"}))
+
+    def read(self) -> Iterator[Customer | Invoice | Payment | CreditNote]:
+        """Every record in the folder; raises `InvalidLedgerData` at the end if any row was bad."""
+        self.problems = []
+        try:
+            yield from self._customers()
+            yield from self._invoices()
+            yield from self._grouped("payments.csv")
+            yield from self._grouped("credit_notes.csv")
+        except _TooMany:
+            raise InvalidLedgerData(self.problems, truncated=True) from None
+        if self.problems:
+            raise InvalidLedgerData(self.problems)
+
+    def _rows(self, name: str) -> Iterator[_Row]:
+        path = self.folder / name
+        if not path.exists():
+            if name not in OPTIONAL_FILES:
+                self._fail(name, None, None, "file not found")
+            return
+        required, optional = FILES[name]
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                reader = csv.reader(handle)
+                header = [h.strip() for h in next(reader, [])]
+                missing = [c for c in required if c not in header]
+                if missing:
+                    self._fail(name, 1, ", ".join(missing), "required column missing from the header row")
+                    return
+                repeated = sorted({h for h in header if header.count(h) > 1})
+                if repeated:
+                    self._fail(name, 1, ", ".join(repeated), "column appears more than once in the header")
+                    return
+                index = {column: header.index(column) for column in (*required, *optional) if column in header}
+                for values in reader:
+                    if not values or values == [""]:
+                        continue
+                    row = _Row(name, reader.line_num, values, index, header, self.problems)
+                    if len(values) != len(header):
+                        row.fail(None, f"{len(values)} fields where the header has {len(header)}")
+                        continue
+                    yield row
+        except UnicodeDecodeError as exc:
+            self._fail(name, None, None, f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")
+        except csv.Error as exc:
+            self._fail(name, None, None, f"not readable as CSV: {exc}")
+
+    def _fail(self, file: str, line: int | None, column: str | None, reason: str) -> None:
+        self.problems.append(Problem(file, line, column, reason))
+        if len(self.problems) >= MAX_PROBLEMS:
+            raise _TooMany
+
+    def _customers(self) -> Iterator[Customer]:
+        self._customer_currency = {}
+        for row in self._rows("customers.csv"):
+            before = len(self.problems)
+            key, name = row.required("id"), row.required("name")
+            email, zone = row.text("email"), row.text("timezone")
+            currency = row.currency(default="") or None
+            if email is not None and "@" not in email:
+                row.fail("email", f"'{email}' is not an e-mail address")
+            if zone is not None and not _known_zone(zone):
+                row.fail("timezone", f"'{zone}' is not an IANA time zone (like Europe/London)")
+            if row.ok_since(before):
+                self._customer_currency.setdefault(key, currency)
+                yield Customer(id=key, name=name, email=email, currency=currency, timezone=zone,
+                               country=row.text("country"), raw=row.raw(), origin=row.origin)
+
+    def _default_currency(self, customer_id: str) -> str:
+        return self._customer_currency.get(customer_id) or self.home
+
+    def _invoices(self) -> Iterator[Invoice]:
+        for row in self._rows("invoices.csv"):
+            before = len(self.problems)
+            key, customer_id = row.required("id"), row.required("customer_id")
+            issued, due = row.date("issue_date"), row.date("due_date")
+            currency = row.currency(default=self._default_currency(customer_id))
+            total = row.amount("total", currency, positive=False) if currency else None
+            rate = row.rate(currency, self.home, required=True) if currency else False
+            status = (row.text("status") or "open").lower()
+            if status not in ("open", "void"):
+                row.fail("status", f"'{row.text('status')}' is not a status (open or void)")
+            if issued and due and due < issued:
+                row.fail("due_date", f"due date {due} is before the issue date {issued}")
+            if row.ok_since(before):
+                yield Invoice(id=key, customer_id=customer_id, number=row.text("number"), issue_date=issued,
+                              due_date=due, currency=currency, total=total, exchange_rate=rate or None,
+                              status=InvoiceStatus(status), raw=row.raw(), origin=row.origin)
+
+    def _grouped(self, name: str) -> Iterator[Payment | CreditNote]:
+        """Payments (or credit notes): adjacent rows sharing an id are one record, one row per allocation."""
+        group: list[tuple[_Row, dict[str, object]]] = []
+        for row in self._rows(name):
+            before = len(self.problems)
+            fields = self._money_row(row)
+            if not row.ok_since(before):
+                continue
+            if group and fields["id"] != group[0][1]["id"]:
+                yield from self._record(name, group)
+                group = []
+            group.append((row, fields))
+        if group:
+            yield from self._record(name, group)
+
+    def _money_row(self, row: _Row) -> dict[str, object]:
+        customer_id = row.required("customer_id")
+        currency = row.currency(default=self._default_currency(customer_id))
+        return {
+            "id": row.required("id"), "customer_id": customer_id, "date": row.date("date"),
+            "currency": currency,
+            "amount": row.amount("amount", currency, positive=True) if currency else None,
+            "exchange_rate": row.rate(currency, self.home, required=False) if currency else False,
+            "invoice_id": row.text("invoice_id"), "reason": row.text("reason"),
+        }
+
+    def _record(self, name: str, group: list[tuple[_Row, dict[str, object]]]) -> Iterator[Payment | CreditNote]:
+        first_row, head = group[0]
+        before = len(self.problems)
+        for row, fields in group[1:]:
+            for column in ("customer_id", "date", "currency", "exchange_rate", "reason"):
+                if fields[column] != head[column]:
+                    row.fail(column, f"'{fields[column]}' differs from line {first_row.line}, which starts "
+                                     f"the same id '{head['id']}' ('{head[column]}')")
+        if len(self.problems) > before:
+            return
+        allocations = tuple(Allocation(invoice_id=f["invoice_id"], amount=f["amount"], origin=r.origin)
+                            for r, f in group if f["invoice_id"])
+        common = dict(id=head["id"], customer_id=head["customer_id"], date=head["date"], currency=head["currency"],
+                      amount=sum((f["amount"] for _, f in group), Decimal(0)),
+                      exchange_rate=head["exchange_rate"] or None, allocations=allocations,
+                      raw=[r.raw() for r, _ in group] if len(group) > 1 else first_row.raw(),
+                      origin=first_row.origin)
+        if name == "payments.csv":
+            yield Payment(**common)
+        else:
+            yield CreditNote(**common, reason=head["reason"])

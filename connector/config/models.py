@@ -1,0 +1,200 @@
+"""Typed models of a client's config file and of a dunning policy file.
+
+Unknown keys are refused rather than ignored: in a file that drives e-mails to customers a misspelt key
+silently doing nothing is worse than an error.  Secrets never live here; `*_env` keys name the
+environment variables that hold them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, model_validator
+
+from connector.money import MoneyError, check_currency
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"'{name}' is not an IANA time zone (like Europe/London)") from None
+    return name
+
+
+def _currency(code: str) -> str:
+    try:
+        return check_currency(code)
+    except MoneyError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _env_name(name: str) -> str:
+    if not _ENV_NAME.match(name):
+        raise ValueError(
+            "must be the NAME of an environment variable (like XERO_CLIENT_SECRET), not a value; "
+            "never write a secret in a config file")
+    return name
+
+
+def _no_float(value: object) -> object:
+    if isinstance(value, float):
+        raise ValueError(f"write amounts as quoted decimals (\"{value:.2f}\"), not as numbers, "
+                         "so that no binary rounding creeps in")
+    return value
+
+
+TimeZone = Annotated[str, AfterValidator(_zone)]
+Currency = Annotated[str, AfterValidator(_currency)]
+EnvName = Annotated[str, AfterValidator(_env_name)]
+Money = Annotated[Decimal, BeforeValidator(_no_float), Field(ge=0, allow_inf_nan=False)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Credentials(_Strict):
+    """Names of the environment variables that hold the app's OAuth client id and secret."""
+
+    client_id_env: EnvName | None = None
+    client_secret_env: EnvName | None = None
+
+
+class Endpoints(_Strict):
+    """Where the host's API lives; set only for the sandbox or a test server."""
+
+    api_base: str | None = None
+    authorize_url: str | None = None
+    token_url: str | None = None
+    connections_url: str | None = None
+    discovery_url: str | None = None
+
+
+class EmailSettings(_Strict):
+    """How reminders reach customers: written to a folder, sent by SMTP, or by the ledger itself."""
+
+    channel: Literal["folder", "smtp", "host"] = "folder"
+    sender: str | None = Field(default=None, alias="from")
+
+
+class CustomerSettings(_Strict):
+    """Per-customer overrides of the client's policy."""
+
+    exclude: StrictBool = False
+    pause_until: dt.date | None = None
+    policy: str | None = None
+    credit_limit: Money | None = None
+    timezone: TimeZone | None = None
+
+
+class MetricsSettings(_Strict):
+    """Conventions for metrics where the literature disagrees."""
+
+    cei_sales: Literal["period_total", "monthly_average"] = "period_total"
+
+
+Host = Literal["quickbooks", "xero", "csv"]
+
+
+class ClientConfig(_Strict):
+    """One client's config file, `config/clients/<key>.toml`."""
+
+    key: str = Field(exclude=True, description="The client's name on the command line (the file's stem).")
+    file: Path = Field(exclude=True, description="The file this config was read from.")
+    name: str = Field(min_length=1)
+    host: Host
+    tenant_id: str | None = None
+    realm_id: str | None = None
+    path: Path | None = None
+    timezone: TimeZone = "UTC"
+    home_currency: Currency = "USD"
+    policy: str = "default"
+    auto_approve: StrictBool = False
+    credentials: Credentials = Credentials()
+    endpoints: Endpoints = Endpoints()
+    email: EmailSettings = EmailSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    customers: dict[str, CustomerSettings] = {}
+
+    @model_validator(mode="after")
+    def _host_keys(self) -> ClientConfig:
+        own = {"quickbooks": "realm_id", "xero": "tenant_id", "csv": "path"}
+        for host, key in own.items():
+            if host != self.host and getattr(self, key) is not None:
+                raise ValueError(f"'{key}' belongs to {host} clients; this client's host is {self.host}")
+        if self.host == "csv" and self.path is None:
+            raise ValueError("csv clients need 'path', the folder holding customers.csv and invoices.csv")
+        return self
+
+    @property
+    def csv_folder(self) -> Path:
+        """The csv ledger folder; a relative `path` is taken from the config file's own folder."""
+        assert self.path is not None
+        return self.path if self.path.is_absolute() else (self.file.parent / self.path).resolve()
+
+
+Action = Literal["reminder", "statement", "note", "call", "escalate", "final_demand", "agency"]
+
+
+class Step(_Strict):
+    """One dunning step: what to do, how many days from the due date, and how."""
+
+    name: str = Field(min_length=1)
+    offset_days: StrictInt
+    action: Action
+    channel: Literal["email", "host", "none"] = "email"
+    template: str | None = None
+    skip_segments: list[str] = []
+    escalate_to: str | None = None
+
+
+class ContactRules(_Strict):
+    """When a customer may be contacted, in the customer's own local time."""
+
+    quiet_hours: tuple[dt.time, dt.time] | None = (dt.time(20), dt.time(8))
+    weekends: StrictBool = False
+    max_per_7_days: StrictInt = Field(default=3, ge=1)
+
+
+class SegmentOverride(_Strict):
+    """How a payment-behaviour segment bends the policy."""
+
+    shift_days: StrictInt = 0
+
+
+class Policy(_Strict):
+    """A dunning policy, `config/policies/<name>.toml`; its meaning is in INTERFACE.md."""
+
+    key: str = Field(exclude=True)
+    file: Path = Field(exclude=True)
+    name: str = Field(min_length=1)
+    consolidate: StrictBool = True
+    escalation: Literal["catch_up", "one_step_per_run"] = "catch_up"
+    repeat_last_every_days: StrictInt = Field(default=15, ge=0)
+    min_balance: Money = Decimal("0")
+    send_time: dt.time = dt.time(9)
+    plan_breach_step: str | None = None
+    contact: ContactRules = ContactRules()
+    steps: list[Step] = Field(min_length=1)
+    segments: dict[str, SegmentOverride] = {}
+
+    @model_validator(mode="after")
+    def _ordered_steps(self) -> Policy:
+        names = [step.name for step in self.steps]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"step names must be unique; repeated: {', '.join(duplicates)}")
+        offsets = [step.offset_days for step in self.steps]
+        if offsets != sorted(set(offsets)):
+            raise ValueError("steps must be listed in order of strictly increasing offset_days")
+        if self.plan_breach_step is not None and self.plan_breach_step not in names:
+            raise ValueError(f"plan_breach_step '{self.plan_breach_step}' is not one of the steps")
+        return self

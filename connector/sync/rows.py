@@ -1,0 +1,72 @@
+"""Canonical records → store rows: minor units, ISO dates, raw JSON and a content hash.
+
+The hash covers every stored column (the raw JSON and, for payments and credit notes, the allocations
+too), so an unchanged record is recognised without comparing columns one by one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from decimal import Decimal
+from typing import Any
+
+from connector.money import to_minor
+from connector.records import Allocation, CreditNote, Customer, Invoice, Payment
+
+Row = tuple[Any, ...]
+
+
+def _instant(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.astimezone(dt.timezone.utc).isoformat()
+
+
+def _raw(value: Any) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
+
+
+def _rate(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _hashed(row: Row, extra: tuple[Any, ...] = ()) -> Row:
+    digest = hashlib.blake2b(repr((row, extra)).encode(), digest_size=12).hexdigest()
+    return (*row, digest)
+
+
+def customer_row(c: Customer) -> Row:
+    return _hashed((c.id, c.name, c.email, c.currency, c.timezone, c.country, int(c.active),
+                    _instant(c.updated_at), _raw(c.raw)))
+
+
+def invoice_row(i: Invoice) -> Row:
+    host_balance = None if i.host_balance is None else to_minor(i.host_balance, i.currency)
+    return _hashed((i.id, i.customer_id, i.number, i.issue_date.isoformat(), i.due_date.isoformat(),
+                    i.currency, to_minor(i.total, i.currency), _rate(i.exchange_rate), i.status.value,
+                    host_balance, _instant(i.updated_at), _raw(i.raw)))
+
+
+def allocation_rows(source: str, parent: Payment | CreditNote) -> list[Row]:
+    """(source, source_id, invoice_id, date, amount, origin) rows; the date defaults to the parent's."""
+    return [(source, parent.id, a.invoice_id, (a.date or parent.date).isoformat(),
+             to_minor(a.amount, parent.currency), a.origin or parent.origin) for a in parent.allocations]
+
+
+def _unapplied(amount: Decimal, allocations: tuple[Allocation, ...], currency: str) -> int:
+    return to_minor(amount - sum((a.amount for a in allocations), Decimal(0)), currency)
+
+
+def payment_row(p: Payment, allocations: list[Row]) -> Row:
+    return _hashed((p.id, p.customer_id, p.date.isoformat(), p.currency, to_minor(p.amount, p.currency),
+                    _unapplied(p.amount, p.allocations, p.currency), _rate(p.exchange_rate), p.kind.value,
+                    p.reference, _instant(p.updated_at), _raw(p.raw)), tuple(r[2:5] for r in allocations))
+
+
+def credit_note_row(n: CreditNote, allocations: list[Row]) -> Row:
+    return _hashed((n.id, n.customer_id, n.number, n.date.isoformat(), n.currency,
+                    to_minor(n.amount, n.currency), _unapplied(n.amount, n.allocations, n.currency),
+                    _rate(n.exchange_rate), n.reason, _instant(n.updated_at), _raw(n.raw)),
+                   tuple(r[2:5] for r in allocations))

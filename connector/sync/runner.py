@@ -1,0 +1,97 @@
+"""Running a sync: adapter → staging → checks → merge, recorded as a sync run, one client at a time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from connector.adapters import adapter_for
+from connector.config import Workspace
+from connector.errors import ConnectorError, InvalidLedgerData
+from connector.sync.lock import client_lock
+from connector.sync.store import EntityCounts, MergeResult, Store
+
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass
+class SyncReport:
+    """What one client's sync did, for the summary line, `--json` and the exit status."""
+
+    client: str
+    host: str
+    outcome: str = "succeeded"
+    counts: dict[str, EntityCounts] = field(default_factory=dict)
+    api_calls: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    exit_status: int = 0
+
+    def total(self, what: str) -> int:
+        return sum(getattr(c, what) for c in self.counts.values())
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "client": self.client, "host": self.host, "outcome": self.outcome,
+            "new": self.total("new"), "updated": self.total("updated"), "deleted": self.total("deleted"),
+            "unchanged": self.total("unchanged"), "api_calls": self.api_calls,
+            "seconds": round(self.seconds, 3), "error": self.error,
+            "entities": {name: vars(c) for name, c in self.counts.items()},
+        }
+
+
+def sync_client(workspace: Workspace, key: str, *, full: bool = False,
+                progress: Progress | None = None) -> SyncReport:
+    """Sync one client into its store.  Failures are reported in the result, not raised.
+
+    Config and usage errors (which happen before anything runs) are raised instead, since there is no
+    run to record them in.
+    """
+    config = workspace.load_client(key)
+    adapter = adapter_for(config)
+    report = SyncReport(client=key, host=config.host)
+    started = time.monotonic()
+    try:
+        with client_lock(workspace.client_data_dir(key), key), Store(workspace.store_path(key)) as store:
+            run_id = store.start_run(config.host, "full" if full else "incremental")
+            try:
+                total = _pull_into(store, adapter.pull(store.cursors(), full=full), progress, report)
+            except ConnectorError as exc:
+                store.finish_run(run_id, "failed", api_calls=report.api_calls, error=str(exc))
+                raise
+            store.finish_run(run_id, "succeeded", total, api_calls=report.api_calls)
+    except ConnectorError as exc:
+        report.outcome, report.error, report.exit_status = "failed", str(exc), exc.exit_status
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _pull_into(store: Store, batches: Any, progress: Progress | None, report: SyncReport) -> MergeResult:
+    total = MergeResult()
+    done = 0
+    for batch in batches:
+        staging = store.staging()
+        try:
+            for record in batch.records:
+                staging.add(record)
+                done += 1
+                if progress and done % 1000 == 0:
+                    progress(done, batch.expected)
+            staging.seal()
+            if batch.strict and (problems := staging.problems()):
+                raise InvalidLedgerData(problems)
+            result = store.merge(staging, snapshot=batch.snapshot, deletions=batch.deletions,
+                                 cursors=batch.cursors)
+        finally:
+            staging.drop()
+        report.api_calls += batch.api_calls
+        for entity, counts in result.counts.items():
+            into = total.counts.setdefault(entity, EntityCounts())
+            for what in ("new", "updated", "deleted", "unchanged"):
+                setattr(into, what, getattr(into, what) + getattr(counts, what))
+        report.counts = total.counts
+    if progress:
+        progress(done, done)
+    return total

@@ -1,0 +1,89 @@
+"""The store's tables, and the registered migrations that create and evolve them.
+
+Amounts are INTEGER minor units of the row's currency (see `connector.money`); dates are ISO text;
+instants are ISO-8601 UTC text.  Records are never removed: a record that disappears from the ledger
+gets `deleted_at`.  Allocations are the one exception: they belong to their payment or credit note and
+are replaced with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from sqlite3 import Connection
+
+# Columns each entity's rows carry, in the order `connector.sync.rows` builds them.  The store's tables
+# add `deleted_at` and derived columns (an invoice's balance, a payment's unapplied amount).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "customers": ("id", "name", "email", "currency", "timezone", "country", "active",
+                  "updated_at", "raw", "row_hash"),
+    "invoices": ("id", "customer_id", "number", "issue_date", "due_date", "currency", "total",
+                 "exchange_rate", "status", "host_balance", "updated_at", "raw", "row_hash"),
+    "payments": ("id", "customer_id", "date", "currency", "amount", "unapplied", "exchange_rate", "kind",
+                 "reference", "updated_at", "raw", "row_hash"),
+    "credit_notes": ("id", "customer_id", "number", "date", "currency", "amount", "unapplied",
+                     "exchange_rate", "reason", "updated_at", "raw", "row_hash"),
+}
+ALLOCATION_COLUMNS: tuple[str, ...] = ("source", "source_id", "invoice_id", "date", "amount")
+
+_V1 = """
+CREATE TABLE customers (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT, currency TEXT, timezone TEXT, country TEXT,
+    active INTEGER NOT NULL, updated_at TEXT, raw TEXT, row_hash TEXT NOT NULL, deleted_at TEXT
+);
+CREATE TABLE invoices (
+    id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, number TEXT, issue_date TEXT NOT NULL,
+    due_date TEXT NOT NULL, currency TEXT NOT NULL, total INTEGER NOT NULL, exchange_rate TEXT,
+    status TEXT NOT NULL, host_balance INTEGER, updated_at TEXT, raw TEXT, row_hash TEXT NOT NULL,
+    deleted_at TEXT, balance INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX invoices_customer ON invoices (customer_id);
+-- Aging reads only open invoices: this partial index covers that scan.
+CREATE INDEX invoices_open ON invoices (customer_id, due_date, currency, exchange_rate, balance, issue_date)
+    WHERE balance <> 0 AND deleted_at IS NULL;
+CREATE TABLE payments (
+    id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, date TEXT NOT NULL, currency TEXT NOT NULL,
+    amount INTEGER NOT NULL, unapplied INTEGER NOT NULL, exchange_rate TEXT, kind TEXT NOT NULL,
+    reference TEXT, updated_at TEXT, raw TEXT, row_hash TEXT NOT NULL, deleted_at TEXT
+);
+CREATE INDEX payments_customer ON payments (customer_id);
+CREATE TABLE credit_notes (
+    id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, number TEXT, date TEXT NOT NULL,
+    currency TEXT NOT NULL, amount INTEGER NOT NULL, unapplied INTEGER NOT NULL, exchange_rate TEXT,
+    reason TEXT, updated_at TEXT, raw TEXT, row_hash TEXT NOT NULL, deleted_at TEXT
+);
+CREATE INDEX credit_notes_customer ON credit_notes (customer_id);
+CREATE TABLE allocations (
+    source TEXT NOT NULL, source_id TEXT NOT NULL, invoice_id TEXT NOT NULL, date TEXT NOT NULL,
+    amount INTEGER NOT NULL, PRIMARY KEY (source, source_id, invoice_id)
+) WITHOUT ROWID;
+CREATE INDEX allocations_invoice ON allocations (invoice_id);
+CREATE TABLE cursors (entity TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE sync_runs (
+    id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, ended_at TEXT, host TEXT NOT NULL,
+    mode TEXT NOT NULL, outcome TEXT NOT NULL, new INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL DEFAULT 0, deleted INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0, api_calls INTEGER NOT NULL DEFAULT 0, error TEXT, detail TEXT
+);
+"""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema change: applied once, in version order, inside a transaction, and recorded."""
+
+    version: int
+    name: str
+    apply: Callable[[Connection], None]
+
+
+def _script(sql: str) -> Callable[[Connection], None]:
+    def run(conn: Connection) -> None:
+        for statement in filter(str.strip, sql.split(";")):
+            conn.execute(statement)
+    return run
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "canonical records, cursors and sync runs", _script(_V1)),
+)

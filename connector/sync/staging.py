@@ -1,0 +1,178 @@
+"""Staging: a batch of canonical records held in TEMP tables until it is checked and merged.
+
+Nothing reaches the store's own tables until the whole batch has been staged and checked, so a bad file
+or a crash part-way leaves the store as it was.  Staging lives on the store's connection (SQLite TEMP
+tables), which keeps memory flat however large the batch: a million invoices are never in Python at once.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterable
+
+from connector.errors import Problem
+from connector.money import from_minor
+from connector.records import ENTITIES, CreditNote, Customer, Invoice, Payment, Record
+from connector.sync import rows
+from connector.sync.schema import ALLOCATION_COLUMNS, COLUMNS
+
+_FLUSH_EVERY = 5_000
+_ORIGIN = re.compile(r"^(?P<file>.*):(?P<line>[0-9]+)$")
+
+
+class Staging:
+    """TEMP tables `stg_<entity>` and `stg_allocations`, filled by `add` and read by the store."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.count: dict[str, int] = dict.fromkeys(ENTITIES, 0)
+        self._pending: dict[str, list[rows.Row]] = {name: [] for name in (*ENTITIES, "allocations")}
+        for entity in ENTITIES:
+            conn.execute(f"DROP TABLE IF EXISTS temp.stg_{entity}")
+            conn.execute(f"CREATE TEMP TABLE stg_{entity} ({', '.join(COLUMNS[entity])}, origin)")
+        conn.execute("DROP TABLE IF EXISTS temp.stg_allocations")
+        conn.execute(f"CREATE TEMP TABLE stg_allocations ({', '.join(ALLOCATION_COLUMNS)}, origin)")
+
+    def add(self, record: Record) -> None:
+        """Stage one record (with its allocations, for payments and credit notes)."""
+        if isinstance(record, Invoice):
+            self._queue("invoices", (*rows.invoice_row(record), record.origin))
+        elif isinstance(record, Customer):
+            self._queue("customers", (*rows.customer_row(record), record.origin))
+        elif isinstance(record, Payment):
+            allocations = rows.allocation_rows("payments", record)
+            self._queue("payments", (*rows.payment_row(record, allocations), record.origin), allocations)
+        elif isinstance(record, CreditNote):
+            allocations = rows.allocation_rows("credit_notes", record)
+            self._queue("credit_notes", (*rows.credit_note_row(record, allocations), record.origin),
+                        allocations)
+        else:  # pragma: no cover - the type union is closed
+            raise TypeError(f"not a canonical record: {type(record).__name__}")
+
+    def add_all(self, records: Iterable[Record]) -> None:
+        for record in records:
+            self.add(record)
+
+    def _queue(self, entity: str, row: rows.Row, allocations: list[rows.Row] = ()) -> None:  # type: ignore[assignment]
+        self.count[entity] += 1
+        self._pending[entity].append(row)
+        if allocations:
+            self._pending["allocations"].extend(allocations)
+        if len(self._pending[entity]) >= _FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write queued rows into the TEMP tables (one transaction on the temp database only)."""
+        with self.conn:
+            for name, pending in self._pending.items():
+                if pending:
+                    marks = ", ".join("?" * len(pending[0]))
+                    self.conn.executemany(f"INSERT INTO temp.stg_{name} VALUES ({marks})", pending)
+                    pending.clear()
+
+    def seal(self) -> None:
+        """Flush and index the staged rows, ready for checks and the merge."""
+        self.flush()
+        for entity in ENTITIES:
+            self.conn.execute(f"CREATE INDEX temp.stg_{entity}_id ON stg_{entity} (id)")
+        self.conn.execute("CREATE INDEX temp.stg_allocations_source ON stg_allocations (source, source_id)")
+        self.conn.execute("CREATE INDEX temp.stg_allocations_invoice ON stg_allocations (invoice_id)")
+
+    def drop(self) -> None:
+        for name in (*ENTITIES, "allocations"):
+            self.conn.execute(f"DROP TABLE IF EXISTS temp.stg_{name}")
+
+    def problems(self, limit: int = 100) -> list[Problem]:
+        """Check a complete snapshot of a ledger: ids unique, every reference resolves, currencies agree.
+
+        Only for snapshots (csv ledgers): an incremental batch refers to records staged in earlier runs.
+        """
+        found: list[Problem] = []
+        for check in (self._duplicates, self._unknown_customers, self._allocation_checks,
+                      self._over_allocated):
+            found += check(limit - len(found))
+            if len(found) >= limit:
+                break
+        return found
+
+    def _duplicates(self, limit: int) -> list[Problem]:
+        found = []
+        for entity in ENTITIES:
+            sql = f"""
+                SELECT origin, id, first FROM (
+                    SELECT origin, id, rowid AS r,
+                           FIRST_VALUE(origin) OVER (PARTITION BY id ORDER BY rowid) AS first,
+                           ROW_NUMBER() OVER (PARTITION BY id ORDER BY rowid) AS n
+                    FROM stg_{entity}
+                    WHERE id IN (SELECT id FROM stg_{entity} GROUP BY id HAVING COUNT(*) > 1))
+                WHERE n > 1 ORDER BY r LIMIT ?"""
+            for origin, key, first in self.conn.execute(sql, (limit,)):
+                hint = "; rows of one payment or credit note must be adjacent" if entity in (
+                    "payments", "credit_notes") else ""
+                found.append(_problem(origin, "id", f"duplicate id '{key}' (first at {_where(first)}){hint}"))
+        found += [_problem(origin, "invoice_id", f"allocates to invoice '{invoice}' more than once")
+                  for origin, invoice in self.conn.execute("""
+                      SELECT MAX(origin), invoice_id FROM stg_allocations
+                      GROUP BY source, source_id, invoice_id HAVING COUNT(*) > 1 LIMIT ?""", (limit,))]
+        return found[:limit]
+
+    def _unknown_customers(self, limit: int) -> list[Problem]:
+        found = []
+        for entity in ("invoices", "payments", "credit_notes"):
+            sql = f"""SELECT s.origin, s.customer_id FROM stg_{entity} s
+                      WHERE NOT EXISTS (SELECT 1 FROM stg_customers c WHERE c.id = s.customer_id)
+                      ORDER BY s.rowid LIMIT ?"""
+            found += [_problem(origin, "customer_id", f"unknown customer '{customer}'")
+                      for origin, customer in self.conn.execute(sql, (limit,))]
+        sql = """SELECT i.origin, i.currency, c.currency, c.id FROM stg_invoices i
+                 JOIN stg_customers c ON c.id = i.customer_id
+                 WHERE c.currency IS NOT NULL AND c.currency <> i.currency ORDER BY i.rowid LIMIT ?"""
+        found += [_problem(origin, "currency", f"invoice in {cur} for customer '{cid}', whose currency is {own}")
+                  for origin, cur, own, cid in self.conn.execute(sql, (limit,))]
+        return found[:limit]
+
+    def _allocation_checks(self, limit: int) -> list[Problem]:
+        found = []
+        for source in ("payments", "credit_notes"):
+            what = source[:-1].replace("_", " ")
+            sql = f"""
+                SELECT a.origin, a.invoice_id, i.id IS NULL, p.currency, i.currency, p.customer_id, i.customer_id
+                FROM stg_allocations a
+                JOIN stg_{source} p ON p.id = a.source_id
+                LEFT JOIN stg_invoices i ON i.id = a.invoice_id
+                WHERE a.source = '{source}'
+                  AND (i.id IS NULL OR i.currency <> p.currency OR i.customer_id <> p.customer_id)
+                ORDER BY a.rowid LIMIT ?"""
+            for origin, invoice, missing, own, theirs, payer, billed in self.conn.execute(sql, (limit,)):
+                if missing:
+                    reason = f"unknown invoice '{invoice}'"
+                elif own != theirs:
+                    reason = f"{what} in {own} allocated to invoice '{invoice}' in {theirs}"
+                else:
+                    reason = f"invoice '{invoice}' belongs to customer '{billed}', not '{payer}'"
+                found.append(_problem(origin, "invoice_id", reason))
+        return found[:limit]
+
+    def _over_allocated(self, limit: int) -> list[Problem]:
+        sql = """SELECT i.origin, i.id, i.currency, i.total, s.applied FROM stg_invoices i
+                 JOIN (SELECT invoice_id, SUM(amount) AS applied FROM stg_allocations GROUP BY invoice_id) s
+                   ON s.invoice_id = i.id
+                 WHERE s.applied > i.total ORDER BY i.rowid LIMIT ?"""
+        return [_problem(origin, "total", f"payments and credits applied to invoice '{key}' come to "
+                                          f"{from_minor(applied, cur)}, more than its total {from_minor(total, cur)}")
+                for origin, key, cur, total, applied in self.conn.execute(sql, (limit,))]
+
+
+def _where(origin: str | None) -> str:
+    match = _ORIGIN.match(origin or "")
+    return f"line {match['line']}" if match else (origin or "?")
+
+
+def _problem(origin: str | None, column: str, reason: str) -> Problem:
+    match = _ORIGIN.match(origin or "")
+    if match:
+        return Problem(match["file"], int(match["line"]), column, reason)
+    return Problem(origin or "(ledger)", None, column, reason)
+
+

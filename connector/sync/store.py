@@ -1,0 +1,239 @@
+"""The sync store: one SQLite file per client, and the one module that writes it.
+
+Every write goes through `Store.transaction()`.  A sync's merge, its cursors and the record of its run
+commit together (invariant 2), so a crash at any point leaves either the old state or the new one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import sqlite_utils
+
+from connector.errors import StoreError
+from connector.money import exponent, from_minor
+from connector.records import ENTITIES
+from connector.sync.schema import ALLOCATION_COLUMNS, COLUMNS, MIGRATIONS
+from connector.sync.staging import Staging
+
+_SOURCES = ("payments", "credit_notes")
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class EntityCounts:
+    """What a merge did to one entity's records."""
+
+    new: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+
+
+@dataclass
+class MergeResult:
+    counts: dict[str, EntityCounts] = field(default_factory=dict)
+
+    def total(self, what: str) -> int:
+        return sum(getattr(c, what) for c in self.counts.values())
+
+
+class Store:
+    """A client's store: open it, stage a batch, merge it, read it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        self.db = sqlite_utils.Database(conn)
+        self.conn = conn
+        self.db.enable_wal()
+        for pragma in ("synchronous = NORMAL", "cache_size = -65536", "temp_store = FILE"):
+            conn.execute(f"PRAGMA {pragma}")
+        self._migrate()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception: the only way to write."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- schema ---------------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        self.conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
+                          "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+        applied = {row[0] for row in self.conn.execute("SELECT version FROM schema_migrations")}
+        newest = max((m.version for m in MIGRATIONS), default=0)
+        if applied and max(applied) > newest:
+            raise StoreError(f"{self.path} was written by a newer connector (schema {max(applied)}, "
+                             f"this one knows {newest}): upgrade connector")
+        for migration in MIGRATIONS:
+            if migration.version not in applied:
+                with self.transaction() as conn:
+                    migration.apply(conn)
+                    conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                                 (migration.version, migration.name, utc_now()))
+
+    @property
+    def schema_version(self) -> int:
+        return self.conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] or 0
+
+    # -- sync runs and cursors -----------------------------------------------------------------
+
+    def start_run(self, host: str, mode: str) -> int:
+        """Record a run as started; runs left 'running' by a crashed process become 'interrupted'."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE sync_runs SET outcome = 'interrupted' WHERE outcome = 'running'")
+            cursor = conn.execute("INSERT INTO sync_runs (started_at, host, mode, outcome) "
+                                  "VALUES (?, ?, ?, 'running')", (utc_now(), host, mode))
+            return int(cursor.lastrowid or 0)
+
+    def finish_run(self, run_id: int, outcome: str, result: MergeResult | None = None,
+                   api_calls: int = 0, error: str | None = None) -> None:
+        """Record how a run ended: 'succeeded' or 'failed', with its counts or its error."""
+        detail = None if result is None else json.dumps({k: vars(v) for k, v in result.counts.items()})
+        totals = (0, 0, 0, 0) if result is None else tuple(
+            result.total(k) for k in ("new", "updated", "deleted", "unchanged"))
+        with self.transaction() as conn:
+            conn.execute("""UPDATE sync_runs SET ended_at = ?, outcome = ?, new = ?, updated = ?, deleted = ?,
+                            unchanged = ?, api_calls = ?, error = ?, detail = ? WHERE id = ?""",
+                         (utc_now(), outcome, *totals, api_calls, error, detail, run_id))
+
+    def cursors(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT entity, value FROM cursors"))
+
+    def last_run(self, outcome: str | None = "succeeded") -> dict[str, object] | None:
+        where = "WHERE outcome = ?" if outcome else "WHERE ? IS NULL"
+        rows = list(self.db.query(f"SELECT * FROM sync_runs {where} ORDER BY id DESC LIMIT 1", [outcome]))
+        return rows[0] if rows else None
+
+    # -- the merge ------------------------------------------------------------------------------
+
+    def staging(self) -> Staging:
+        return Staging(self.conn)
+
+    def merge(self, staging: Staging, *, snapshot: frozenset[str] = frozenset(),
+              deletions: Mapping[str, list[str]] | None = None, cursors: Mapping[str, str] | None = None,
+              ) -> MergeResult:
+        """Apply a sealed batch in one transaction with the cursors that cover it.
+
+        Entities in `snapshot` were staged in full: their stored records missing from the batch are
+        marked deleted.  `deletions` names records the host reports deleted.
+        """
+        now, result = utc_now(), MergeResult()
+        with self.transaction() as conn:
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS touched (id TEXT PRIMARY KEY)")
+            conn.execute("DELETE FROM temp.touched")
+            for entity in ENTITIES:
+                result.counts[entity] = self._merge_entity(
+                    entity, staging.count[entity], entity in snapshot, (deletions or {}).get(entity, []), now)
+                if entity in _SOURCES:
+                    self._merge_allocations(entity)
+                conn.execute(f"DROP TABLE temp.chg_{entity}")
+                conn.execute(f"DROP TABLE temp.gone_{entity}")
+            self._rebalance()
+            for entity, value in (cursors or {}).items():
+                conn.execute("INSERT INTO cursors VALUES (?, ?, ?) ON CONFLICT (entity) DO UPDATE "
+                             "SET value = excluded.value, updated_at = excluded.updated_at", (entity, value, now))
+        return result
+
+    def _merge_entity(self, entity: str, staged: int, snapshot: bool, deleted_ids: list[str],
+                      now: str) -> EntityCounts:
+        cols = COLUMNS[entity]
+        conn = self.conn
+        conn.execute(f"CREATE TEMP TABLE chg_{entity} (id TEXT PRIMARY KEY, is_new INTEGER)")
+        conn.execute(f"""INSERT OR IGNORE INTO temp.chg_{entity}
+            SELECT s.id, t.id IS NULL FROM temp.stg_{entity} s LEFT JOIN main.{entity} t ON t.id = s.id
+            WHERE t.id IS NULL OR t.row_hash <> s.row_hash OR t.deleted_at IS NOT NULL""")
+        updates = ", ".join(f"{c} = excluded.{c}" for c in cols[1:])
+        conn.execute(f"""INSERT INTO main.{entity} ({', '.join(cols)})
+            SELECT {', '.join(cols)} FROM temp.stg_{entity} WHERE id IN (SELECT id FROM temp.chg_{entity})
+            ORDER BY rowid
+            ON CONFLICT (id) DO UPDATE SET {updates}, deleted_at = NULL""")
+        conn.execute(f"CREATE TEMP TABLE gone_{entity} (id TEXT PRIMARY KEY)")
+        if snapshot:
+            conn.execute(f"""INSERT INTO temp.gone_{entity} SELECT id FROM main.{entity}
+                WHERE deleted_at IS NULL AND id NOT IN (SELECT id FROM temp.stg_{entity})""")
+        conn.executemany(f"""INSERT OR IGNORE INTO temp.gone_{entity} SELECT id FROM main.{entity}
+                             WHERE id = ? AND deleted_at IS NULL""", [(i,) for i in deleted_ids])
+        deleted = conn.execute(f"UPDATE main.{entity} SET deleted_at = ? WHERE id IN "
+                               f"(SELECT id FROM temp.gone_{entity})", (now,)).rowcount
+        new, changed = conn.execute(f"SELECT COALESCE(SUM(is_new), 0), COUNT(*) FROM temp.chg_{entity}").fetchone()
+        if entity == "invoices":
+            conn.execute("INSERT OR IGNORE INTO temp.touched SELECT id FROM temp.chg_invoices "
+                         "UNION ALL SELECT id FROM temp.gone_invoices")
+        return EntityCounts(new=new, updated=changed - new, deleted=deleted, unchanged=staged - changed)
+
+    def _merge_allocations(self, source: str) -> None:
+        """Replace the allocations of changed and deleted payments (or credit notes) with the staged ones."""
+        conn = self.conn
+        replaced = f"SELECT id FROM temp.chg_{source} UNION ALL SELECT id FROM temp.gone_{source}"
+        conn.execute(f"""INSERT OR IGNORE INTO temp.touched SELECT invoice_id FROM main.allocations
+                         WHERE source = ? AND source_id IN ({replaced})""", (source,))
+        conn.execute(f"DELETE FROM main.allocations WHERE source = ? AND source_id IN ({replaced})", (source,))
+        cols = ", ".join(ALLOCATION_COLUMNS)
+        conn.execute(f"""INSERT OR REPLACE INTO main.allocations ({cols}) SELECT {cols}
+                         FROM temp.stg_allocations WHERE source = ?
+                         AND source_id IN (SELECT id FROM temp.chg_{source}) ORDER BY rowid""", (source,))
+        conn.execute(f"""INSERT OR IGNORE INTO temp.touched SELECT invoice_id FROM temp.stg_allocations
+                         WHERE source = ? AND source_id IN (SELECT id FROM temp.chg_{source})""", (source,))
+
+    def _rebalance(self) -> None:
+        """Recompute the balance of every invoice the merge touched: total less what is applied to it."""
+        self.conn.execute("""
+            UPDATE main.invoices SET balance = CASE
+                WHEN status = 'void' OR deleted_at IS NOT NULL THEN 0
+                ELSE total - COALESCE((SELECT SUM(a.amount) FROM main.allocations a
+                                       WHERE a.invoice_id = invoices.id), 0) END
+            WHERE id IN (SELECT id FROM temp.touched)""")
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def count(self, entity: str, *, include_deleted: bool = False) -> int:
+        where = "" if include_deleted else " WHERE deleted_at IS NULL"
+        return int(self.conn.execute(f"SELECT COUNT(*) FROM {entity}{where}").fetchone()[0])
+
+    def open_balance(self, home_currency: str) -> Decimal:
+        """Open balance of all live invoices in the home currency, each at its own exchange rate."""
+        total = Decimal(0)
+        for currency, rate, units in self.conn.execute(
+                "SELECT currency, exchange_rate, SUM(balance) FROM invoices WHERE balance <> 0 "
+                "AND deleted_at IS NULL GROUP BY currency, exchange_rate"):
+            amount = from_minor(units, currency) * (Decimal(rate) if rate else Decimal(1))
+            total += amount
+        return total.quantize(Decimal(1).scaleb(-exponent(home_currency)))
+
+    def open_balances_by_customer(self, limit: int | None = None) -> list[tuple[str, str, str, Decimal]]:
+        """(customer id, name, currency, open balance) for customers who owe something, largest first."""
+        sql = """SELECT i.customer_id, c.name, i.currency, SUM(i.balance) AS owed
+                 FROM invoices i LEFT JOIN customers c ON c.id = i.customer_id
+                 WHERE i.balance <> 0 AND i.deleted_at IS NULL
+                 GROUP BY i.customer_id, i.currency ORDER BY owed DESC, i.customer_id"""
+        rows = self.conn.execute(sql + (f" LIMIT {int(limit)}" if limit else "")).fetchall()
+        return [(cid, name or cid, cur, from_minor(owed, cur)) for cid, name, cur, owed in rows]
