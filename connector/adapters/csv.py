@@ -42,20 +42,25 @@ class _TooMany(Exception):
 class _Row:
     """One CSV row being read: typed getters that note problems instead of raising."""
 
-    __slots__ = ("file", "line", "values", "index", "header", "problems")
+    __slots__ = ("file", "line", "values", "index", "extras", "problems")
 
-    def __init__(self, file: str, line: int, values: list[str], index: dict[str, int], header: list[str],
-                 problems: list[Problem]) -> None:
+    def __init__(self, file: str, line: int, values: list[str], index: dict[str, int],
+                 extras: list[tuple[str, int]], problems: list[Problem]) -> None:
         self.file, self.line, self.values, self.index = file, line, values, index
-        self.header, self.problems = header, problems
+        self.extras, self.problems = extras, problems
 
     @property
     def origin(self) -> str:
         return f"{self.file}:{self.line}"
 
-    def raw(self) -> dict[str, str]:
-        """The row as read, every column included, kept beside the record."""
-        return dict(zip(self.header, self.values))
+    def raw(self) -> dict[str, str] | None:
+        """The columns the canonical record does not model, kept beside it (None if there are none).
+
+        The modelled columns are the record itself; keeping them twice would only double the store.
+        """
+        if not self.extras:
+            return None
+        return {column: self.values[position] for column, position in self.extras}
 
     def ok_since(self, problems_before: int) -> bool:
         return len(self.problems) == problems_before
@@ -68,14 +73,14 @@ class _Row:
     def text(self, column: str) -> str | None:
         """The stripped value, or None when the column is absent or empty."""
         position = self.index.get(column)
-        value = self.values[position].strip() if position is not None else ""
-        return value or None
+        if position is None:
+            return None
+        return self.values[position].strip() or None
 
     def required(self, column: str) -> str:
-        value = self.text(column)
-        if value is None:
+        value = self.values[self.index[column]].strip()
+        if not value:
             self.fail(column, "required value is empty")
-            return ""
         return value
 
     def date(self, column: str) -> dt.date | None:
@@ -219,10 +224,11 @@ class CsvLedger:
                     self._fail(name, 1, ", ".join(repeated), "column appears more than once in the header")
                     return
                 index = {column: header.index(column) for column in (*required, *optional) if column in header}
+                extras = [(column, at) for at, column in enumerate(header) if column not in index]
                 for values in reader:
                     if not values or values == [""]:
                         continue
-                    row = _Row(name, reader.line_num, values, index, header, self.problems)
+                    row = _Row(name, reader.line_num, values, index, extras, self.problems)
                     if len(values) != len(header):
                         row.fail(None, f"{len(values)} fields where the header has {len(header)}")
                         continue
@@ -315,9 +321,16 @@ class CsvLedger:
         common = dict(id=head["id"], customer_id=head["customer_id"], date=head["date"], currency=head["currency"],
                       amount=sum((f["amount"] for _, f in group), Decimal(0)),
                       exchange_rate=head["exchange_rate"] or None, allocations=allocations,
-                      raw=[r.raw() for r, _ in group] if len(group) > 1 else first_row.raw(),
+                      raw=_group_raw([r.raw() for r, _ in group]),
                       origin=first_row.origin)
         if name == "payments.csv":
             yield Payment(**common)
         else:
             yield CreditNote(**common, reason=head["reason"])
+
+
+def _group_raw(raws: list[dict[str, str] | None]) -> object:
+    """Unmodelled columns of a multi-row record: one dict, a list of them, or None when there are none."""
+    if all(raw is None for raw in raws):
+        return None
+    return raws[0] if len(raws) == 1 else raws

@@ -1,0 +1,55 @@
+"""`connector clients`: every configured client with its host, last sync and open balance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from connector.config import Workspace
+from connector.errors import ConnectorError
+from connector.sync.store import Store
+
+
+@dataclass(frozen=True)
+class ClientSummary:
+    """One line of the client list; `error` is set when the client's config is invalid."""
+
+    client: str
+    name: str | None = None
+    host: str | None = None
+    currency: str | None = None
+    last_sync: str | None = None
+    last_outcome: str | None = None
+    open_balance: Decimal | None = None
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"client": self.client, "name": self.name, "host": self.host, "currency": self.currency,
+                "last_sync": self.last_sync, "last_outcome": self.last_outcome,
+                "open_balance": None if self.open_balance is None else str(self.open_balance),
+                "error": self.error}
+
+
+def list_clients(workspace: Workspace) -> list[ClientSummary]:
+    """Summaries of all clients; an invalid config is listed with its error rather than hiding the rest."""
+    return [_summary(workspace, key) for key in workspace.client_keys()]
+
+
+def _summary(workspace: Workspace, key: str) -> ClientSummary:
+    try:
+        config = workspace.load_client(key)
+    except ConnectorError as exc:
+        return ClientSummary(client=key, error=str(exc))
+    base = ClientSummary(client=key, name=config.name, host=config.host, currency=config.home_currency)
+    path = workspace.data_dir / key / "store.sqlite"
+    if not path.exists():
+        return base
+    with Store(path) as store:
+        last = store.last_run(outcome=None)
+        succeeded = store.last_run()
+        return ClientSummary(
+            client=key, name=config.name, host=config.host, currency=config.home_currency,
+            last_sync=None if succeeded is None else str(succeeded["ended_at"]),
+            last_outcome=None if last is None else str(last["outcome"]),
+            open_balance=store.open_balance(config.home_currency))
