@@ -1,0 +1,138 @@
+"""Client configs and policies: `init` templates, `clients`, and clear refusals of bad files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from connector.config import Workspace
+from connector.errors import ConfigError
+from tests.conftest import cli
+
+
+def write_client(workspace: Workspace, key: str, text: str) -> Path:
+    file = workspace.clients_dir / f"{key}.toml"
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(text, encoding="utf-8")
+    return file
+
+
+@pytest.mark.parametrize("host", ["quickbooks", "xero", "csv"])
+def test_init_writes_a_commented_template_that_loads(workspace: Workspace, tmp_path: Path, host: str) -> None:
+    extra = ["--path", str(tmp_path / "ledger")] if host == "csv" else []
+    result = cli(workspace, "init", "acme", "--host", host, "--name", 'Acme "Quoted" Ltd',
+                 "--timezone", "Europe/London", "--currency", "GBP", *extra)
+    assert result.exit_code == 0, result.output
+    file = workspace.clients_dir / "acme.toml"
+    text = file.read_text()
+    assert "# " in text and "secret" in text.lower()  # commented, and explains where secrets go
+    config = workspace.load_client("acme")
+    assert (config.host, config.name, config.timezone, config.home_currency) == (
+        host, 'Acme "Quoted" Ltd', "Europe/London", "GBP")
+
+
+def test_init_refuses_to_overwrite_an_existing_client(workspace: Workspace, tmp_path: Path) -> None:
+    assert cli(workspace, "init", "acme", "--host", "xero").exit_code == 0
+    result = cli(workspace, "init", "acme", "--host", "xero")
+    assert result.exit_code == 2
+    assert "already exists" in result.output
+    assert cli(workspace, "init", "acme", "--host", "xero", "--force").exit_code == 0
+
+
+def test_init_refuses_an_unknown_host_and_a_csv_client_without_a_folder(workspace: Workspace) -> None:
+    assert cli(workspace, "init", "acme", "--host", "sage").exit_code == 2
+    result = cli(workspace, "init", "acme", "--host", "csv")
+    assert result.exit_code == 2 and "--path" in result.output
+    assert not (workspace.clients_dir / "acme.toml").exists()
+
+
+def test_csv_path_is_relative_to_the_config_file(workspace: Workspace) -> None:
+    write_client(workspace, "rel", 'name = "Rel"\nhost = "csv"\npath = "../ledgers/rel"\n')
+    assert workspace.load_client("rel").csv_folder == (workspace.config_dir / "ledgers" / "rel").resolve()
+
+
+@pytest.mark.parametrize("text, key, reason", [
+    ('name = "A"\nhost = "sage"\n', "host", "'quickbooks', 'xero' or 'csv'"),
+    ('name = "A"\nhost = "xero"\nauto_approve = "yes"\n', "auto_approve", "valid boolean"),
+    ('name = 5\nhost = "xero"\n', "name", "valid string"),
+    ('name = "A"\nhost = "xero"\ntimezone = "Mars/Olympus"\n', "timezone", "not an IANA time zone"),
+    ('name = "A"\nhost = "xero"\nhome_currency = "pounds"\n', "home_currency", "not a currency code"),
+    ('name = "A"\nhost = "xero"\nauto_aprove = true\n', "auto_aprove", "unknown key"),
+    ('host = "xero"\n', "name", "required key is missing"),
+    ('name = "A"\nhost = "xero"\n[credentials]\nclient_secret = "s3cr3t-value"\n',
+     "credentials.client_secret", "literal secret"),
+    ('name = "A"\nhost = "xero"\n[credentials]\nclient_secret_env = "abc 123 !x"\n',
+     "credentials.client_secret_env", "NAME of an environment variable"),
+    ('name = "A"\nhost = "xero"\naccess_token = "eyJhbGciOiJSUzI1NiIsImtpZCI6"\n', "access_token", "literal secret"),
+    ('name = "A"\nhost = "xero"\n[customers."C 42"]\npause_until = "someday"\n',
+     'customers."C 42".pause_until', "valid date"),
+    ('name = "A"\nhost = "xero"\n[customers.C1]\ncredit_limit = 2500.5\n',
+     "customers.C1.credit_limit", "quoted decimals"),
+    ('name = "A"\nhost = "xero"\nrealm_id = "123"\n', "(top level)", "'realm_id' belongs to quickbooks"),
+])
+def test_invalid_config_is_refused_naming_file_key_and_reason(
+        workspace: Workspace, text: str, key: str, reason: str) -> None:
+    file = write_client(workspace, "bad", text)
+    with pytest.raises(ConfigError) as caught:
+        workspace.load_client("bad")
+    assert any(k == key and reason in r for k, r in caught.value.problems), caught.value.problems
+    result = cli(workspace, "sync", "bad")
+    assert result.exit_code == 2
+    assert str(file) in result.output and key in result.output
+
+
+def test_a_literal_secret_never_reaches_the_error_message(workspace: Workspace) -> None:
+    write_client(workspace, "leaky", 'name = "A"\nhost = "xero"\nclient_secret = "hunter2-very-secret"\n')
+    result = cli(workspace, "clients")
+    assert result.exit_code == 2
+    assert "client_secret" in result.output and "hunter2" not in result.output
+
+
+def test_bad_toml_syntax_names_the_file_and_line(workspace: Workspace) -> None:
+    file = write_client(workspace, "broken", 'name = "A"\nhost = \n')
+    result = cli(workspace, "sync", "broken")
+    assert result.exit_code == 2
+    assert str(file) in result.output and "line 2" in result.output
+
+
+def test_clients_lists_every_client_and_flags_the_invalid_ones(workspace: Workspace, tmp_path: Path) -> None:
+    cli(workspace, "init", "good", "--host", "csv", "--path", str(tmp_path), "--currency", "GBP")
+    cli(workspace, "init", "qbo", "--host", "quickbooks")
+    write_client(workspace, "bad", 'name = "Bad"\nhost = "sage"\n')
+    result = cli(workspace, "clients", "--json")
+    assert result.exit_code == 2  # the listing is printed, and the exit status says a config is bad
+    listed = {c["client"]: c for c in json.loads(result.stdout)["clients"]}
+    assert set(listed) == {"good", "qbo", "bad"}
+    assert listed["good"]["host"] == "csv" and listed["good"]["last_sync"] is None
+    assert "host" in listed["bad"]["error"]
+
+
+def test_unknown_client_is_a_usage_error_listing_the_known_ones(workspace: Workspace) -> None:
+    cli(workspace, "init", "acme", "--host", "xero")
+    result = cli(workspace, "sync", "acne")
+    assert result.exit_code == 2
+    assert "no client 'acne'" in result.output and "acme" in result.output
+
+
+def test_default_policy_is_packaged_and_valid(workspace: Workspace) -> None:
+    policy = workspace.load_policy("default")
+    assert [s.offset_days for s in policy.steps] == [-5, 1, 7, 14, 21, 30, 60, 90]
+    assert policy.segments["problem"].shift_days == -7
+
+
+@pytest.mark.parametrize("steps, reason", [
+    ('[[steps]]\nname="a"\noffset_days=5\naction="reminder"\n[[steps]]\nname="a"\noffset_days=9\naction="note"\n',
+     "step names must be unique"),
+    ('[[steps]]\nname="a"\noffset_days=5\naction="reminder"\n[[steps]]\nname="b"\noffset_days=1\naction="note"\n',
+     "strictly increasing offset_days"),
+    ('[[steps]]\nname="a"\noffset_days=5\naction="sms_blast"\n', "'reminder'"),
+])
+def test_invalid_policy_is_refused(workspace: Workspace, steps: str, reason: str) -> None:
+    file = workspace.config_dir / "policies" / "strict.toml"
+    file.parent.mkdir(parents=True)
+    file.write_text('name = "Strict"\n' + steps)
+    with pytest.raises(ConfigError, match=reason) as caught:
+        workspace.load_policy("strict")
+    assert str(file) in str(caught.value)
