@@ -35,11 +35,21 @@ def cli(workspace: Workspace, *args: str):
                                     "--data-dir", str(workspace.data_dir), *args])
 
 
-def dump_store(path: Path) -> dict[str, list[tuple]]:
-    """Every data row of a store, in a stable order: what "identical stores" compares."""
+def dump_store(path: Path, *, deleted_as_flag: bool = False) -> dict[str, list[tuple]]:
+    """Every data row of a store, in a stable order: what "identical stores" compares.
+
+    With `deleted_as_flag`, `deleted_at` becomes 0/1, for comparing stores that learnt of the same
+    deletions at different times.
+    """
     conn = sqlite3.connect(path)
     try:
-        return {table: conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3").fetchall() for table in DATA_TABLES}
+        dump = {}
+        for table in DATA_TABLES:
+            columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+            if deleted_as_flag:
+                columns = ["deleted_at IS NOT NULL" if c == "deleted_at" else c for c in columns]
+            dump[table] = conn.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY 1, 2, 3").fetchall()
+        return dump
     finally:
         conn.close()
 

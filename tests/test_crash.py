@@ -1,0 +1,137 @@
+"""A sync killed with SIGKILL at any point, then run again, gives the store an uninterrupted sync gives."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from connector.config import Workspace
+from tests.conftest import dump_store, make_company, read_rows, write_rows
+
+INVOICES = 60_000
+
+
+def start_sync(workspace: Workspace) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "CONNECTOR_CONFIG_DIR": str(workspace.config_dir),
+           "CONNECTOR_DATA_DIR": str(workspace.data_dir)}
+    return subprocess.Popen([sys.executable, "-m", "connector", "sync", "acme", "--json"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def sync(workspace: Workspace) -> None:
+    process = start_sync(workspace)
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, (stdout + stderr).decode()[-2000:]
+
+
+def kill_after(workspace: Workspace, ready: "callable") -> None:  # type: ignore[valid-type]
+    """Start a sync and SIGKILL it once `ready()` holds; fail if it finished first."""
+    process = start_sync(workspace)
+    deadline = time.monotonic() + 120
+    while not ready() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert process.poll() is None, "the sync finished before it could be killed: make the load larger"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+
+
+def after(seconds: float) -> "callable":  # type: ignore[valid-type]
+    start = time.monotonic()
+    return lambda: time.monotonic() - start >= seconds
+
+
+def wal_larger_than(workspace: Workspace, size: int) -> "callable":  # type: ignore[valid-type]
+    """True once the store's write-ahead log grows past `size`: the merge is writing the main tables."""
+    wal = workspace.data_dir / "acme" / "store.sqlite-wal"
+    base = wal.stat().st_size if wal.exists() else 0
+    return lambda: wal.exists() and wal.stat().st_size > base + size
+
+
+def edit_ledger(folder: Path) -> None:
+    """A second version of the ledger: one invoice in 50 gone, one in 20 re-priced, one new payment."""
+    header, rows = read_rows(folder / "payments.csv")
+    paid = {r[header.index("invoice_id")] for r in rows}
+    write_rows(folder / "payments.csv", header, rows[len(rows) // 10:])
+    header, rows = read_rows(folder / "credit_notes.csv")
+    paid |= {r[header.index("invoice_id")] for r in rows}
+    header, rows = read_rows(folder / "invoices.csv")
+    total = header.index("total")
+    kept = []
+    for n, row in enumerate(rows):
+        if n % 50 == 0 and row[0] not in paid:
+            continue
+        if n % 20 == 0:
+            row[total] = _double(row[total])
+        kept.append(row)
+    write_rows(folder / "invoices.csv", header, kept)
+
+
+def _double(amount: str) -> str:
+    units, _, cents = amount.partition(".")
+    return f"{int(units) * 2 + int(cents or 0) * 2 // 100}.{(int(cents or 0) * 2) % 100:02d}"
+
+
+@pytest.fixture(scope="module")
+def ledgers(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    first = make_company(tmp_path_factory.mktemp("v1"), invoices=INVOICES)
+    second = tmp_path_factory.mktemp("v2")
+    for file in first.iterdir():
+        (second / file.name).write_bytes(file.read_bytes())
+    edit_ledger(second)
+    return first, second
+
+
+def client(tmp_path: Path, name: str, ledger: Path) -> Workspace:
+    workspace = Workspace(tmp_path / name / "config", tmp_path / name / "data")
+    workspace.create_client("acme", "csv", path=str(ledger), currency="GBP")
+    return workspace
+
+
+def point_at(workspace: Workspace, ledger: Path) -> None:
+    workspace.create_client("acme", "csv", path=str(ledger), currency="GBP", force=True)
+
+
+def test_sigkill_during_first_load_then_rerun_gives_the_uninterrupted_store(
+        tmp_path: Path, ledgers: tuple[Path, Path]) -> None:
+    first, _ = ledgers
+    reference = client(tmp_path, "reference", first)
+    sync(reference)
+    crashed = client(tmp_path, "crashed", first)
+
+    kill_after(crashed, after(0.5))  # while reading and staging the files
+    kill_after(crashed, wal_larger_than(crashed, 1 << 20))  # while the merge writes the store
+    kill_after(crashed, after(1.5))
+    sync(crashed)
+
+    assert dump_store(crashed.store_path("acme")) == dump_store(reference.store_path("acme"))
+    import sqlite3
+    outcomes = [r[0] for r in sqlite3.connect(crashed.store_path("acme")).execute(
+        "SELECT outcome FROM sync_runs ORDER BY id")]
+    assert outcomes == ["interrupted", "interrupted", "interrupted", "succeeded"]
+
+
+def test_sigkill_while_applying_changes_then_rerun_gives_the_uninterrupted_store(
+        tmp_path: Path, ledgers: tuple[Path, Path]) -> None:
+    first, second = ledgers
+    reference, crashed = client(tmp_path, "reference", first), client(tmp_path, "crashed", first)
+    sync(reference)
+    sync(crashed)
+    point_at(reference, second)
+    point_at(crashed, second)
+    sync(reference)
+
+    kill_after(crashed, wal_larger_than(crashed, 256 << 10))
+    kill_after(crashed, after(0.8))
+    sync(crashed)
+
+    expected = dump_store(reference.store_path("acme"), deleted_as_flag=True)
+    assert dump_store(crashed.store_path("acme"), deleted_as_flag=True) == expected
+    deleted = sum(1 for row in expected["invoices"] if row[-2] == 1)
+    assert deleted > 100  # the edit really deleted invoices, and the crashed store agrees on which
