@@ -1,0 +1,108 @@
+"""The store itself: migrations, WAL, soft deletes, derived balances and unapplied credit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from connector.errors import StoreError
+from connector.records import Allocation, CreditNote, Customer, Invoice, Payment, PaymentKind
+from connector.sync.lock import client_lock
+from connector.errors import SyncInProgress
+from connector.sync.schema import MIGRATIONS
+from connector.sync.store import Store
+
+D = dt.date(2026, 1, 1)
+
+
+def merge(store: Store, *records, snapshot=frozenset(), deletions=None, cursors=None):
+    staging = store.staging()
+    staging.add_all(records)
+    staging.seal()
+    try:
+        return store.merge(staging, snapshot=snapshot, deletions=deletions, cursors=cursors)
+    finally:
+        staging.drop()
+
+
+def test_new_store_records_its_migrations_and_uses_wal(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite") as store:
+        assert store.schema_version == MIGRATIONS[-1].version
+        assert store.conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    with Store(tmp_path / "s.sqlite") as again:  # reopening applies nothing twice
+        assert again.conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone() == (len(MIGRATIONS),)
+
+
+def test_store_from_a_newer_version_is_refused_not_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO schema_migrations VALUES (999, 'future', '2030-01-01')")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="newer connector"):
+        Store(path)
+
+
+def test_host_records_merge_incrementally_with_cursor_in_the_same_transaction(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite") as store:
+        customer = Customer(id="C1", name="Ngata Marine", raw={"Id": "C1", "Extra": "kept"},
+                            updated_at=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=-8))))
+        invoice = Invoice(id="I1", customer_id="C1", issue_date=D, due_date=D, currency="JPY",
+                          total=Decimal("12000"), exchange_rate=Decimal("0.0052"))
+        result = merge(store, customer, invoice, cursors={"invoices": "2026-01-02T11:04:05Z"})
+        assert result.total("new") == 2
+        assert store.cursors() == {"invoices": "2026-01-02T11:04:05Z"}
+        row = store.conn.execute("SELECT updated_at, raw FROM customers").fetchone()
+        assert row == ("2026-01-02T11:04:05+00:00", '{"Id":"C1","Extra":"kept"}')
+        # a later batch with only a payment: the invoice's balance follows, nothing else changes
+        payment = Payment(id="P1", customer_id="C1", date=D, currency="JPY", amount=Decimal("5000"),
+                          allocations=(Allocation(invoice_id="I1", amount=Decimal("4000")),))
+        result = merge(store, payment)
+        assert (result.total("new"), result.total("updated")) == (1, 0)
+        assert store.conn.execute("SELECT balance FROM invoices").fetchone() == (8000,)
+        assert store.conn.execute("SELECT unapplied FROM payments").fetchone() == (1000,)
+        assert store.open_balance("GBP") == Decimal("41.60")
+
+
+def test_host_deletion_is_a_soft_delete_that_reopens_balances(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite") as store:
+        merge(store,
+              Customer(id="C1", name="A"),
+              Invoice(id="I1", customer_id="C1", issue_date=D, due_date=D, currency="GBP", total=Decimal("100")),
+              CreditNote(id="N1", customer_id="C1", date=D, currency="GBP", amount=Decimal("30"),
+                         allocations=(Allocation(invoice_id="I1", amount=Decimal("30")),)))
+        assert store.conn.execute("SELECT balance FROM invoices").fetchone() == (7000,)
+        result = merge(store, deletions={"credit_notes": ["N1", "N-unknown"]})
+        assert result.counts["credit_notes"].deleted == 1
+        assert store.conn.execute("SELECT balance FROM invoices").fetchone() == (10000,)
+        assert store.conn.execute("SELECT deleted_at IS NOT NULL FROM credit_notes").fetchone() == (1,)
+        assert store.count("credit_notes") == 0 and store.count("credit_notes", include_deleted=True) == 1
+
+
+def test_void_invoice_owes_nothing_but_is_kept(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite") as store:
+        merge(store, Customer(id="C1", name="A"),
+              Invoice(id="I1", customer_id="C1", issue_date=D, due_date=D, currency="GBP", total=Decimal("100"),
+                      status="void"))
+        assert store.conn.execute("SELECT status, total, balance FROM invoices").fetchone() == ("void", 10000, 0)
+
+
+def test_naive_timestamps_are_refused_by_the_canonical_model() -> None:
+    with pytest.raises(ValueError, match="timezone"):
+        Customer(id="C1", name="A", updated_at=dt.datetime(2026, 1, 1))
+    assert Payment(id="P", customer_id="C", date=D, currency="GBP", amount=Decimal("1"),
+                   kind=PaymentKind.PREPAYMENT).kind is PaymentKind.PREPAYMENT
+
+
+def test_second_job_for_the_same_client_is_refused_while_the_first_runs(tmp_path: Path) -> None:
+    with client_lock(tmp_path, "acme"):
+        with pytest.raises(SyncInProgress, match="already running"):
+            with client_lock(tmp_path, "acme"):
+                pass
+    with client_lock(tmp_path, "acme"):  # released when the first job ends
+        pass
