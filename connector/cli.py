@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, Optional
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -55,9 +55,9 @@ def _print_json(data: Any) -> None:
 @app.callback()
 def main(
     ctx: typer.Context,
-    config_dir: Annotated[Optional[Path], typer.Option(
+    config_dir: Annotated[Path | None, typer.Option(
         "--config-dir", envvar="CONNECTOR_CONFIG_DIR", help="Folder of clients/ and policies/ (default ./config).")] = None,
-    data_dir: Annotated[Optional[Path], typer.Option(
+    data_dir: Annotated[Path | None, typer.Option(
         "--data-dir", envvar="CONNECTOR_DATA_DIR", help="Folder of the clients' stores (default ./data).")] = None,
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
 ) -> None:
@@ -73,8 +73,8 @@ def init(
     ctx: typer.Context,
     client: Annotated[str, typer.Argument(help="The client's short name, used on the command line.")],
     host: Annotated[str, typer.Option("--host", help="quickbooks | xero | csv")],
-    name: Annotated[Optional[str], typer.Option(help="The client's display name.")] = None,
-    path: Annotated[Optional[Path], typer.Option(help="csv only: the folder of the client's CSV files.")] = None,
+    name: Annotated[str | None, typer.Option(help="The client's display name.")] = None,
+    path: Annotated[Path | None, typer.Option(help="csv only: the folder of the client's CSV files.")] = None,
     timezone: Annotated[str, typer.Option(help="IANA time zone of the client.")] = "UTC",
     currency: Annotated[str, typer.Option(help="Home currency of the client.")] = "USD",
     force: Annotated[bool, typer.Option(help="Overwrite an existing config file.")] = False,
@@ -115,7 +115,7 @@ def clients(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @app.command()
 def sync(
     ctx: typer.Context,
-    client: Annotated[Optional[str], typer.Argument(help="The client to sync.")] = None,
+    client: Annotated[str | None, typer.Argument(help="The client to sync.")] = None,
     all_clients: Annotated[bool, typer.Option("--all", help="Sync every configured client.")] = False,
     full: Annotated[bool, typer.Option("--full", help="Re-read everything, not just what changed.")] = False,
     as_json: JsonOption = False,
@@ -166,7 +166,7 @@ def _print_report(report: SyncReport) -> None:
 
 @app.command()
 def demo(
-    workdir: Annotated[Optional[Path], typer.Option(help="Keep the demo's files here (default: a temp folder).")] = None,
+    workdir: Annotated[Path | None, typer.Option(help="Keep the demo's files here (default: a temp folder).")] = None,
     size: Annotated[int, typer.Option(help="Invoices in the sample company.")] = 2000,
     seed: Annotated[int, typer.Option(help="Seed of the sample company.")] = 7,
 ) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -48,7 +48,7 @@ class Customer(_Record):
     active: bool = Field(default=True, description="False for customers archived or made inactive on the host.")
 
 
-class InvoiceStatus(str, Enum):
+class InvoiceStatus(StrEnum):
     """Whether an invoice counts as a receivable."""
 
     OPEN = "open"  # approved and counting; it may be fully paid, the balance says so
@@ -83,7 +83,7 @@ class Invoice(_Record):
         default=None, description="The balance the host itself reports, kept for reconciliation.")
 
 
-class PaymentKind(str, Enum):
+class PaymentKind(StrEnum):
     """What kind of money the customer sent."""
 
     PAYMENT = "payment"  # an ordinary receipt, applied to invoices or left unapplied

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ def sync(workspace: Workspace) -> None:
     assert process.returncode == 0, (stdout + stderr).decode()[-2000:]
 
 
-def kill_after(workspace: Workspace, ready: "callable") -> None:  # type: ignore[valid-type]
+def kill_after(workspace: Workspace, ready: Callable[[], bool]) -> None:
     """Start a sync and SIGKILL it once `ready()` holds; fail if it finished first."""
     process = start_sync(workspace)
     deadline = time.monotonic() + 120
@@ -42,12 +43,12 @@ def kill_after(workspace: Workspace, ready: "callable") -> None:  # type: ignore
     assert process.returncode == -signal.SIGKILL
 
 
-def after(seconds: float) -> "callable":  # type: ignore[valid-type]
+def after(seconds: float) -> Callable[[], bool]:
     start = time.monotonic()
     return lambda: time.monotonic() - start >= seconds
 
 
-def wal_larger_than(workspace: Workspace, size: int) -> "callable":  # type: ignore[valid-type]
+def wal_larger_than(workspace: Workspace, size: int) -> Callable[[], bool]:
     """True once the store's write-ahead log grows past `size`: the merge is writing the main tables."""
     wal = workspace.data_dir / "acme" / "store.sqlite-wal"
     base = wal.stat().st_size if wal.exists() else 0

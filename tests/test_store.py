@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from connector.errors import StoreError
+from connector.errors import StoreError, SyncInProgress
 from connector.records import Allocation, CreditNote, Customer, Invoice, Payment, PaymentKind
 from connector.sync.lock import client_lock
-from connector.errors import SyncInProgress
 from connector.sync.schema import MIGRATIONS
 from connector.sync.store import Store
 
@@ -67,6 +66,10 @@ def test_host_records_merge_incrementally_with_cursor_in_the_same_transaction(tm
         assert store.conn.execute("SELECT balance FROM invoices").fetchone() == (8000,)
         assert store.conn.execute("SELECT unapplied FROM payments").fetchone() == (1000,)
         assert store.open_balance("GBP") == Decimal("41.60")
+        (credit,) = store.unapplied_credits("C1")
+        assert (credit.source, credit.source_id, credit.amount, credit.currency) == (
+            "payment", "P1", Decimal("1000"), "JPY")
+        assert store.unapplied_credits("C2") == []
 
 
 def test_host_deletion_is_a_soft_delete_that_reopens_balances(tmp_path: Path) -> None:

@@ -67,7 +67,7 @@ def generate(spec: CompanySpec) -> Iterator[Customer | Invoice | Payment | Credi
     yield from (c.customer for c in customers)
     counts = _spread(rng, spec.invoices, len(customers))
     ids = {"invoice": 0, "payment": 0, "credit": 0}
-    for generated, count in zip(customers, counts):
+    for generated, count in zip(customers, counts, strict=True):
         yield from _history(rng, spec, generated, count, ids)
 
 

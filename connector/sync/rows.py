@@ -19,7 +19,7 @@ Row = tuple[Any, ...]
 
 
 def _instant(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.astimezone(dt.timezone.utc).isoformat()
+    return None if value is None else value.astimezone(dt.UTC).isoformat()
 
 
 def _raw(value: Any) -> str | None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector.adapters import adapter_for
+from connector.adapters import Batch, adapter_for
 from connector.config import Workspace
 from connector.errors import ConnectorError, InvalidLedgerData
 from connector.sync.lock import client_lock
@@ -68,7 +68,7 @@ def sync_client(workspace: Workspace, key: str, *, full: bool = False,
     return report
 
 
-def _pull_into(store: Store, batches: Any, progress: Progress | None, report: SyncReport) -> MergeResult:
+def _pull_into(store: Store, batches: Iterable[Batch], progress: Progress | None, report: SyncReport) -> MergeResult:
     total = MergeResult()
     done = 0
     for batch in batches:

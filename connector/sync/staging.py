@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from connector.errors import Problem
 from connector.money import from_minor
@@ -54,7 +54,7 @@ class Staging:
         for record in records:
             self.add(record)
 
-    def _queue(self, entity: str, row: rows.Row, allocations: list[rows.Row] = ()) -> None:  # type: ignore[assignment]
+    def _queue(self, entity: str, row: rows.Row, allocations: Sequence[rows.Row] = ()) -> None:
         self.count[entity] += 1
         self._pending[entity].append(row)
         if allocations:

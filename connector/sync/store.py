@@ -19,7 +19,7 @@ import sqlite_utils
 
 from connector.errors import StoreError
 from connector.money import exponent, from_minor
-from connector.records import ENTITIES
+from connector.records import ENTITIES, UnappliedCredit
 from connector.sync.schema import ALLOCATION_COLUMNS, COLUMNS, MIGRATIONS
 from connector.sync.staging import Staging
 
@@ -27,7 +27,7 @@ _SOURCES = ("payments", "credit_notes")
 
 
 def utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -129,9 +129,10 @@ class Store:
         return dict(self.conn.execute("SELECT entity, value FROM cursors"))
 
     def last_run(self, outcome: str | None = "succeeded") -> dict[str, object] | None:
-        where = "WHERE outcome = ?" if outcome else "WHERE ? IS NULL"
-        rows = list(self.db.query(f"SELECT * FROM sync_runs {where} ORDER BY id DESC LIMIT 1", [outcome]))
-        return rows[0] if rows else None
+        """The latest sync run with that outcome (any outcome when None), as a dict of its columns."""
+        where = "outcome = ?" if outcome else "1"
+        rows = self.db["sync_runs"].rows_where(where, [outcome] if outcome else [], order_by="id DESC", limit=1)
+        return next(iter(rows), None)
 
     # -- the merge ------------------------------------------------------------------------------
 
@@ -237,3 +238,20 @@ class Store:
                  GROUP BY i.customer_id, i.currency ORDER BY owed DESC, i.customer_id"""
         rows = self.conn.execute(sql + (f" LIMIT {int(limit)}" if limit else "")).fetchall()
         return [(cid, name or cid, cur, from_minor(owed, cur)) for cid, name, cur, owed in rows]
+
+    def unapplied_credits(self, customer_id: str | None = None) -> list[UnappliedCredit]:
+        """Credit customers hold and have not applied: unapplied cash, overpayments, prepayments, credit notes.
+
+        Derived from the live payments and credit notes, so it can never disagree with them.
+        """
+        where = "AND customer_id = ?" if customer_id else ""
+        args = [customer_id] * 2 if customer_id else []
+        rows = self.conn.execute(f"""
+            SELECT customer_id, kind, id, date, currency, unapplied FROM payments
+            WHERE unapplied > 0 AND deleted_at IS NULL {where}
+            UNION ALL
+            SELECT customer_id, 'credit_note', id, date, currency, unapplied FROM credit_notes
+            WHERE unapplied > 0 AND deleted_at IS NULL {where}
+            ORDER BY 1, 4, 3""", args)
+        return [UnappliedCredit(customer_id=cid, source=kind, source_id=key, date=on, currency=cur,
+                                amount=from_minor(units, cur)) for cid, kind, key, on, cur, units in rows]
