@@ -6,6 +6,8 @@ ledger data that failed validation).  Errors are one line (or one line per probl
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable
@@ -19,7 +21,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from connector import __version__
+from connector import reports
 from connector.clients import list_clients
+from connector.engine.aging import AgingReport
+from connector.engine.aging import as_json as aging_json
 from connector.config import Workspace
 from connector.errors import ConnectorError, UsageError
 from connector.sync.runner import SyncReport, sync_client
@@ -30,6 +35,18 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of text.")]
+CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV (one row per line of the table).")]
+AsOfOption = Annotated[str | None, typer.Option(
+    "--as-of", help="Date (YYYY-MM-DD) to report as of [default: today in the client's time zone].")]
+
+
+def _as_of(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        _fail(UsageError(f"--as-of '{text}' is not a date as YYYY-MM-DD"))
 
 
 def _workspace(ctx: typer.Context) -> Workspace:
@@ -49,7 +66,7 @@ def _guard(action: Callable[[], Any]) -> Any:
 
 
 def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
 
 
 @app.callback()
@@ -162,6 +179,65 @@ def _print_report(report: SyncReport) -> None:
                   f"in {report.seconds:.1f} s")
     else:
         err.print(f"[red]{report.client}: sync failed:[/red] {report.error}")
+
+
+@app.command()
+def aging(
+    ctx: typer.Context,
+    client: Annotated[str, typer.Argument(help="The client.")],
+    as_of: AsOfOption = None,
+    by: Annotated[str, typer.Option("--by", help="customer | invoice")] = "customer",
+    basis: Annotated[str | None, typer.Option(help="due_date | invoice_date [default: the client's config].")] = None,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
+) -> None:
+    """The receivables aging: open balances by days past due, in the home currency."""
+    if by not in ("customer", "invoice"):
+        _fail(UsageError(f"--by must be customer or invoice, not '{by}'"))
+    if basis not in (None, "due_date", "invoice_date"):
+        _fail(UsageError(f"--basis must be due_date or invoice_date, not '{basis}'"))
+    report = _guard(lambda: reports.aging(_workspace(ctx), client, as_of=_as_of(as_of), by=by, basis=basis))  # type: ignore[arg-type]
+    if as_json:
+        _print_json(aging_json(report))
+    elif as_csv:
+        _print_aging_csv(report)
+    else:
+        _print_aging(report)
+
+
+def _aging_rows(report: AgingReport) -> tuple[list[str], list[list[str]]]:
+    by_invoice = bool(report.lines and report.lines[0].invoice_id)
+    head = ["customer_id", "name", *(["invoice_id", "number", "due_date", "days_past_due"] if by_invoice else [])]
+    tail = ["total"] if by_invoice else ["total", "unapplied_credit"]
+    rows = []
+    for line in report.lines:
+        lead = [line.customer_id, line.name]
+        if by_invoice:
+            lead += [line.invoice_id or "", line.number or "", str(line.due_date), str(line.days)]
+        rest = [str(line.total)] if by_invoice else [str(line.total), str(line.unapplied_credit)]
+        rows.append([*lead, *(str(line.amounts[b]) for b in report.buckets), *rest])
+    return [*head, *report.buckets, *tail], rows
+
+
+def _print_aging_csv(report: AgingReport) -> None:
+    header, rows = _aging_rows(report)
+    writer = csv.writer(sys.stdout)
+    writer.writerow(header)
+    writer.writerows(rows)
+
+
+def _print_aging(report: AgingReport) -> None:
+    header, rows = _aging_rows(report)
+    table = Table(*header, title=f"aging as of {report.as_of} ({report.currency})", box=None)
+    for column in table.columns[len(header) - len(report.buckets) - (2 if "unapplied_credit" in header else 1):]:
+        column.justify = "right"
+    for row in rows:
+        table.add_row(*row)
+    blanks = [""] * (len(header) - len(report.buckets) - (2 if "unapplied_credit" in header else 1) - 1)
+    credit = [str(report.unapplied_credit)] if "unapplied_credit" in header else []
+    table.add_row("[b]total[/b]", *blanks, *(str(report.totals[b]) for b in report.buckets), str(report.total),
+                  *credit)
+    out.print(table)
 
 
 @app.command()

@@ -110,6 +110,19 @@ class MetricsSettings(_Strict):
     cei_sales: Literal["period_total", "monthly_average"] = "period_total"
 
 
+class AgingSettings(_Strict):
+    """How the aging is bucketed: by due date (default) or invoice date, and the bucket edges in days."""
+
+    basis: Literal["due_date", "invoice_date"] = "due_date"
+    edges: list[StrictInt] = Field(default=[30, 60, 90], min_length=1)
+
+    @model_validator(mode="after")
+    def _increasing(self) -> AgingSettings:
+        if self.edges != sorted(set(self.edges)) or self.edges[0] < 1:
+            raise ValueError("edges must be increasing whole days, the first at least 1 (like [30, 60, 90])")
+        return self
+
+
 Host = Literal["quickbooks", "xero", "csv"]
 
 
@@ -131,6 +144,7 @@ class ClientConfig(_Strict):
     endpoints: Endpoints = Endpoints()
     email: EmailSettings = EmailSettings()
     metrics: MetricsSettings = MetricsSettings()
+    aging: AgingSettings = AgingSettings()
     customers: dict[str, CustomerSettings] = {}
 
     @model_validator(mode="after")

@@ -1,0 +1,43 @@
+"""Library calls behind the read commands: load a client's config and store, run the engine.
+
+Each function here is what the CLI command of the same name calls; scripts can call them directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from connector.config import ClientConfig, Workspace
+from connector.engine import inputs
+from connector.engine.aging import AgingReport, Basis, Buckets, age
+from connector.errors import UsageError
+from connector.sync.store import Store
+
+
+def today_for(config: ClientConfig) -> dt.date:
+    """Today in the client's own time zone: the default as-of date of every report."""
+    return dt.datetime.now(ZoneInfo(config.timezone)).date()
+
+
+def open_store(workspace: Workspace, config: ClientConfig) -> Store:
+    path = workspace.data_dir / config.key / "store.sqlite"
+    if not path.exists():
+        raise UsageError(f"client '{config.key}' has not been synced yet: run `connector sync {config.key}`")
+    return Store(path)
+
+
+def aging(workspace: Workspace, client: str, *, as_of: dt.date | None = None,
+          by: Literal["customer", "invoice"] = "customer", basis: Basis | None = None) -> AgingReport:
+    """The client's receivables aging as of a date (default: today in the client's time zone)."""
+    config = workspace.load_client(client)
+    day = as_of or today_for(config)
+    buckets = Buckets(edges=tuple(config.aging.edges), basis=basis or config.aging.basis)
+    with open_store(workspace, config) as store:
+        try:
+            return age(inputs.open_items(store, day), inputs.credit_items(store, day), inputs.customer_names(store),
+                       as_of=day, home=config.home_currency, buckets=buckets, by=by,
+                       fallback_rates=inputs.latest_rates(store))
+        except ValueError as exc:
+            raise UsageError(f"cannot age client '{client}': {exc}") from None

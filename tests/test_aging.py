@@ -1,0 +1,154 @@
+"""The aging: bucket boundaries, as-of rebuilds, home currency, credits shown apart, and a real dataset."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from connector import reports
+from connector.config import Workspace
+from connector.sync.runner import sync_client
+from tests.conftest import cli
+from tests.test_csv_validation import GOOD, write_ledger
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "ar_late_payments.csv"
+# GOOD, with 10.00 of P1 left unapplied
+WITH_CREDIT = {**GOOD, "payments.csv": GOOD["payments.csv"].replace(
+    "P1,C1,2026-02-10,50.00,I2,\n", "P1,C1,2026-02-10,50.00,I2,\nP1,C1,2026-02-10,10.00,,\n")}
+
+
+def client(workspace: Workspace, ledger: Path, files: dict[str, str], currency: str = "GBP") -> str:
+    write_ledger(ledger, files)
+    workspace.create_client("acme", "csv", path=str(ledger), currency=currency, force=True)
+    report = sync_client(workspace, "acme")
+    assert report.outcome == "succeeded", report.error
+    return "acme"
+
+
+def ledger_with_due_dates(due_dates: list[str], as_of_total: str = "100.00") -> dict[str, str]:
+    invoices = "".join(f"I{n},C1,2024-01-01,{due},{as_of_total}\n" for n, due in enumerate(due_dates))
+    return {"customers.csv": "id,name\nC1,Ngata Marine\n",
+            "invoices.csv": "id,customer_id,issue_date,due_date,total\n" + invoices,
+            "payments.csv": "id,customer_id,date,amount,invoice_id\n"}
+
+
+def test_bucket_boundaries_follow_days_past_due(workspace: Workspace, tmp_path: Path) -> None:
+    as_of = dt.date(2026, 6, 30)
+    days = {0: "current", -5: "current", 1: "1-30", 30: "1-30", 31: "31-60", 60: "31-60", 61: "61-90",
+            90: "61-90", 91: "91+", 400: "91+"}
+    dues = [(as_of - dt.timedelta(days=d)).isoformat() for d in days]
+    key = client(workspace, tmp_path / "l", ledger_with_due_dates(dues))
+    report = reports.aging(workspace, key, as_of=as_of, by="invoice")
+    placed = {line.days: next(b for b, v in line.amounts.items() if v) for line in report.lines}
+    assert placed == days
+    expected = defaultdict(Decimal)
+    for bucket in days.values():
+        expected[bucket] += Decimal("100.00")
+    assert {b: v for b, v in report.totals.items() if v} == expected
+
+
+def test_aging_as_of_a_past_date_ignores_later_payments_and_credits(workspace: Workspace, tmp_path: Path) -> None:
+    key = client(workspace, tmp_path / "l", WITH_CREDIT, currency="GBP")
+    before_payment = reports.aging(workspace, key, as_of=dt.date(2026, 2, 9))
+    after_all = reports.aging(workspace, key, as_of=dt.date(2026, 12, 31))
+    by_customer = {line.customer_id: line for line in before_payment.lines}
+    assert by_customer["C1"].total == Decimal("350.50")  # I1 100.00 + I2 250.50, nothing paid yet
+    assert by_customer["C1"].unapplied_credit == Decimal("0.00")
+    assert by_customer["C2"].total == Decimal("68.80")  # 80.00 EUR at 0.86
+    late = {line.customer_id: line for line in after_all.lines}
+    assert late["C1"].total == Decimal("180.50")  # I2 250.50 − 50.00 paid − 20.00 written off
+    assert late["C1"].unapplied_credit == Decimal("10.00")  # unapplied cash of P1, shown apart
+    assert late["C2"].total == Decimal("43.00")  # 50.00 EUR left at 0.86
+    assert after_all.total == Decimal("223.50") and after_all.unapplied_credit == Decimal("10.00")
+
+
+def test_invoice_date_basis_and_custom_edges(workspace: Workspace, tmp_path: Path) -> None:
+    key = client(workspace, tmp_path / "l", ledger_with_due_dates(["2026-06-01"]))
+    file = workspace.client_file(key)
+    file.write_text(file.read_text() + "\n[aging]\nedges = [15, 45]\n")
+    report = reports.aging(workspace, key, as_of=dt.date(2026, 6, 20))
+    assert report.buckets == ["current", "1-15", "16-45", "46+"]
+    assert report.totals["16-45"] == Decimal("100.00")  # 19 days past due
+    report = reports.aging(workspace, key, as_of=dt.date(2026, 6, 20), basis="invoice_date")
+    assert report.buckets == ["0-15", "16-45", "46+"]
+    assert report.totals["46+"] == Decimal("100.00")  # 201 days since the invoice date
+
+
+def test_aging_json_and_csv_outputs(workspace: Workspace, tmp_path: Path) -> None:
+    client(workspace, tmp_path / "l", WITH_CREDIT)
+    result = cli(workspace, "aging", "acme", "--as-of", "2026-12-31", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {"as_of", "currency", "buckets", "customers", "totals"} <= set(data)
+    assert data["buckets"] == ["current", "1-30", "31-60", "61-90", "91+"]
+    customer = data["customers"][0]
+    assert {"customer_id", "name", *data["buckets"], "total"} <= set(customer)
+    assert data["totals"]["total"] == "223.50" and data["by_currency"]["EUR"]["total"] == "50.00"
+    assert data["totals"]["unapplied_credit"] == "10.00"
+    result = cli(workspace, "aging", "acme", "--as-of", "2026-12-31", "--csv", "--by", "invoice")
+    rows = list(csv.reader(result.stdout.splitlines()))
+    assert rows[0][:4] == ["customer_id", "name", "invoice_id", "number"]
+    assert {r[2] for r in rows[1:]} == {"I2", "I3"}
+    assert cli(workspace, "aging", "acme", "--as-of", "31/12/2026").exit_code == 2
+
+
+def test_aging_before_any_sync_says_what_to_do(workspace: Workspace, tmp_path: Path) -> None:
+    workspace.create_client("fresh", "csv", path=str(tmp_path))
+    result = cli(workspace, "aging", "fresh")
+    assert result.exit_code == 2 and "connector sync fresh" in result.output
+
+
+# -- the IBM accounts-receivable sample (unstated licence: read from ../shared, never copied) --------------
+
+def _us_date(text: str) -> dt.date:
+    month, day, year = (int(part) for part in text.split("/"))
+    return dt.date(year, month, day)
+
+
+@pytest.fixture(scope="module")
+def ar_rows() -> list[dict[str, str]]:
+    if not SHARED.exists():
+        pytest.skip("../shared/data/ar_late_payments.csv is absent: the IBM sample's licence is unstated, "
+                    "so it is read from there and never copied into the project")
+    with SHARED.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _as_csv_company(rows: list[dict[str, str]], folder: Path) -> None:
+    folder.mkdir()
+    customers = sorted({r["customerID"] for r in rows})
+    with (folder / "customers.csv").open("w", newline="") as f:
+        csv.writer(f).writerows([["id", "name"], *([c, f"Customer {c}"] for c in customers)])
+    with (folder / "invoices.csv").open("w", newline="") as f:
+        csv.writer(f).writerows([["id", "customer_id", "issue_date", "due_date", "total"],
+                                 *([r["invoiceNumber"], r["customerID"], _us_date(r["InvoiceDate"]),
+                                    _us_date(r["DueDate"]), r["InvoiceAmount"]] for r in rows)])
+    with (folder / "payments.csv").open("w", newline="") as f:
+        csv.writer(f).writerows([["id", "customer_id", "date", "amount", "invoice_id"],
+                                 *([f"PAY-{r['invoiceNumber']}", r["customerID"], _us_date(r["SettledDate"]),
+                                    r["InvoiceAmount"], r["invoiceNumber"]] for r in rows)])
+
+
+@pytest.mark.parametrize("as_of", [dt.date(2012, 12, 31), dt.date(2013, 6, 30)])
+def test_aging_of_the_ibm_sample_equals_a_direct_computation(
+        ar_rows: list[dict[str, str]], workspace: Workspace, tmp_path: Path, as_of: dt.date) -> None:
+    _as_csv_company(ar_rows, tmp_path / "ibm")
+    workspace.create_client("ibm", "csv", path=str(tmp_path / "ibm"), currency="USD")
+    assert sync_client(workspace, "ibm").outcome == "succeeded"
+    expected: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for r in ar_rows:
+        if _us_date(r["InvoiceDate"]) <= as_of < _us_date(r["SettledDate"]):
+            late = (as_of - _us_date(r["DueDate"])).days
+            bucket = ("current" if late <= 0 else "1-30" if late <= 30 else "31-60" if late <= 60
+                      else "61-90" if late <= 90 else "91+")
+            expected[r["customerID"]][bucket] += Decimal(r["InvoiceAmount"])
+    report = reports.aging(workspace, "ibm", as_of=as_of)
+    got = {line.customer_id: {b: v for b, v in line.amounts.items() if v} for line in report.lines}
+    assert got == {c: dict(b) for c, b in expected.items()}
+    assert report.total == sum((sum(b.values()) for b in expected.values()), Decimal(0)) > 0
