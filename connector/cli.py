@@ -20,12 +20,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from connector import __version__
-from connector import reports
+from connector import __version__, reports
 from connector.clients import list_clients
+from connector.config import Workspace
 from connector.engine.aging import AgingReport
 from connector.engine.aging import as_json as aging_json
-from connector.config import Workspace
 from connector.errors import ConnectorError, UsageError
 from connector.sync.runner import SyncReport, sync_client
 
@@ -46,7 +45,7 @@ def _as_of(text: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        _fail(UsageError(f"--as-of '{text}' is not a date as YYYY-MM-DD"))
+        _fail(UsageError(f"'{text}' is not a date as YYYY-MM-DD"))
 
 
 def _workspace(ctx: typer.Context) -> Workspace:
@@ -237,6 +236,29 @@ def _print_aging(report: AgingReport) -> None:
     credit = [str(report.unapplied_credit)] if "unapplied_credit" in header else []
     table.add_row("[b]total[/b]", *blanks, *(str(report.totals[b]) for b in report.buckets), str(report.total),
                   *credit)
+    out.print(table)
+
+
+@app.command()
+def metrics(
+    ctx: typer.Context,
+    client: Annotated[str, typer.Argument(help="The client.")],
+    as_of: AsOfOption = None,
+    start: Annotated[str | None, typer.Option("--from", help="First day of the period (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day of the period (YYYY-MM-DD).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """DSO, CEI and the other collection metrics for a period (default: the 90 days to the as-of date)."""
+    day, result = _guard(lambda: reports.metrics(_workspace(ctx), client, as_of=_as_of(as_of),
+                                                 start=_as_of(start), end=_as_of(end)))
+    data = result.as_json(day)
+    if as_json:
+        _print_json(data)
+        return
+    table = Table("metric", "value", title=f"metrics {data['from']} to {data['to']}", box=None)
+    for name, value in data.items():
+        if name not in ("as_of", "from", "to"):
+            table.add_row(name, "n/a" if value is None else str(value))
     out.print(table)
 
 

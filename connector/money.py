@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 # ISO 4217 currencies whose minor unit is not 2 decimal places.
 _EXPONENTS: dict[str, int] = {
@@ -91,3 +91,12 @@ def total(amounts: Iterable[tuple[Decimal, str]]) -> tuple[Decimal, str] | None:
         else:
             result = (result[0] + amount, currency)
     return result
+
+
+def to_home(amount: Decimal, rate: Decimal | None, home: str) -> Decimal:
+    """Convert at `rate` (None: already in the home currency), rounded half up to the home minor unit.
+
+    Reports convert item by item with this, then add, so that their lines always add up to their totals.
+    """
+    converted = amount if rate is None else amount * rate
+    return converted.quantize(Decimal(1).scaleb(-exponent(home)), rounding=ROUND_HALF_UP)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from connector.config import ClientConfig, Workspace
 from connector.engine import inputs
 from connector.engine.aging import AgingReport, Basis, Buckets, age
+from connector.engine.metrics import Metrics, MetricsInputs, Period, compute
 from connector.errors import UsageError
 from connector.sync.store import Store
 
@@ -41,3 +42,31 @@ def aging(workspace: Workspace, client: str, *, as_of: dt.date | None = None,
                        fallback_rates=inputs.latest_rates(store))
         except ValueError as exc:
             raise UsageError(f"cannot age client '{client}': {exc}") from None
+
+
+def metrics(workspace: Workspace, client: str, *, as_of: dt.date | None = None, start: dt.date | None = None,
+            end: dt.date | None = None) -> tuple[dt.date, Metrics]:
+    """Collection metrics for a period: `start`..`end`, by default the 90 days ending on the as-of date."""
+    config = workspace.load_client(client)
+    if as_of and end and as_of != end:
+        raise UsageError("give --as-of or --to, not both: the metrics are measured as of the period's end")
+    end = end or as_of or today_for(config)
+    period = Period(start, end) if start else Period.ending(end)
+    if period.start > period.end:
+        raise UsageError(f"--from {period.start} is after --to {period.end}")
+    with open_store(workspace, config) as store:
+        history_start = period.end.replace(year=period.end.year - 3, day=1)
+        data = MetricsInputs(
+            period=period, home=config.home_currency,
+            opening=inputs.open_items(store, period.start - dt.timedelta(days=1)),
+            closing=inputs.open_items(store, period.end),
+            sales=inputs.sales(store, period.start, period.end),
+            history=inputs.sales(store, history_start, period.end),
+            settlements=inputs.settlements(store, period.start, period.end),
+            receipts=inputs.receipts(store, period.start, period.end),
+            write_offs=inputs.write_offs(store, period.start, period.end),
+            rates=inputs.latest_rates(store), cei_sales=config.metrics.cei_sales)
+    try:
+        return end, compute(data)
+    except ValueError as exc:
+        raise UsageError(f"cannot compute metrics for client '{client}': {exc}") from None

@@ -16,6 +16,7 @@ from connector.sandbox.company import CompanySpec, generate
 from connector.sandbox.csv_export import write_csv_company
 
 TODAY = dt.date(2026, 6, 30)
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "ar_late_payments.csv"
 DATA_TABLES = ("customers", "invoices", "payments", "credit_notes", "allocations")
 
 
@@ -65,3 +66,34 @@ def write_rows(file: Path, header: list[str], rows: list[list[str]]) -> None:
         writer = csv.writer(handle)
         writer.writerow(header)
         writer.writerows(rows)
+
+
+# -- the IBM accounts-receivable sample (unstated licence: read from ../shared, never copied) --------------
+
+def us_date(text: str) -> dt.date:
+    month, day, year = (int(part) for part in text.split("/"))
+    return dt.date(year, month, day)
+
+
+@pytest.fixture(scope="module")
+def ar_rows() -> list[dict[str, str]]:
+    if not SHARED.exists():
+        pytest.skip("../shared/data/ar_late_payments.csv is absent: the IBM sample's licence is unstated, "
+                    "so it is read from there and never copied into the project")
+    with SHARED.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def ibm_csv_company(rows: list[dict[str, str]], folder: Path) -> None:
+    folder.mkdir()
+    customers = sorted({r["customerID"] for r in rows})
+    with (folder / "customers.csv").open("w", newline="") as f:
+        csv.writer(f).writerows([["id", "name"], *([c, f"Customer {c}"] for c in customers)])
+    with (folder / "invoices.csv").open("w", newline="") as f:
+        csv.writer(f).writerows([["id", "customer_id", "issue_date", "due_date", "total"],
+                                 *([r["invoiceNumber"], r["customerID"], us_date(r["InvoiceDate"]),
+                                    us_date(r["DueDate"]), r["InvoiceAmount"]] for r in rows)])
+    with (folder / "payments.csv").open("w", newline="") as f:
+        csv.writer(f).writerows([["id", "customer_id", "date", "amount", "invoice_id"],
+                                 *([f"PAY-{r['invoiceNumber']}", r["customerID"], us_date(r["SettledDate"]),
+                                    r["InvoiceAmount"], r["invoiceNumber"]] for r in rows)])

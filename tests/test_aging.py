@@ -14,10 +14,9 @@ import pytest
 from connector import reports
 from connector.config import Workspace
 from connector.sync.runner import sync_client
-from tests.conftest import cli
+from tests.conftest import cli, ibm_csv_company, us_date
 from tests.test_csv_validation import GOOD, write_ledger
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "ar_late_payments.csv"
 # GOOD, with 10.00 of P1 left unapplied
 WITH_CREDIT = {**GOOD, "payments.csv": GOOD["payments.csv"].replace(
     "P1,C1,2026-02-10,50.00,I2,\n", "P1,C1,2026-02-10,50.00,I2,\nP1,C1,2026-02-10,10.00,,\n")}
@@ -104,47 +103,16 @@ def test_aging_before_any_sync_says_what_to_do(workspace: Workspace, tmp_path: P
     assert result.exit_code == 2 and "connector sync fresh" in result.output
 
 
-# -- the IBM accounts-receivable sample (unstated licence: read from ../shared, never copied) --------------
-
-def _us_date(text: str) -> dt.date:
-    month, day, year = (int(part) for part in text.split("/"))
-    return dt.date(year, month, day)
-
-
-@pytest.fixture(scope="module")
-def ar_rows() -> list[dict[str, str]]:
-    if not SHARED.exists():
-        pytest.skip("../shared/data/ar_late_payments.csv is absent: the IBM sample's licence is unstated, "
-                    "so it is read from there and never copied into the project")
-    with SHARED.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _as_csv_company(rows: list[dict[str, str]], folder: Path) -> None:
-    folder.mkdir()
-    customers = sorted({r["customerID"] for r in rows})
-    with (folder / "customers.csv").open("w", newline="") as f:
-        csv.writer(f).writerows([["id", "name"], *([c, f"Customer {c}"] for c in customers)])
-    with (folder / "invoices.csv").open("w", newline="") as f:
-        csv.writer(f).writerows([["id", "customer_id", "issue_date", "due_date", "total"],
-                                 *([r["invoiceNumber"], r["customerID"], _us_date(r["InvoiceDate"]),
-                                    _us_date(r["DueDate"]), r["InvoiceAmount"]] for r in rows)])
-    with (folder / "payments.csv").open("w", newline="") as f:
-        csv.writer(f).writerows([["id", "customer_id", "date", "amount", "invoice_id"],
-                                 *([f"PAY-{r['invoiceNumber']}", r["customerID"], _us_date(r["SettledDate"]),
-                                    r["InvoiceAmount"], r["invoiceNumber"]] for r in rows)])
-
-
 @pytest.mark.parametrize("as_of", [dt.date(2012, 12, 31), dt.date(2013, 6, 30)])
 def test_aging_of_the_ibm_sample_equals_a_direct_computation(
         ar_rows: list[dict[str, str]], workspace: Workspace, tmp_path: Path, as_of: dt.date) -> None:
-    _as_csv_company(ar_rows, tmp_path / "ibm")
+    ibm_csv_company(ar_rows, tmp_path / "ibm")
     workspace.create_client("ibm", "csv", path=str(tmp_path / "ibm"), currency="USD")
     assert sync_client(workspace, "ibm").outcome == "succeeded"
     expected: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for r in ar_rows:
-        if _us_date(r["InvoiceDate"]) <= as_of < _us_date(r["SettledDate"]):
-            late = (as_of - _us_date(r["DueDate"])).days
+        if us_date(r["InvoiceDate"]) <= as_of < us_date(r["SettledDate"]):
+            late = (as_of - us_date(r["DueDate"])).days
             bucket = ("current" if late <= 0 else "1-30" if late <= 30 else "31-60" if late <= 60
                       else "61-90" if late <= 90 else "91+")
             expected[r["customerID"]][bucket] += Decimal(r["InvoiceAmount"])

@@ -16,11 +16,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Literal
 
 from connector.engine.inputs import CreditItem, OpenItem
-from connector.money import exponent, from_minor
+from connector.money import from_minor, to_home
 
 Basis = Literal["due_date", "invoice_date"]
 
@@ -89,12 +89,6 @@ class AgingReport:
     total: Decimal
     unapplied_credit: Decimal
     by_currency: dict[str, dict[str, Decimal]] = field(default_factory=dict)
-
-
-def to_home(amount: Decimal, rate: Decimal | None, home: str) -> Decimal:
-    """Convert at `rate` (None means the amount is already in the home currency), rounded half up."""
-    converted = amount if rate is None else amount * rate
-    return converted.quantize(Decimal(1).scaleb(-exponent(home)), rounding=ROUND_HALF_UP)
 
 
 def age(items: Iterable[OpenItem], credits: Iterable[CreditItem], names: Mapping[str, str], *,

@@ -96,3 +96,83 @@ def latest_rates(store: Store) -> dict[str, Decimal]:
               (SELECT MAX(issue_date) FROM invoices j WHERE j.currency = i.currency AND j.exchange_rate IS NOT NULL)
         GROUP BY currency""")
     return {currency: Decimal(rate) for currency, rate in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class Sale:
+    """An invoice as a credit sale: when it was issued and what it billed, in the home currency."""
+
+    invoice_id: str
+    issue_date: dt.date
+    amount: Decimal
+    currency: str
+    exchange_rate: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """An invoice paid in full: when it was issued, due and settled (its last payment or credit)."""
+
+    invoice_id: str
+    issue_date: dt.date
+    due_date: dt.date
+    settled: dt.date
+    total: Decimal
+    currency: str
+    exchange_rate: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """Money received (a payment) or a debt written off (a bad-debt credit note), on a date."""
+
+    date: dt.date
+    amount: Decimal
+    currency: str
+    exchange_rate: Decimal | None
+
+
+def sales(store: Store, start: dt.date, end: dt.date) -> list[Sale]:
+    """Invoices issued from `start` to `end` inclusive, void and deleted ones left out."""
+    rows = store.conn.execute("""SELECT id, issue_date, total, currency, exchange_rate FROM invoices
+        WHERE deleted_at IS NULL AND status <> 'void' AND issue_date BETWEEN ? AND ? ORDER BY issue_date, id""",
+                              (start.isoformat(), end.isoformat()))
+    return [Sale(key, dt.date.fromisoformat(on), from_minor(units, cur), cur, Decimal(rate) if rate else None)
+            for key, on, units, cur, rate in rows]
+
+
+def settlements(store: Store, start: dt.date, end: dt.date) -> list[Settlement]:
+    """Invoices whose balance reached zero between `start` and `end`, by payments and ordinary credits.
+
+    Invoices with a bad-debt write-off are left out: writing a debt off is not the customer paying it.
+    """
+    rows = store.conn.execute("""
+        SELECT i.id, i.issue_date, i.due_date, MAX(a.date) AS settled, i.total, i.currency, i.exchange_rate
+        FROM invoices i JOIN allocations a ON a.invoice_id = i.id AND a.date <= :end
+        WHERE i.deleted_at IS NULL AND i.status <> 'void' AND i.total > 0
+          AND NOT EXISTS (SELECT 1 FROM allocations w JOIN credit_notes n
+                          ON w.source = 'credit_notes' AND n.id = w.source_id
+                          WHERE w.invoice_id = i.id AND n.reason = 'bad_debt' AND n.deleted_at IS NULL)
+        GROUP BY i.id HAVING SUM(a.amount) >= i.total AND settled >= :start
+        ORDER BY settled, i.id""", {"start": start.isoformat(), "end": end.isoformat()})
+    return [Settlement(key, dt.date.fromisoformat(issued), dt.date.fromisoformat(due), dt.date.fromisoformat(paid),
+                       from_minor(units, cur), cur, Decimal(rate) if rate else None)
+            for key, issued, due, paid, units, cur, rate in rows]
+
+
+def receipts(store: Store, start: dt.date, end: dt.date) -> list[Receipt]:
+    """Payments received from `start` to `end` inclusive."""
+    return _money_in("SELECT date, amount, currency, exchange_rate FROM payments WHERE deleted_at IS NULL "
+                     "AND date BETWEEN ? AND ?", store, start, end)
+
+
+def write_offs(store: Store, start: dt.date, end: dt.date) -> list[Receipt]:
+    """Bad-debt credit notes dated from `start` to `end` inclusive."""
+    return _money_in("SELECT date, amount, currency, exchange_rate FROM credit_notes WHERE deleted_at IS NULL "
+                     "AND reason = 'bad_debt' AND date BETWEEN ? AND ?", store, start, end)
+
+
+def _money_in(sql: str, store: Store, start: dt.date, end: dt.date) -> list[Receipt]:
+    rows = store.conn.execute(sql, (start.isoformat(), end.isoformat()))
+    return [Receipt(dt.date.fromisoformat(on), from_minor(units, cur), cur, Decimal(rate) if rate else None)
+            for on, units, cur, rate in rows]

@@ -1,0 +1,127 @@
+"""The worked examples of peers.md D.1, each built as a csv company whose figures give the example's inputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pytest
+
+from connector import reports
+from connector.config import Workspace
+from connector.sync.runner import sync_client
+from tests.conftest import cli, ibm_csv_company
+
+D = dt.date
+
+
+def company(workspace: Workspace, folder: Path, invoices: list[tuple], payments: list[tuple] = (),
+            credits: list[tuple] = (), cei: str = "period_total") -> str:
+    """invoices: (id, issue, due, total); payments: (id, date, amount, invoice_id); credits: + reason."""
+    folder.mkdir()
+    (folder / "customers.csv").write_text("id,name\nC1,Kowalski Builders\n")
+    (folder / "invoices.csv").write_text("id,customer_id,issue_date,due_date,total\n" + "".join(
+        f"{i},C1,{issued},{due},{total}\n" for i, issued, due, total in invoices))
+    (folder / "payments.csv").write_text("id,customer_id,date,amount,invoice_id\n" + "".join(
+        f"{p},C1,{on},{amount},{invoice}\n" for p, on, amount, invoice in payments))
+    (folder / "credit_notes.csv").write_text("id,customer_id,date,amount,invoice_id,reason\n" + "".join(
+        f"{n},C1,{on},{amount},{invoice},{reason}\n" for n, on, amount, invoice, reason in credits))
+    file = workspace.create_client("co", "csv", path=str(folder), currency="USD", force=True)
+    file.write_text(file.read_text() + f'\n[metrics]\ncei_sales = "{cei}"\n')
+    report = sync_client(workspace, "co")
+    assert report.outcome == "succeeded", report.error
+    return "co"
+
+
+def test_dso_best_possible_dso_and_add(workspace: Workspace, tmp_path: Path) -> None:
+    # AR 15,000 of which 4,000 not yet due; credit sales 10,000 over 30 days (creditguru example)
+    key = company(workspace, tmp_path / "co", [
+        ("OLD", D(2026, 4, 1), D(2026, 5, 1), "5000.00"),
+        ("A", D(2026, 6, 20), D(2026, 7, 20), "4000.00"),
+        ("B", D(2026, 6, 5), D(2026, 6, 25), "6000.00"),
+    ])
+    _, m = reports.metrics(workspace, key, start=D(2026, 6, 1), end=D(2026, 6, 30))
+    assert (m.total_outstanding, m.dso, m.best_possible_dso, m.add) == (
+        Decimal("15000.00"), Decimal("45.00"), Decimal("12.00"), Decimal("33.00"))
+    assert m.overdue_pct == Decimal("73.33")
+
+
+def test_countback_dso(workspace: Workspace, tmp_path: Path) -> None:
+    # AR 12,000 at 30 Sep; sales Sep 2,500, Aug 1,750, Jul 2,250, Jun 2,500, May 2,000, Apr 2,250
+    # → 30 + 31 + 31 + 30 + 31 = 153 days, plus 1,000 / 2,250 of April's 30 days = 166.33
+    months = [(9, "2500.00"), (8, "1750.00"), (7, "2250.00"), (6, "2500.00"), (5, "2000.00"), (4, "2250.00")]
+    invoices = [(f"M{m}", D(2026, m, 15), D(2026, m, 15), total) for m, total in months]
+    key = company(workspace, tmp_path / "co", invoices, payments=[("P1", D(2026, 5, 1), "1250.00", "M4")])
+    _, m = reports.metrics(workspace, key, as_of=D(2026, 9, 30))
+    assert m.total_outstanding == Decimal("12000.00")
+    assert m.dso_countback == Decimal("166.33")
+
+
+@pytest.mark.parametrize("convention, expected", [("period_total", "79.63"), ("monthly_average", "55.93")])
+def test_cei_in_both_conventions(workspace: Workspace, tmp_path: Path, convention: str, expected: str) -> None:
+    # Jan–Mar: opening AR 6,200; credit sales 10,890; ending AR 6,340 of which 3,590 current
+    key = company(workspace, tmp_path / "co", [
+        ("O", D(2025, 12, 1), D(2025, 12, 31), "6200.00"),
+        ("S1", D(2026, 1, 10), D(2026, 4, 30), "3590.00"),
+        ("S2", D(2026, 2, 10), D(2026, 3, 10), "7300.00"),
+    ], payments=[("P1", D(2026, 1, 20), "6200.00", "O"), ("P2", D(2026, 3, 1), "4550.00", "S2")], cei=convention)
+    _, m = reports.metrics(workspace, key, start=D(2026, 1, 1), end=D(2026, 3, 31))
+    assert m.total_outstanding == Decimal("6340.00")
+    assert m.cei == Decimal(expected)
+    assert m.collection_rate == Decimal("62.90")  # 10,750 collected ÷ (6,200 + 10,890)
+
+
+def test_days_to_pay_simple_and_weighted(workspace: Workspace, tmp_path: Path) -> None:
+    # simple: 28, 22, 15, 35, 20 days → 24 (Sage); weighted: $100 at 10 days and $1,000 at 20 → 19.09
+    issued = D(2026, 3, 1)
+    simple = [(f"S{d}", d) for d in (28, 22, 15, 35, 20)]
+    key = company(workspace, tmp_path / "simple", [(i, issued, issued, "50.00") for i, _ in simple],
+                  payments=[(f"P{i}", issued + dt.timedelta(days=d), "50.00", i) for i, d in simple])
+    _, m = reports.metrics(workspace, key, start=D(2026, 3, 1), end=D(2026, 5, 29))
+    assert m.avg_days_to_pay == Decimal("24.00")
+    assert m.avg_days_late == Decimal("24.00") and m.pct_paid_late == Decimal("100.00")
+    key = company(workspace, tmp_path / "weighted", [("A", issued, D(2026, 3, 15), "100.00"),
+                                                     ("B", issued, D(2026, 3, 31), "1000.00")],
+                  payments=[("PA", D(2026, 3, 11), "100.00", "A"), ("PB", D(2026, 3, 21), "1000.00", "B")])
+    _, m = reports.metrics(workspace, key, start=D(2026, 3, 1), end=D(2026, 5, 29))
+    assert (m.avg_days_to_pay, m.avg_days_to_pay_weighted) == (Decimal("15.00"), Decimal("19.09"))
+    assert (m.avg_days_late, m.pct_paid_late) == (Decimal("0.00"), Decimal("0.00"))
+
+
+def test_bad_debt_ratio_and_written_off_invoices_are_not_paid(workspace: Workspace, tmp_path: Path) -> None:
+    # 1,000 written off of 100,000 of credit sales → 1 %
+    key = company(workspace, tmp_path / "co", [("BIG", D(2026, 1, 5), D(2026, 2, 4), "99000.00"),
+                                                ("BAD", D(2026, 1, 6), D(2026, 2, 5), "1000.00")],
+                  credits=[("N1", D(2026, 3, 20), "1000.00", "BAD", "bad_debt")])
+    _, m = reports.metrics(workspace, key, start=D(2026, 1, 1), end=D(2026, 3, 31))
+    assert m.bad_debt_ratio == Decimal("1.00")
+    assert m.avg_days_to_pay is None  # the written-off invoice is settled, but nobody paid it
+
+
+def test_metrics_json_keys_and_period_options(workspace: Workspace, tmp_path: Path) -> None:
+    company(workspace, tmp_path / "co", [("A", D(2026, 6, 20), D(2026, 7, 20), "4000.00")])
+    result = cli(workspace, "metrics", "co", "--as-of", "2026-06-30", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert list(data) == ["as_of", "from", "to", "total_outstanding", "overdue_pct", "dso", "dso_countback",
+                          "best_possible_dso", "add", "cei", "collection_rate", "bad_debt_ratio",
+                          "avg_days_to_pay", "avg_days_to_pay_weighted", "avg_days_late", "pct_paid_late"]
+    assert (data["from"], data["to"], data["total_outstanding"]) == ("2026-04-02", "2026-06-30", "4000.00")
+    assert data["dso"] == 90 and data["avg_days_to_pay"] is None
+    assert cli(workspace, "metrics", "co", "--from", "2026-07-01", "--to", "2026-06-01").exit_code == 2
+    assert cli(workspace, "metrics", "co", "--as-of", "2026-06-30", "--to", "2026-06-01").exit_code == 2
+
+
+def test_payment_behaviour_of_the_ibm_sample_equals_its_own_columns(
+        ar_rows: list[dict[str, str]], workspace: Workspace, tmp_path: Path) -> None:
+    ibm_csv_company(ar_rows, tmp_path / "ibm")
+    workspace.create_client("ibm", "csv", path=str(tmp_path / "ibm"), currency="USD")
+    assert sync_client(workspace, "ibm").outcome == "succeeded"
+    _, m = reports.metrics(workspace, "ibm", start=D(2012, 1, 1), end=D(2014, 1, 31))
+    count, cents = Decimal(len(ar_rows)), Decimal("0.01")
+    late = [int(r["DaysLate"]) for r in ar_rows]
+    assert m.avg_days_late == (sum(late) / count).quantize(cents, ROUND_HALF_UP)
+    assert m.pct_paid_late == (sum(1 for d in late if d > 0) * 100 / count).quantize(cents, ROUND_HALF_UP)
+    assert m.avg_days_to_pay == (sum(int(r["DaysToSettle"]) for r in ar_rows) / count).quantize(cents, ROUND_HALF_UP)
