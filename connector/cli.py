@@ -263,6 +263,60 @@ def metrics(
 
 
 @app.command()
+def allowance(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The client.")],
+              as_of: AsOfOption = None, as_json: JsonOption = False) -> None:
+    """The allowance for doubtful accounts by the aging method, for the month-end close."""
+    result = _guard(lambda: reports.allowance(_workspace(ctx), client, as_of=_as_of(as_of)))
+    if as_json:
+        _print_json(result.as_json())
+        return
+    table = Table("bucket", "balance", "rate %", "allowance", title=f"allowance as of {result.as_of} "
+                  f"({result.currency}, rounded {result.rounding.replace('_', ' ')})", box=None)
+    for line in result.lines:
+        table.add_row(line.bucket, f"{line.balance:,}", str(line.rate), f"{line.allowance:,}")
+    table.add_row("[b]total[/b]", "", "", f"{result.total:,}")
+    out.print(table)
+
+
+@app.command()
+def segments(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The client.")],
+             as_of: AsOfOption = None, as_json: JsonOption = False, as_csv: CsvOption = False) -> None:
+    """Each customer's payment-behaviour segment and risk score, and why."""
+    day, rows = _guard(lambda: reports.segments(_workspace(ctx), client, as_of=_as_of(as_of)))
+    data = [row.as_json() for row in rows]
+    if as_json:
+        _print_json({"as_of": str(day), "customers": data})
+    elif as_csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(list(data[0]) if data else ["customer_id"])
+        writer.writerows([["; ".join(v) if isinstance(v, list) else v for v in row.values()] for row in data])
+    else:
+        table = Table("customer", "name", "segment", "risk", "owes", "why", title=f"segments as of {day}", box=None)
+        for row in rows:
+            table.add_row(row.customer_id, row.name, row.segment, str(row.risk), f"{row.open_balance:,}",
+                          "; ".join(row.reasons))
+        out.print(table)
+
+
+@app.command()
+def forecast(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The client.")],
+             as_of: AsOfOption = None,
+             weeks: Annotated[int, typer.Option(min=1, max=104, help="Weeks to forecast.")] = 13,
+             as_json: JsonOption = False) -> None:
+    """Expected cash by week, from each customer's own payment history."""
+    result = _guard(lambda: reports.forecast(_workspace(ctx), client, as_of=_as_of(as_of), weeks=weeks))
+    if as_json:
+        _print_json(result.as_json())
+        return
+    table = Table("week", "from", "to", "expected", title=f"expected cash ({result.currency})", box=None)
+    for n, (start, end, amount) in enumerate(result.weeks, 1):
+        table.add_row(str(n), str(start), str(end), f"{amount:,}")
+    table.add_row("later", "", "", f"{result.later:,}")
+    table.add_row("doubtful", "", "", f"{result.doubtful:,}")
+    out.print(table)
+
+
+@app.command()
 def demo(
     workdir: Annotated[Path | None, typer.Option(help="Keep the demo's files here (default: a temp folder).")] = None,
     size: Annotated[int, typer.Option(help="Invoices in the sample company.")] = 2000,

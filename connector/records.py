@@ -46,6 +46,8 @@ class Customer(_Record):
         default=None, description="IANA zone of the customer, for contact hours; None means the client's.")
     country: str | None = Field(default=None, description="Country code or name as the ledger gives it.")
     active: bool = Field(default=True, description="False for customers archived or made inactive on the host.")
+    credit_limit: Decimal | None = Field(
+        default=None, ge=0, description="Most the customer may owe, in the client's home currency.")
 
 
 class InvoiceStatus(StrEnum):

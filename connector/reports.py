@@ -12,8 +12,13 @@ from zoneinfo import ZoneInfo
 from connector.config import ClientConfig, Workspace
 from connector.engine import inputs
 from connector.engine.aging import AgingReport, Basis, Buckets, age
+from connector.engine.allowance import Allowance
+from connector.engine.allowance import allowance as compute_allowance
+from connector.engine.forecast import Forecast
+from connector.engine.forecast import forecast as expected_cash
 from connector.engine.metrics import Metrics, MetricsInputs, Period, compute
-from connector.errors import UsageError
+from connector.engine.segments import CustomerSegment, segment, window
+from connector.errors import ConfigError, UsageError
 from connector.sync.store import Store
 
 
@@ -70,3 +75,40 @@ def metrics(workspace: Workspace, client: str, *, as_of: dt.date | None = None, 
         return end, compute(data)
     except ValueError as exc:
         raise UsageError(f"cannot compute metrics for client '{client}': {exc}") from None
+
+
+def allowance(workspace: Workspace, client: str, *, as_of: dt.date | None = None) -> Allowance:
+    """The aging-method allowance for doubtful accounts, from the client's `[allowance]` rates."""
+    config = workspace.load_client(client)
+    report = aging(workspace, client, as_of=as_of)
+    try:
+        return compute_allowance(report, config.allowance.rates, config.allowance.rounding)
+    except ValueError as exc:
+        raise ConfigError(str(config.file), "allowance.rates", str(exc)) from None
+
+
+def segments(workspace: Workspace, client: str, *, as_of: dt.date | None = None) -> tuple[dt.date, list[CustomerSegment]]:
+    """Each customer's payment-behaviour segment and risk score, with the figures behind them."""
+    config = workspace.load_client(client)
+    day = as_of or today_for(config)
+    with open_store(workspace, config) as store:
+        return day, _segments(store, config, day)
+
+
+def _segments(store: Store, config: ClientConfig, day: dt.date) -> list[CustomerSegment]:
+    start, end = window(day)
+    limits = {key: c.credit_limit for key, c in config.customers.items() if c.credit_limit is not None}
+    return segment(inputs.customers(store), inputs.settlements(store, start, end), inputs.open_items(store, day),
+                   inputs.write_offs(store, start, end), as_of=day, home=config.home_currency,
+                   rates=inputs.latest_rates(store), thresholds=config.segments, credit_limits=limits)
+
+
+def forecast(workspace: Workspace, client: str, *, as_of: dt.date | None = None, weeks: int = 13) -> Forecast:
+    """Expected cash by week for `weeks` weeks from the as-of date."""
+    config = workspace.load_client(client)
+    day = as_of or today_for(config)
+    with open_store(workspace, config) as store:
+        start, end = window(day)
+        return expected_cash(inputs.open_items(store, day), inputs.settlements(store, start, end),
+                             _segments(store, config, day), as_of=day, home=config.home_currency,
+                             rates=inputs.latest_rates(store), weeks=weeks)

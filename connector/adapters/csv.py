@@ -23,7 +23,7 @@ from connector.records import Allocation, CreditNote, Customer, Invoice, Invoice
 
 FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # file: (required columns, optional columns)
-    "customers.csv": (("id", "name"), ("email", "currency", "timezone", "country")),
+    "customers.csv": (("id", "name"), ("email", "currency", "timezone", "country", "credit_limit")),
     "invoices.csv": (("id", "customer_id", "issue_date", "due_date", "total"),
                      ("number", "currency", "status", "exchange_rate")),
     "payments.csv": (("id", "customer_id", "date", "amount"), ("invoice_id", "currency", "exchange_rate")),
@@ -254,10 +254,11 @@ class CsvLedger:
                 row.fail("email", f"'{email}' is not an e-mail address")
             if zone is not None and not _known_zone(zone):
                 row.fail("timezone", f"'{zone}' is not an IANA time zone (like Europe/London)")
+            limit = row.amount("credit_limit", self.home, positive=False) if row.text("credit_limit") else None
             if row.ok_since(before):
                 self._customer_currency.setdefault(key, currency)
                 yield Customer(id=key, name=name, email=email, currency=currency, timezone=zone,
-                               country=row.text("country"), raw=row.raw(), origin=row.origin)
+                               country=row.text("country"), credit_limit=limit, raw=row.raw(), origin=row.origin)
 
     def _default_currency(self, customer_id: str) -> str:
         return self._customer_currency.get(customer_id) or self.home

@@ -123,6 +123,26 @@ class AgingSettings(_Strict):
         return self
 
 
+class AllowanceSettings(_Strict):
+    """The aging-method allowance for doubtful accounts: a percentage per aging bucket."""
+
+    rates: dict[str, Money] = {"current": Decimal("1"), "1-30": Decimal("3"), "31-60": Decimal("10"),
+                               "61-90": Decimal("25"), "91+": Decimal("50")}
+    rounding: Literal["per_line", "total"] = "per_line"
+
+
+class SegmentThresholds(_Strict):
+    """Where one payment-behaviour segment ends and the next begins, over the trailing 12 months."""
+
+    min_paid_invoices: StrictInt = Field(default=3, ge=1)
+    prompt_max_pct_late: Money = Decimal("10")
+    prompt_max_avg_days_late: Money = Decimal("3")
+    occasional_max_pct_late: Money = Decimal("35")
+    occasional_max_avg_days_late: Money = Decimal("15")
+    frequent_max_avg_days_late: Money = Decimal("45")
+    problem_days_past_due: StrictInt = Field(default=90, ge=1)
+
+
 Host = Literal["quickbooks", "xero", "csv"]
 
 
@@ -145,6 +165,8 @@ class ClientConfig(_Strict):
     email: EmailSettings = EmailSettings()
     metrics: MetricsSettings = MetricsSettings()
     aging: AgingSettings = AgingSettings()
+    allowance: AllowanceSettings = AllowanceSettings()
+    segments: SegmentThresholds = SegmentThresholds()
     customers: dict[str, CustomerSettings] = {}
 
     @model_validator(mode="after")

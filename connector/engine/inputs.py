@@ -114,6 +114,7 @@ class Settlement:
     """An invoice paid in full: when it was issued, due and settled (its last payment or credit)."""
 
     invoice_id: str
+    customer_id: str
     issue_date: dt.date
     due_date: dt.date
     settled: dt.date
@@ -126,6 +127,7 @@ class Settlement:
 class Receipt:
     """Money received (a payment) or a debt written off (a bad-debt credit note), on a date."""
 
+    customer_id: str
     date: dt.date
     amount: Decimal
     currency: str
@@ -147,7 +149,8 @@ def settlements(store: Store, start: dt.date, end: dt.date) -> list[Settlement]:
     Invoices with a bad-debt write-off are left out: writing a debt off is not the customer paying it.
     """
     rows = store.conn.execute("""
-        SELECT i.id, i.issue_date, i.due_date, MAX(a.date) AS settled, i.total, i.currency, i.exchange_rate
+        SELECT i.id, i.customer_id, i.issue_date, i.due_date, MAX(a.date) AS settled, i.total, i.currency,
+               i.exchange_rate
         FROM invoices i JOIN allocations a ON a.invoice_id = i.id AND a.date <= :end
         WHERE i.deleted_at IS NULL AND i.status <> 'void' AND i.total > 0
           AND NOT EXISTS (SELECT 1 FROM allocations w JOIN credit_notes n
@@ -155,24 +158,42 @@ def settlements(store: Store, start: dt.date, end: dt.date) -> list[Settlement]:
                           WHERE w.invoice_id = i.id AND n.reason = 'bad_debt' AND n.deleted_at IS NULL)
         GROUP BY i.id HAVING SUM(a.amount) >= i.total AND settled >= :start
         ORDER BY settled, i.id""", {"start": start.isoformat(), "end": end.isoformat()})
-    return [Settlement(key, dt.date.fromisoformat(issued), dt.date.fromisoformat(due), dt.date.fromisoformat(paid),
-                       from_minor(units, cur), cur, Decimal(rate) if rate else None)
-            for key, issued, due, paid, units, cur, rate in rows]
+    return [Settlement(key, customer, dt.date.fromisoformat(issued), dt.date.fromisoformat(due),
+                       dt.date.fromisoformat(paid), from_minor(units, cur), cur, Decimal(rate) if rate else None)
+            for key, customer, issued, due, paid, units, cur, rate in rows]
 
 
 def receipts(store: Store, start: dt.date, end: dt.date) -> list[Receipt]:
     """Payments received from `start` to `end` inclusive."""
-    return _money_in("SELECT date, amount, currency, exchange_rate FROM payments WHERE deleted_at IS NULL "
+    return _money_in("SELECT customer_id, date, amount, currency, exchange_rate FROM payments WHERE deleted_at IS NULL "
                      "AND date BETWEEN ? AND ?", store, start, end)
 
 
 def write_offs(store: Store, start: dt.date, end: dt.date) -> list[Receipt]:
     """Bad-debt credit notes dated from `start` to `end` inclusive."""
-    return _money_in("SELECT date, amount, currency, exchange_rate FROM credit_notes WHERE deleted_at IS NULL "
+    return _money_in("SELECT customer_id, date, amount, currency, exchange_rate FROM credit_notes WHERE deleted_at IS NULL "
                      "AND reason = 'bad_debt' AND date BETWEEN ? AND ?", store, start, end)
 
 
 def _money_in(sql: str, store: Store, start: dt.date, end: dt.date) -> list[Receipt]:
     rows = store.conn.execute(sql, (start.isoformat(), end.isoformat()))
-    return [Receipt(dt.date.fromisoformat(on), from_minor(units, cur), cur, Decimal(rate) if rate else None)
-            for on, units, cur, rate in rows]
+    return [Receipt(customer, dt.date.fromisoformat(on), from_minor(units, cur), cur, Decimal(rate) if rate else None)
+            for customer, on, units, cur, rate in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerInfo:
+    """What the engine needs of a customer besides its invoices."""
+
+    customer_id: str
+    name: str
+    email: str | None
+    timezone: str | None
+    credit_limit: Decimal | None
+
+
+def customers(store: Store) -> dict[str, CustomerInfo]:
+    """Live customers by id."""
+    rows = store.conn.execute("SELECT id, name, email, timezone, credit_limit FROM customers WHERE deleted_at IS NULL")
+    return {key: CustomerInfo(key, name, email, zone, Decimal(limit) if limit else None)
+            for key, name, email, zone, limit in rows}

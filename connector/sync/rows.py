@@ -39,7 +39,7 @@ def _hashed(row: Row, extra: tuple[Any, ...] = ()) -> Row:
 
 def customer_row(c: Customer) -> Row:
     return _hashed((c.id, c.name, c.email, c.currency, c.timezone, c.country, int(c.active),
-                    _instant(c.updated_at), _raw(c.raw)))
+                    _rate(c.credit_limit), _instant(c.updated_at), _raw(c.raw)))
 
 
 def invoice_row(i: Invoice) -> Row:

@@ -15,7 +15,7 @@ from sqlite3 import Connection
 # Columns each entity's rows carry, in the order `connector.sync.rows` builds them.  The store's tables
 # add `deleted_at` and derived columns (an invoice's balance, a payment's unapplied amount).
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "customers": ("id", "name", "email", "currency", "timezone", "country", "active",
+    "customers": ("id", "name", "email", "currency", "timezone", "country", "active", "credit_limit",
                   "updated_at", "raw", "row_hash"),
     "invoices": ("id", "customer_id", "number", "issue_date", "due_date", "currency", "total",
                  "exchange_rate", "status", "host_balance", "updated_at", "raw", "row_hash"),
@@ -84,6 +84,11 @@ def _script(sql: str) -> Callable[[Connection], None]:
     return run
 
 
+# Version 2: a customer's credit limit (a decimal string in the home currency).  Existing customers keep
+# their row hash, so the next sync reports each of them updated once while it fills the new column in.
+_V2 = "ALTER TABLE customers ADD COLUMN credit_limit TEXT"
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical records, cursors and sync runs", _script(_V1)),
+    Migration(2, "customer credit limits", _script(_V2)),
 )

@@ -1,0 +1,90 @@
+"""Expected cash by week: when each open invoice is likely to be paid, from how its customer pays.
+
+Each open invoice is expected on its due date plus the customer's own average days late over the trailing
+12 months when the customer settled at least `min_history` invoices then; otherwise its segment's average
+(over all customers of the segment with history); otherwise the due date itself.  An expected date that
+has already passed moves to the as-of date (it is due now).  Invoices more than `doubtful_after` days past
+due are not expected at all: they are listed as doubtful, not forecast.
+
+Weeks are 7-day periods starting on the as-of date; what falls after the last week is `later`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from connector.engine.inputs import OpenItem, Settlement
+from connector.engine.segments import CustomerSegment
+from connector.money import to_home
+
+
+@dataclass(frozen=True)
+class Expected:
+    invoice_id: str
+    customer_id: str
+    amount: Decimal
+    due_date: dt.date
+    expected: dt.date | None
+    basis: str  # customer | segment | due_date | doubtful
+
+
+@dataclass
+class Forecast:
+    as_of: dt.date
+    currency: str
+    weeks: list[tuple[dt.date, dt.date, Decimal]]
+    later: Decimal
+    doubtful: Decimal
+    invoices: list[Expected]
+
+    def as_json(self) -> dict[str, object]:
+        return {"as_of": str(self.as_of), "currency": self.currency,
+                "weeks": [{"week": n + 1, "from": str(a), "to": str(b), "expected": str(v)}
+                          for n, (a, b, v) in enumerate(self.weeks)],
+                "later": str(self.later), "doubtful": str(self.doubtful),
+                "invoices": [{"invoice_id": e.invoice_id, "customer_id": e.customer_id, "amount": str(e.amount),
+                              "due_date": str(e.due_date), "expected": e.expected and str(e.expected),
+                              "basis": e.basis} for e in self.invoices]}
+
+
+def forecast(items: Iterable[OpenItem], settled: Iterable[Settlement], segments: Iterable[CustomerSegment], *,
+             as_of: dt.date, home: str, rates: Mapping[str, Decimal], weeks: int = 13, min_history: int = 3,
+             doubtful_after: int = 180) -> Forecast:
+    late_by_customer: dict[str, list[int]] = defaultdict(list)
+    for s in settled:
+        late_by_customer[s.customer_id].append(max(0, (s.settled - s.due_date).days))
+    segment_of = {s.customer_id: s.segment for s in segments}
+    late_by_segment: dict[str, list[int]] = defaultdict(list)
+    for customer, late in late_by_customer.items():
+        late_by_segment[segment_of.get(customer, "new")].extend(late)
+    zero = to_home(Decimal(0), None, home)
+    horizon = [(as_of + dt.timedelta(days=7 * n), as_of + dt.timedelta(days=7 * n + 6)) for n in range(weeks)]
+    totals = [zero] * weeks
+    later = doubtful = zero
+    expected_list = []
+    for item in sorted(items, key=lambda i: (i.due_date, i.invoice_id)):
+        rate = item.exchange_rate if item.currency == home or item.exchange_rate else rates.get(item.currency)
+        amount = to_home(item.balance, rate, home)
+        if amount <= 0:
+            continue
+        if (as_of - item.due_date).days > doubtful_after:
+            doubtful += amount
+            expected_list.append(Expected(item.invoice_id, item.customer_id, amount, item.due_date, None, "doubtful"))
+            continue
+        own = late_by_customer.get(item.customer_id, [])
+        shared = late_by_segment.get(segment_of.get(item.customer_id, "new"), [])
+        history, basis = (own, "customer") if len(own) >= min_history else (shared, "segment") if shared else ([], "due_date")
+        delay = int((Decimal(sum(history)) / len(history)).quantize(Decimal(1), ROUND_HALF_UP)) if history else 0
+        when = max(item.due_date + dt.timedelta(days=delay), as_of)
+        expected_list.append(Expected(item.invoice_id, item.customer_id, amount, item.due_date, when, basis))
+        week = (when - as_of).days // 7
+        if week < weeks:
+            totals[week] += amount
+        else:
+            later += amount
+    return Forecast(as_of, home, [(a, b, v) for (a, b), v in zip(horizon, totals, strict=True)], later, doubtful,
+                    expected_list)

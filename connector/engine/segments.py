@@ -1,0 +1,113 @@
+"""Payment-behaviour segments and a 0–100 risk score per customer, with the figures behind them.
+
+Over the trailing 12 months (the 365 days ending on the as-of date), from the invoices each customer
+settled in that window and what it owes now:
+
+- `problem`: owes something more than `problem_days_past_due` days past due, had a debt written off in the
+  window, or pays on average more than `frequent_max_avg_days_late` days late;
+- `new`: fewer than `min_paid_invoices` invoices settled in the window (too little history to judge);
+- `prompt`: at most `prompt_max_pct_late` % of invoices paid late and at most `prompt_max_avg_days_late`
+  days late on average;
+- `occasionally_late`: within `occasional_max_pct_late` % and `occasional_max_avg_days_late` days;
+- `frequently_late`: everyone else.
+
+Risk score (0 best, 100 worst) = 40 × min(average days late, 60) ÷ 60 + 25 × share of invoices paid late
++ 25 × share of the open balance more than 60 days past due + 10 if the credit limit is exceeded; a
+`problem` customer scores at least 60.  Thresholds come from the client's `[segments]` table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from connector.config.models import SegmentThresholds
+from connector.engine.inputs import CustomerInfo, OpenItem, Receipt, Settlement
+from connector.money import to_home
+
+SEGMENTS = ("prompt", "occasionally_late", "frequently_late", "problem", "new")
+TWO = Decimal("0.01")
+
+
+@dataclass
+class CustomerSegment:
+    customer_id: str
+    name: str
+    segment: str
+    risk: int
+    paid_invoices: int
+    avg_days_late: Decimal | None
+    pct_paid_late: Decimal | None
+    open_balance: Decimal
+    overdue_60_plus: Decimal
+    oldest_days_past_due: int | None
+    credit_limit: Decimal | None
+    over_limit: bool
+    reasons: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        money = ("open_balance", "overdue_60_plus", "credit_limit", "avg_days_late", "pct_paid_late")
+        return {k: (None if v is None else str(v)) if k in money else v for k, v in vars(self).items()}
+
+
+def window(as_of: dt.date) -> tuple[dt.date, dt.date]:
+    """The trailing 12 months the segments look at."""
+    return as_of - dt.timedelta(days=364), as_of
+
+
+def segment(customers: Mapping[str, CustomerInfo], settled: Iterable[Settlement], open_items: Iterable[OpenItem],
+            write_offs: Iterable[Receipt], *, as_of: dt.date, home: str, rates: Mapping[str, Decimal],
+            thresholds: SegmentThresholds = SegmentThresholds(),
+            credit_limits: Mapping[str, Decimal] | None = None) -> list[CustomerSegment]:
+    """Every live customer's segment and risk, ordered by risk (worst first), then name."""
+    lateness: dict[str, list[int]] = defaultdict(list)
+    for s in settled:
+        lateness[s.customer_id].append(max(0, (s.settled - s.due_date).days))
+    owed: dict[str, list[tuple[int, Decimal]]] = defaultdict(list)
+    for item in open_items:
+        rate = item.exchange_rate if item.currency == home or item.exchange_rate else rates.get(item.currency)
+        owed[item.customer_id].append(((as_of - item.due_date).days, to_home(item.balance, rate, home)))
+    written_off = {r.customer_id for r in write_offs}
+    result = [_one(info, lateness.get(key, []), owed.get(key, []), key in written_off, thresholds,
+                   (credit_limits or {}).get(key, info.credit_limit))
+              for key, info in customers.items()]
+    return sorted(result, key=lambda c: (-c.risk, c.name.casefold(), c.customer_id))
+
+
+def _one(info: CustomerInfo, late: Sequence[int], owed: Sequence[tuple[int, Decimal]], written_off: bool,
+         t: SegmentThresholds, limit: Decimal | None) -> CustomerSegment:
+    balance = sum((amount for _, amount in owed), Decimal(0))
+    deep = sum((amount for days, amount in owed if days > 60), Decimal(0))
+    oldest = max((days for days, _ in owed), default=None)
+    avg = (Decimal(sum(late)) / len(late)).quantize(TWO, ROUND_HALF_UP) if late else None
+    pct = (Decimal(sum(1 for d in late if d > 0)) * 100 / len(late)).quantize(TWO, ROUND_HALF_UP) if late else None
+    over = limit is not None and balance > limit
+    reasons = []
+    if oldest is not None and oldest > t.problem_days_past_due:
+        reasons.append(f"owes {oldest} days past due (more than {t.problem_days_past_due})")
+    if written_off:
+        reasons.append("had a debt written off in the last 12 months")
+    if avg is not None and avg > t.frequent_max_avg_days_late:
+        reasons.append(f"pays {avg} days late on average (more than {t.frequent_max_avg_days_late})")
+    if reasons:
+        name = "problem"
+    elif len(late) < t.min_paid_invoices:
+        name, reasons = "new", [f"{len(late)} invoice(s) paid in the last 12 months (fewer than {t.min_paid_invoices})"]
+    elif pct <= t.prompt_max_pct_late and avg <= t.prompt_max_avg_days_late:  # type: ignore[operator]
+        name, reasons = "prompt", [f"{pct}% paid late, {avg} days late on average"]
+    elif pct <= t.occasional_max_pct_late and avg <= t.occasional_max_avg_days_late:  # type: ignore[operator]
+        name, reasons = "occasionally_late", [f"{pct}% paid late, {avg} days late on average"]
+    else:
+        name, reasons = "frequently_late", [f"{pct}% paid late, {avg} days late on average"]
+    if over:
+        reasons.append(f"owes {balance}, over its credit limit of {limit}")
+    score = (Decimal(40) * min(avg or Decimal(0), Decimal(60)) / 60 + Decimal(25) * (pct or Decimal(0)) / 100
+             + (Decimal(25) * deep / balance if balance > 0 else Decimal(0)) + (Decimal(10) if over else Decimal(0)))
+    risk = int(score.quantize(Decimal(1), ROUND_HALF_UP))
+    if name == "problem":
+        risk = max(risk, 60)
+    return CustomerSegment(info.customer_id, info.name, name, min(risk, 100), len(late), avg, pct, balance, deep,
+                           oldest, limit, over, reasons)

@@ -1,0 +1,116 @@
+"""Allowance (aging method), segments with risk and reasons, and the cash forecast."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from connector import reports
+from connector.config import Workspace
+from connector.sync.runner import sync_client
+from tests.conftest import cli
+
+AS_OF = dt.date(2026, 6, 30)
+
+
+def ago(days: int) -> dt.date:
+    return AS_OF - dt.timedelta(days=days)
+
+
+def ledger(workspace: Workspace, folder: Path, customers: list[str], invoices: list[tuple],
+           payments: list[tuple] = (), currency: str = "GBP", extra: str = "") -> str:
+    """invoices: (id, customer, issue, due, total); payments: (id, customer, date, amount, invoice)."""
+    folder.mkdir()
+    (folder / "customers.csv").write_text("id,name\n" + "".join(f"{c},Customer {c}\n" for c in customers))
+    (folder / "invoices.csv").write_text("id,customer_id,issue_date,due_date,total\n" + "".join(
+        f"{i},{c},{a},{b},{t}\n" for i, c, a, b, t in invoices))
+    (folder / "payments.csv").write_text("id,customer_id,date,amount,invoice_id\n" + "".join(
+        f"{p},{c},{d},{a},{i}\n" for p, c, d, a, i in payments))
+    file = workspace.create_client("co", "csv", path=str(folder), currency=currency, force=True)
+    file.write_text(file.read_text() + extra)
+    assert sync_client(workspace, "co").outcome == "succeeded"
+    return "co"
+
+
+TEXTBOOK = [("820000", 0), ("328000", 15), ("65600", 45), ("32800", 75), ("13120", 120)]
+RATES = '\n[allowance]\nrates = { current = "1.20", "1-30" = "1.95", "31-60" = "6.45", "61-90" = "32.50", "91+" = "67" }\n'
+
+
+def test_allowance_reproduces_the_textbook_schedule_with_both_roundings(workspace: Workspace, tmp_path: Path) -> None:
+    # Not due 820,000 at 1.20 % = 9,840; 1–30 328,000 at 1.95 % = 6,396; 31–60 65,600 at 6.45 % = 4,231.20;
+    # 61–90 32,800 at 32.5 % = 10,660; over 90 13,120 at 67 % = 8,790.40 → 39,917.60 (whole yen: 39,917 by
+    # line, 39,918 rounded once)
+    invoices = [(f"I{n}", "C1", ago(days + 30), ago(days), total) for n, (total, days) in enumerate(TEXTBOOK)]
+    key = ledger(workspace, tmp_path / "co", ["C1"], invoices, currency="JPY", extra=RATES)
+    result = reports.allowance(workspace, key, as_of=AS_OF)
+    assert [line.allowance for line in result.lines] == [Decimal(v) for v in ("9840", "6396", "4231", "10660", "8790")]
+    assert result.total == Decimal("39917")
+    file = workspace.client_file(key)
+    file.write_text(file.read_text().replace("[allowance]\n", '[allowance]\nrounding = "total"\n'))
+    assert reports.allowance(workspace, key, as_of=AS_OF).total == Decimal("39918")
+    data = json.loads(cli(workspace, "allowance", key, "--as-of", str(AS_OF), "--json").stdout)
+    assert data["total"] == "39918" and data["lines"][2]["rate_pct"] == "6.45"
+
+
+def test_allowance_without_a_rate_for_a_bucket_names_the_key(workspace: Workspace, tmp_path: Path) -> None:
+    key = ledger(workspace, tmp_path / "co", ["C1"], [("I1", "C1", ago(40), ago(10), "10.00")],
+                 extra='\n[allowance]\nrates = { current = "1" }\n')
+    result = cli(workspace, "allowance", key, "--as-of", str(AS_OF))
+    assert result.exit_code == 2 and "allowance.rates" in result.output and "1-30" in result.output
+
+
+def history(customer: str, lateness: list[int], start: int = 300) -> tuple[list[tuple], list[tuple]]:
+    invoices, payments = [], []
+    for n, late in enumerate(lateness):
+        due = ago(start - 30 * n)
+        invoices.append((f"{customer}-{n}", customer, due - dt.timedelta(days=30), due, "100.00"))
+        payments.append((f"P{customer}-{n}", customer, due + dt.timedelta(days=late), "100.00", f"{customer}-{n}"))
+    return invoices, payments
+
+
+def test_segments_with_their_figures_and_risk(workspace: Workspace, tmp_path: Path) -> None:
+    people = {"PROMPT": [0, 0, 0, 0, 0], "OCCAS": [0, 0, 0, 0, 10], "FREQ": [30, 20, 25, 40],
+              "NEW": [0], "LATE": [60, 70, 80]}
+    invoices, payments = [], []
+    for customer, lateness in people.items():
+        i, p = history(customer, lateness)
+        invoices += i
+        payments += p
+    invoices.append(("OLD", "OCCAS", ago(150), ago(120), "500.00"))  # owed 120 days past due: a problem now
+    invoices.append(("BIG", "PROMPT", ago(10), ago(-20), "5000.00"))
+    key = ledger(workspace, tmp_path / "co", [*people, "QUIET"], invoices, payments,
+                 extra='\n[customers.PROMPT]\ncredit_limit = "1000.00"\n')
+    _, rows = reports.segments(workspace, key, as_of=AS_OF)
+    got = {r.customer_id: r for r in rows}
+    assert {k: r.segment for k, r in got.items()} == {
+        "PROMPT": "prompt", "OCCAS": "problem", "FREQ": "frequently_late", "NEW": "new", "LATE": "problem",
+        "QUIET": "new"}
+    assert got["OCCAS"].reasons[0] == "owes 120 days past due (more than 90)"
+    assert got["LATE"].avg_days_late == Decimal("70.00") and got["LATE"].risk >= 60
+    assert (got["FREQ"].pct_paid_late, got["FREQ"].avg_days_late) == (Decimal("100.00"), Decimal("28.75"))
+    assert got["PROMPT"].over_limit and "over its credit limit of 1000.00" in got["PROMPT"].reasons[-1]
+    assert got["PROMPT"].risk == 10  # never late; only the credit-limit breach counts
+    assert rows[0].risk >= rows[-1].risk  # worst first
+    data = json.loads(cli(workspace, "segments", key, "--as-of", str(AS_OF), "--json").stdout)
+    assert {c["customer_id"] for c in data["customers"]} == set(got)
+
+
+def test_forecast_uses_each_customers_own_lateness_then_the_segment(workspace: Workspace, tmp_path: Path) -> None:
+    invoices, payments = history("SLOW", [10, 10, 10, 10])
+    invoices += [("S-OPEN", "SLOW", ago(20), AS_OF + dt.timedelta(days=2), "300.00"),  # expected +12 days
+                 ("N-OPEN", "NEWBIE", ago(5), AS_OF + dt.timedelta(days=25), "200.00"),  # no history: due date
+                 ("PAST", "SLOW", ago(60), ago(30), "50.00"),  # expected date has passed: due now
+                 ("DEAD", "SLOW", ago(400), ago(370), "80.00")]  # beyond 180 days: doubtful
+    key = ledger(workspace, tmp_path / "co", ["SLOW", "NEWBIE"], invoices, payments)
+    result = reports.forecast(workspace, key, as_of=AS_OF, weeks=4)
+    expected = {e.invoice_id: (e.expected, e.basis) for e in result.invoices}
+    assert expected["S-OPEN"] == (AS_OF + dt.timedelta(days=12), "customer")
+    assert expected["N-OPEN"] == (AS_OF + dt.timedelta(days=25), "due_date")
+    assert expected["PAST"] == (AS_OF, "customer")
+    assert expected["DEAD"] == (None, "doubtful")
+    assert [w[2] for w in result.weeks] == [Decimal("50.00"), Decimal("300.00"), Decimal("0.00"), Decimal("200.00")]
+    assert (result.later, result.doubtful) == (Decimal("0.00"), Decimal("80.00"))
+    data = json.loads(cli(workspace, "forecast", key, "--as-of", str(AS_OF), "--weeks", "2", "--json").stdout)
+    assert len(data["weeks"]) == 2 and data["later"] == "200.00"
