@@ -92,10 +92,10 @@ def segments(workspace: Workspace, client: str, *, as_of: dt.date | None = None)
     config = workspace.load_client(client)
     day = as_of or today_for(config)
     with open_store(workspace, config) as store:
-        return day, _segments(store, config, day)
+        return day, customer_segments(store, config, day)
 
 
-def _segments(store: Store, config: ClientConfig, day: dt.date) -> list[CustomerSegment]:
+def customer_segments(store: Store, config: ClientConfig, day: dt.date) -> list[CustomerSegment]:
     start, end = window(day)
     limits = {key: c.credit_limit for key, c in config.customers.items() if c.credit_limit is not None}
     return segment(inputs.customers(store), inputs.settlements(store, start, end), inputs.open_items(store, day),
@@ -110,5 +110,5 @@ def forecast(workspace: Workspace, client: str, *, as_of: dt.date | None = None,
     with open_store(workspace, config) as store:
         start, end = window(day)
         return expected_cash(inputs.open_items(store, day), inputs.settlements(store, start, end),
-                             _segments(store, config, day), as_of=day, home=config.home_currency,
+                             customer_segments(store, config, day), as_of=day, home=config.home_currency,
                              rates=inputs.latest_rates(store), weeks=weeks)

@@ -197,3 +197,13 @@ def customers(store: Store) -> dict[str, CustomerInfo]:
     rows = store.conn.execute("SELECT id, name, email, timezone, credit_limit FROM customers WHERE deleted_at IS NULL")
     return {key: CustomerInfo(key, name, email, zone, Decimal(limit) if limit else None)
             for key, name, email, zone, limit in rows}
+
+
+def customer_payments(store: Store, as_of: dt.date) -> dict[str, list[tuple[dt.date, Decimal, str]]]:
+    """Each customer's payments up to `as_of` (date, amount, currency), for matching payment plans."""
+    result: dict[str, list[tuple[dt.date, Decimal, str]]] = {}
+    for customer, on, units, cur in store.conn.execute(
+            "SELECT customer_id, date, amount, currency FROM payments WHERE deleted_at IS NULL AND date <= ? "
+            "ORDER BY date, id", (as_of.isoformat(),)):
+        result.setdefault(customer, []).append((dt.date.fromisoformat(on), from_minor(units, cur), cur))
+    return result

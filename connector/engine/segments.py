@@ -29,6 +29,7 @@ from connector.engine.inputs import CustomerInfo, OpenItem, Receipt, Settlement
 from connector.money import to_home
 
 SEGMENTS = ("prompt", "occasionally_late", "frequently_late", "problem", "new")
+DEFAULT_THRESHOLDS = SegmentThresholds()
 TWO = Decimal("0.01")
 
 
@@ -60,7 +61,7 @@ def window(as_of: dt.date) -> tuple[dt.date, dt.date]:
 
 def segment(customers: Mapping[str, CustomerInfo], settled: Iterable[Settlement], open_items: Iterable[OpenItem],
             write_offs: Iterable[Receipt], *, as_of: dt.date, home: str, rates: Mapping[str, Decimal],
-            thresholds: SegmentThresholds = SegmentThresholds(),
+            thresholds: SegmentThresholds = DEFAULT_THRESHOLDS,
             credit_limits: Mapping[str, Decimal] | None = None) -> list[CustomerSegment]:
     """Every live customer's segment and risk, ordered by risk (worst first), then name."""
     lateness: dict[str, list[int]] = defaultdict(list)

@@ -88,7 +88,39 @@ def _script(sql: str) -> Callable[[Connection], None]:
 # their row hash, so the next sync reports each of them updated once while it fills the new column in.
 _V2 = "ALTER TABLE customers ADD COLUMN credit_limit TEXT"
 
+# Version 3: collections state kept by the product itself, with who and when: disputes, promises to pay,
+# payment plans and their installments, and the actions executed (the dunning level of each invoice).
+_V3 = """
+CREATE TABLE disputes (
+    id INTEGER PRIMARY KEY, invoice_id TEXT NOT NULL, reason TEXT NOT NULL, opened_at TEXT NOT NULL,
+    opened_by TEXT NOT NULL, resolved_at TEXT, resolved_by TEXT, resolution TEXT
+);
+CREATE UNIQUE INDEX disputes_open ON disputes (invoice_id) WHERE resolved_at IS NULL;
+CREATE TABLE promises (
+    id INTEGER PRIMARY KEY, invoice_id TEXT NOT NULL, promised_date TEXT NOT NULL, recorded_at TEXT NOT NULL,
+    recorded_by TEXT NOT NULL
+);
+CREATE INDEX promises_invoice ON promises (invoice_id);
+CREATE TABLE payment_plans (
+    id INTEGER PRIMARY KEY, customer_id TEXT NOT NULL, start_date TEXT NOT NULL, currency TEXT NOT NULL,
+    created_at TEXT NOT NULL, created_by TEXT NOT NULL, cancelled_at TEXT, cancelled_by TEXT,
+    status TEXT NOT NULL DEFAULT 'active', status_changed_on TEXT
+);
+CREATE TABLE plan_installments (
+    plan_id INTEGER NOT NULL, due_date TEXT NOT NULL, amount INTEGER NOT NULL, PRIMARY KEY (plan_id, due_date)
+);
+CREATE TABLE plan_invoices (plan_id INTEGER NOT NULL, invoice_id TEXT NOT NULL, PRIMARY KEY (plan_id, invoice_id));
+CREATE TABLE actions (
+    key TEXT PRIMARY KEY, customer_id TEXT NOT NULL, step TEXT NOT NULL, kind TEXT NOT NULL,
+    channel TEXT NOT NULL, repeat INTEGER NOT NULL, executed_on TEXT NOT NULL, due_at TEXT NOT NULL,
+    recorded_at TEXT NOT NULL, recorded_by TEXT NOT NULL, source TEXT NOT NULL
+);
+CREATE TABLE action_invoices (key TEXT NOT NULL, invoice_id TEXT NOT NULL, PRIMARY KEY (key, invoice_id));
+CREATE INDEX action_invoices_invoice ON action_invoices (invoice_id);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical records, cursors and sync runs", _script(_V1)),
     Migration(2, "customer credit limits", _script(_V2)),
+    Migration(3, "disputes, promises, payment plans and executed actions", _script(_V3)),
 )

@@ -1,0 +1,236 @@
+"""The plan: the next dunning actions and the holds, for one client on one date.  Sends nothing.
+
+Pure: everything it needs arrives in `PlanInputs`.  The same inputs give the same actions with the same
+keys; a key depends on the client, the customer, the step, the sorted invoice ids and the repeat count,
+never on the date, so a pending action keeps its key from one day to the next.
+
+Holds take invoices out of the plan (an open dispute, a promise to pay until its date, an active payment
+plan) or whole customers (excluded, paused, covered by unapplied credit, below the policy's minimum
+balance).  The minimum is compared with the balance the customer would be chased for: its overdue balance,
+plus the invoices a pre-due step is reminding about (so a courtesy reminder of a large invoice still goes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from connector.config.models import Policy
+from connector.engine.arrangements import PlanState
+from connector.engine.inputs import OpenItem
+from connector.engine.policy import DueStep, Execution, due_step
+from connector.engine.schedule import schedule
+from connector.money import to_home
+
+CONTACT_KINDS = frozenset({"reminder", "statement", "final_demand", "call"})
+
+
+@dataclass(frozen=True)
+class CustomerContext:
+    customer_id: str
+    name: str
+    timezone: str
+    segment: str
+    policy: Policy
+    exclude: bool = False
+    pause_until: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    client: str
+    as_of: dt.date
+    home: str
+    items: Sequence[OpenItem]
+    customers: Mapping[str, CustomerContext]
+    executions: Mapping[str, Sequence[Execution]]  # by invoice id
+    contacts: Mapping[str, Sequence[dt.datetime]]  # past contacts by customer, UTC instants
+    credits: Mapping[str, Decimal]  # unapplied credit by customer, home currency
+    disputes: Mapping[str, str]  # open disputes: invoice id → reason
+    promises: Mapping[str, dt.date]  # promises to pay: invoice id → promised date
+    plans: Sequence[PlanState]
+    rates: Mapping[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Action:
+    key: str
+    customer_id: str
+    invoice_ids: tuple[str, ...]
+    kind: str
+    step: str
+    channel: str
+    due_at: dt.datetime
+    reason: str
+    amount: Decimal
+    repeat: int
+    template: str | None
+    escalate_to: str | None
+
+    def as_json(self) -> dict[str, object]:
+        return {"key": self.key, "customer_id": self.customer_id, "invoice_ids": list(self.invoice_ids),
+                "kind": self.kind, "step": self.step, "channel": self.channel,
+                "due_at": self.due_at.isoformat().replace("+00:00", "Z"), "reason": self.reason,
+                "amount": str(self.amount), "repeat": self.repeat, "template": self.template,
+                "escalate_to": self.escalate_to}
+
+
+@dataclass(frozen=True)
+class Hold:
+    customer_id: str
+    invoice_id: str | None
+    reason: str
+
+
+@dataclass
+class Plan:
+    as_of: dt.date
+    actions: list[Action]
+    holds: list[Hold]
+
+    @property
+    def worklist(self) -> list[Action]:
+        """Calls and escalations, the largest amount at risk first: who a collector should ring first."""
+        return sorted((a for a in self.actions if a.kind in ("call", "escalate")),
+                      key=lambda a: (-a.amount, a.customer_id, a.step))
+
+    def as_json(self) -> dict[str, object]:
+        return {"as_of": str(self.as_of), "actions": [a.as_json() for a in self.actions],
+                "holds": [{"customer_id": h.customer_id, "invoice_id": h.invoice_id, "reason": h.reason}
+                          for h in self.holds],
+                "worklist": [{"key": a.key, "customer_id": a.customer_id, "kind": a.kind, "amount": str(a.amount),
+                              "reason": a.reason} for a in self.worklist]}
+
+
+def action_key(client: str, customer: str, step: str, invoices: Sequence[str], repeat: int) -> str:
+    """The idempotency key: the same pending action has the same key on every day it is pending."""
+    text = "\x1f".join([client, customer, step, ",".join(sorted(invoices)), str(repeat)])
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+@dataclass
+class _Due:
+    item: OpenItem
+    due: DueStep
+    amount: Decimal
+    reason: str
+
+
+def build_plan(data: PlanInputs) -> Plan:
+    """Holds first, then the due step of every remaining invoice, consolidated and scheduled."""
+    holds: list[Hold] = []
+    by_customer: dict[str, list[OpenItem]] = defaultdict(list)
+    for item in sorted(data.items, key=lambda i: (i.customer_id, i.due_date, i.invoice_id)):
+        by_customer[item.customer_id].append(item)
+    plan_of = {invoice: state for state in data.plans if state.status in ("active", "breached")
+               for invoice in state.plan.invoice_ids}
+    actions: list[Action] = []
+    for customer_id, items in by_customer.items():
+        context = data.customers.get(customer_id)
+        if context is None:
+            continue
+        customer_hold = _customer_hold(context, data.as_of)
+        if customer_hold:
+            holds.append(Hold(customer_id, None, customer_hold))
+            continue
+        due = _due_invoices(data, context, items, plan_of, holds)
+        if not due:
+            continue
+        held = _balance_hold(data, context, items, due)
+        if held:
+            holds.append(Hold(customer_id, None, held))
+            continue
+        actions += _actions(data, context, due)
+    actions.sort(key=lambda a: (a.due_at, a.customer_id, a.step, a.key))
+    return Plan(data.as_of, actions, holds)
+
+
+def _customer_hold(context: CustomerContext, as_of: dt.date) -> str | None:
+    if context.exclude:
+        return "excluded from collections in the client's config"
+    if context.pause_until is not None and as_of < context.pause_until:
+        return f"paused until {context.pause_until}"
+    return None
+
+
+def _due_invoices(data: PlanInputs, context: CustomerContext, items: list[OpenItem],
+                  plan_of: Mapping[str, PlanState], holds: list[Hold]) -> list[_Due]:
+    due: list[_Due] = []
+    for item in items:
+        state = plan_of.get(item.invoice_id)
+        if item.invoice_id in data.disputes:
+            holds.append(Hold(item.customer_id, item.invoice_id, f"disputed: {data.disputes[item.invoice_id]}"))
+        elif item.invoice_id in data.promises and data.as_of <= data.promises[item.invoice_id]:
+            holds.append(Hold(item.customer_id, item.invoice_id,
+                              f"promised to pay by {data.promises[item.invoice_id]}"))
+        elif state is not None and state.status == "active":
+            holds.append(Hold(item.customer_id, item.invoice_id, f"on payment plan #{state.plan.plan_id}"))
+        else:
+            found = _step_for(data, context, item, state)
+            if found is not None:
+                due.append(found)
+    return due
+
+
+def _step_for(data: PlanInputs, context: CustomerContext, item: OpenItem, state: PlanState | None) -> _Due | None:
+    history = data.executions.get(item.invoice_id, ())
+    amount = to_home(item.balance, item.exchange_rate if item.currency == data.home or item.exchange_rate
+                     else data.rates.get(item.currency), data.home)
+    breach = context.policy.plan_breach_step
+    if state is not None and state.status == "breached" and breach and state.missed:
+        missed_on = state.missed[0]
+        if not any(e.step == breach and e.on > missed_on for e in history):
+            step = next(s for s in context.policy.steps if s.name == breach)
+            days = (data.as_of - item.due_date).days
+            return _Due(item, DueStep(step, 0, days), amount,
+                        f"payment plan #{state.plan.plan_id} missed the installment of {missed_on}")
+    found = due_step(context.policy, context.segment, item.due_date, history, data.as_of)
+    if found is None:
+        return None
+    when = f"{-found.days_past_due} days before due" if found.days_past_due < 0 else \
+        f"{found.days_past_due} days past due"
+    again = f", repeat {found.repeat} of the last step" if found.repeat else ""
+    return _Due(item, found, amount, f"{when}{again}")
+
+
+def _balance_hold(data: PlanInputs, context: CustomerContext, items: list[OpenItem], due: list[_Due]) -> str | None:
+    overdue = sum((d.amount for d in due if d.due.days_past_due > 0), Decimal(0))
+    overdue_all = sum((to_home(i.balance, i.exchange_rate if i.currency == data.home or i.exchange_rate
+                                else data.rates.get(i.currency), data.home)
+                       for i in items if i.due_date < data.as_of), Decimal(0))
+    credit = data.credits.get(context.customer_id, Decimal(0))
+    if overdue_all > 0 and credit >= overdue_all:
+        return f"unapplied credit {credit} covers the overdue balance {overdue_all}"
+    chased = overdue_all + sum((d.amount for d in due if d.due.days_past_due <= 0), Decimal(0))
+    if chased < context.policy.min_balance and (overdue or chased):
+        return f"balance chased {chased} is below the policy minimum {context.policy.min_balance}"
+    return None
+
+
+def _actions(data: PlanInputs, context: CustomerContext, due: list[_Due]) -> list[Action]:
+    groups: dict[tuple[str, int], list[_Due]] = defaultdict(list)
+    for d in due:
+        group = (d.due.step.name, d.due.repeat) if context.policy.consolidate else (d.item.invoice_id, 0)
+        groups[group].append(d)
+    order = {step.name: n for n, step in enumerate(context.policy.steps)}
+    contacts = list(data.contacts.get(context.customer_id, ()))
+    actions = []
+    for members in sorted(groups.values(), key=lambda g: (order[g[0].due.step.name], g[0].item.invoice_id)):
+        step, repeat = members[0].due.step, max(m.due.repeat for m in members)
+        ids = tuple(sorted(m.item.invoice_id for m in members))
+        is_contact = step.action in CONTACT_KINDS and step.channel != "none" or step.action == "call"
+        due_at, moved = schedule(context.policy.contact, context.policy.send_time, data.as_of, context.timezone,
+                                 contacts, is_contact=is_contact)
+        if is_contact:
+            contacts.append(due_at)
+        reasons = "; ".join(dict.fromkeys(m.reason for m in members))
+        text = f"{len(ids)} invoice(s) at step '{step.name}' (offset {step.offset_days}): {reasons}"
+        actions.append(Action(action_key(data.client, context.customer_id, step.name, ids, repeat),
+                              context.customer_id, ids, step.action, step.name, step.channel, due_at,
+                              "; ".join([text, *moved]), sum((m.amount for m in members), Decimal(0)), repeat,
+                              step.template, step.escalate_to))
+    return actions

@@ -1,0 +1,75 @@
+"""Which dunning step is due for one invoice on one date: the meaning of a policy (INTERFACE.md).
+
+For an invoice D days past due (negative before its due date), with its segment's `shift_days` S:
+- a step is *reached* when D ≥ offset + S; steps whose `skip_segments` name the customer's segment do not
+  exist for it;
+- `catch_up`: the due step is the highest reached step after the last executed one (skipping the lower
+  ones not yet run); `one_step_per_run`: the step right after the last executed one, once reached and no
+  sooner than the previous step's execution date plus the difference of their offsets;
+- after the last step has run on date E, it is due again on E + N, E + 2N, … (`repeat_last_every_days`);
+  the repeat count is how many times it has run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from connector.config.models import Policy, Step
+
+
+@dataclass(frozen=True)
+class Execution:
+    """A step executed on an invoice (recorded by push or by `plan --record`)."""
+
+    step: str
+    on: dt.date
+
+
+@dataclass(frozen=True)
+class DueStep:
+    step: Step
+    repeat: int  # 0 the first time; n for the n-th repeat of the last step
+    days_past_due: int
+
+
+def applicable_steps(policy: Policy, segment: str) -> list[Step]:
+    """The policy's steps as they apply to a customer of this segment."""
+    return [step for step in policy.steps if segment not in step.skip_segments]
+
+
+def due_step(policy: Policy, segment: str, due_date: dt.date, history: Sequence[Execution],
+             as_of: dt.date) -> DueStep | None:
+    """The step due for an invoice today, or None."""
+    steps = applicable_steps(policy, segment)
+    if not steps:
+        return None
+    shift = policy.segments[segment].shift_days if segment in policy.segments else 0
+    days = (as_of - due_date).days
+    names = [step.name for step in steps]
+    done = [(names.index(e.step), e.on) for e in history if e.step in names]
+    last, last_on = max(done, default=(-1, None))
+    reached = [i for i, step in enumerate(steps) if days >= step.offset_days + shift]
+    if last == len(steps) - 1:
+        return _repeat(policy, steps[-1], [on for i, on in done if i == last], as_of, days)
+    if policy.escalation == "catch_up":
+        candidates = [i for i in reached if i > last]
+        return DueStep(steps[max(candidates)], 0, days) if candidates else None
+    following = last + 1
+    if following not in reached:
+        return None
+    if last >= 0 and last_on is not None:
+        gap = steps[following].offset_days - steps[last].offset_days
+        if as_of < last_on + dt.timedelta(days=gap):
+            return None
+    return DueStep(steps[following], 0, days)
+
+
+def _repeat(policy: Policy, last: Step, runs: list[dt.date], as_of: dt.date, days: int) -> DueStep | None:
+    every = policy.repeat_last_every_days
+    if every <= 0 or not runs:
+        return None
+    if as_of >= max(runs) + dt.timedelta(days=every):
+        return DueStep(last, len(runs), days)
+    return None

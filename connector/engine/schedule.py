@@ -1,0 +1,61 @@
+"""When a planned contact may happen: send time, quiet hours, weekends and the rolling 7-day cap.
+
+Every time here is the customer's local time; results are UTC instants.  An action that falls inside quiet
+hours or on a weekend (when weekends are off) moves to the next allowed moment; one that would exceed the
+cap moves to when the oldest contact in the window leaves it.  Actions are deferred, never dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from connector.config.models import ContactRules
+
+UTC = dt.UTC
+WEEK = dt.timedelta(days=7)
+
+
+def quiet(rules: ContactRules, moment: dt.datetime) -> bool:
+    if rules.quiet_hours is None:
+        return False
+    start, end = rules.quiet_hours
+    t = moment.time()
+    return (start <= t or t < end) if start > end else (start <= t < end)
+
+
+def allowed(rules: ContactRules, local: dt.datetime) -> dt.datetime:
+    """The first moment at or after `local` outside quiet hours and (if off) weekends."""
+    for _ in range(14):
+        if quiet(rules, local):
+            end = rules.quiet_hours[1]  # type: ignore[index]
+            day = local.date() if local.time() < end else local.date() + dt.timedelta(days=1)
+            local = dt.datetime.combine(day, end, local.tzinfo)
+            continue
+        if not rules.weekends and local.weekday() >= 5:
+            local = dt.datetime.combine(local.date() + dt.timedelta(days=7 - local.weekday()),
+                                        local.time(), local.tzinfo)
+            continue
+        return local
+    return local
+
+
+def schedule(rules: ContactRules, send_time: dt.time, as_of: dt.date, zone: str,
+             contacts: Sequence[dt.datetime], *, is_contact: bool) -> tuple[dt.datetime, list[str]]:
+    """The UTC instant of one action, and why it moved (empty when it did not)."""
+    tz = ZoneInfo(zone)
+    wanted = dt.datetime.combine(as_of, send_time, tz)
+    local = allowed(rules, wanted)
+    why = []
+    if local != wanted:
+        why.append("quiet hours" if quiet(rules, wanted) else "weekend")
+    if is_contact:
+        for _ in range(len(contacts) + 1):
+            window = sorted(c for c in contacts if local.astimezone(UTC) - WEEK < c <= local.astimezone(UTC))
+            if len(window) < rules.max_per_7_days:
+                break
+            local = allowed(rules, (window[0] + WEEK).astimezone(tz))
+            why.append(f"at most {rules.max_per_7_days} contacts in 7 days")
+    reason = [f"deferred from {wanted:%Y-%m-%d %H:%M} ({', '.join(dict.fromkeys(why))})"] if why else []
+    return local.astimezone(UTC), reason

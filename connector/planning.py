@@ -1,0 +1,125 @@
+"""Library calls behind `plan`, `dispute`, `promise`, `payment-plan` and `log`: state in, plan out.
+
+`plan` reads the store and the config and asks the pure engine for the plan; `record=True` then records
+every action of that plan as executed on the as-of date (for clients whose actions are carried out outside
+the product), and any payment plan seen breached or completed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from connector.config import ClientConfig, Workspace
+from connector.config.models import Policy
+from connector.engine import inputs
+from connector.engine.arrangements import PaymentPlan, PlanState, plan_state
+from connector.engine.plan import CustomerContext, Plan, PlanInputs, build_plan
+from connector.engine.policy import Execution
+from connector.money import to_home
+from connector.reports import customer_segments, open_store, today_for
+from connector.sync.state import CollectionsState
+from connector.sync.store import Store
+
+
+def plan(workspace: Workspace, client: str, *, as_of: dt.date | None = None, record: bool = False) -> Plan:
+    """The next actions and the holds; with `record`, the actions are recorded as executed on the date."""
+    config = workspace.load_client(client)
+    day = as_of or today_for(config)
+    with open_store(workspace, config) as store:
+        state = CollectionsState(store)
+        data = _inputs(workspace, config, store, state, day)
+        result = build_plan(data)
+        if record:
+            state.record_actions(result.actions, day, source="record")
+            for plan_status in data.plans:
+                if plan_status.status in ("breached", "completed"):
+                    state.set_plan_status(plan_status.plan.plan_id, plan_status.status, day)
+        return result
+
+
+def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: CollectionsState,
+            day: dt.date) -> PlanInputs:
+    items = inputs.open_items(store, day)
+    rates = inputs.latest_rates(store)
+    segment_of = {s.customer_id: s.segment for s in customer_segments(store, config, day)}
+    policies: dict[str, Policy] = {}
+
+    def policy(name: str) -> Policy:
+        if name not in policies:
+            policies[name] = workspace.load_policy(name)
+        return policies[name]
+
+    customers = {}
+    for key, info in inputs.customers(store).items():
+        own = config.customers.get(key)
+        customers[key] = CustomerContext(
+            key, info.name, (own.timezone if own and own.timezone else None) or info.timezone or config.timezone,
+            segment_of.get(key, "new"), policy(own.policy if own and own.policy else config.policy),
+            exclude=bool(own and own.exclude), pause_until=own.pause_until if own else None)
+    credits: dict[str, Decimal] = defaultdict(Decimal)
+    for credit in inputs.credit_items(store, day):
+        rate = credit.exchange_rate if credit.currency == config.home_currency or credit.exchange_rate \
+            else rates.get(credit.currency)
+        credits[credit.customer_id] += to_home(credit.amount, rate, config.home_currency)
+    return PlanInputs(
+        client=config.key, as_of=day, home=config.home_currency, items=items, customers=customers,
+        executions={i: [Execution(step, on) for step, on in runs if on <= day]
+                    for i, runs in state.executions().items()},
+        contacts=state.contacts(), credits=credits, disputes=state.open_disputes(), promises=state.promises(),
+        plans=plan_states(store, state, day, {i.invoice_id for i in items}), rates=rates)
+
+
+def plan_states(store: Store, state: CollectionsState, day: dt.date, open_ids: set[str],
+                customer_id: str | None = None) -> list[PlanState]:
+    payments = inputs.customer_payments(store, day)
+    result = []
+    for row in state.plans(customer_id):
+        plan_record = PaymentPlan(row["plan_id"], row["customer_id"], tuple(row["invoice_ids"]), row["start"],  # type: ignore[arg-type]
+                                  row["currency"], tuple(row["installments"]), row["cancelled"])  # type: ignore[arg-type]
+        paid = [(on, amount) for on, amount, cur in payments.get(plan_record.customer_id, [])
+                if cur == plan_record.currency]
+        result.append(plan_state(plan_record, paid, open_ids, day))
+    return result
+
+
+def dispute(workspace: Workspace, client: str, invoice: str, *, open_reason: str | None = None,
+            resolve_note: str | None = None) -> str:
+    config = workspace.load_client(client)
+    with open_store(workspace, config) as store:
+        state = CollectionsState(store)
+        if open_reason is not None:
+            state.open_dispute(invoice, open_reason)
+            return f"dispute opened on invoice {invoice}: {open_reason}"
+        state.resolve_dispute(invoice, resolve_note or "")
+        return f"dispute on invoice {invoice} resolved: {resolve_note}"
+
+
+def promise(workspace: Workspace, client: str, invoice: str, promised: dt.date) -> str:
+    config = workspace.load_client(client)
+    with open_store(workspace, config) as store:
+        CollectionsState(store).promise(invoice, promised)
+    return f"promise to pay invoice {invoice} by {promised} recorded"
+
+
+def payment_plan(workspace: Workspace, client: str, customer: str, *,
+                 installments: list[tuple[dt.date, Decimal]] | None = None, invoices: list[str] | None = None,
+                 cancel: int | None = None, as_of: dt.date | None = None) -> list[PlanState]:
+    """Create (with `installments`), cancel (`cancel`) or show a customer's payment plans."""
+    config = workspace.load_client(client)
+    day = as_of or today_for(config)
+    with open_store(workspace, config) as store:
+        state = CollectionsState(store)
+        if installments:
+            state.create_plan(customer, installments, invoices, start=day)
+        if cancel is not None:
+            state.cancel_plan(cancel)
+        open_ids = {i.invoice_id for i in inputs.open_items(store, day)}
+        return plan_states(store, state, day, open_ids, customer)
+
+
+def log(workspace: Workspace, client: str) -> list[dict[str, object]]:
+    config = workspace.load_client(client)
+    with open_store(workspace, config) as store:
+        return CollectionsState(store).log()

@@ -1,0 +1,170 @@
+"""Collections state the product keeps itself: disputes, promises, payment plans, executed actions.
+
+Every change records who made it and when; nothing is deleted (a dispute is resolved, a plan cancelled).
+Writes go through `Store.transaction()` like every other write to the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from connector.errors import UsageError
+from connector.money import from_minor, to_minor
+from connector.sync.store import Store, utc_now
+
+
+def who() -> str:
+    """The person (or job) making a change, for the audit trail."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+class CollectionsState:
+    """Reads and writes of the collections state of one client's store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.conn = store.conn
+
+    def _invoice(self, invoice_id: str) -> tuple[str, str]:
+        row = self.conn.execute("SELECT customer_id, currency FROM invoices WHERE id = ? AND deleted_at IS NULL",
+                                (invoice_id,)).fetchone()
+        if row is None:
+            raise UsageError(f"no invoice '{invoice_id}' in the store (sync first, or check the id)")
+        return row
+
+    # -- disputes ---------------------------------------------------------------------------------
+
+    def open_dispute(self, invoice_id: str, reason: str, by: str | None = None) -> int:
+        self._invoice(invoice_id)
+        if self.open_disputes().get(invoice_id):
+            raise UsageError(f"invoice '{invoice_id}' already has an open dispute; resolve it first")
+        with self.store.transaction() as conn:
+            cursor = conn.execute("INSERT INTO disputes (invoice_id, reason, opened_at, opened_by) VALUES (?, ?, ?, ?)",
+                                  (invoice_id, reason, utc_now(), by or who()))
+            return int(cursor.lastrowid or 0)
+
+    def resolve_dispute(self, invoice_id: str, note: str, by: str | None = None) -> None:
+        with self.store.transaction() as conn:
+            changed = conn.execute("UPDATE disputes SET resolved_at = ?, resolved_by = ?, resolution = ? "
+                                   "WHERE invoice_id = ? AND resolved_at IS NULL",
+                                   (utc_now(), by or who(), note, invoice_id)).rowcount
+        if not changed:
+            raise UsageError(f"invoice '{invoice_id}' has no open dispute")
+
+    def open_disputes(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT invoice_id, reason FROM disputes WHERE resolved_at IS NULL"))
+
+    # -- promises ---------------------------------------------------------------------------------
+
+    def promise(self, invoice_id: str, promised: dt.date, by: str | None = None) -> None:
+        self._invoice(invoice_id)
+        with self.store.transaction() as conn:
+            conn.execute("INSERT INTO promises (invoice_id, promised_date, recorded_at, recorded_by) VALUES (?, ?, ?, ?)",
+                         (invoice_id, promised.isoformat(), utc_now(), by or who()))
+
+    def promises(self) -> dict[str, dt.date]:
+        """The latest promise recorded for each invoice."""
+        rows = self.conn.execute("SELECT invoice_id, promised_date FROM promises p WHERE id = "
+                                 "(SELECT MAX(id) FROM promises q WHERE q.invoice_id = p.invoice_id)")
+        return {invoice: dt.date.fromisoformat(on) for invoice, on in rows}
+
+    # -- payment plans ----------------------------------------------------------------------------
+
+    def create_plan(self, customer_id: str, installments: Sequence[tuple[dt.date, Decimal]],
+                    invoice_ids: Iterable[str] | None, start: dt.date, by: str | None = None) -> int:
+        open_ids = [r[0] for r in self.conn.execute(
+            "SELECT id FROM invoices WHERE customer_id = ? AND balance > 0 AND deleted_at IS NULL ORDER BY due_date, id",
+            (customer_id,))]
+        chosen = list(invoice_ids) if invoice_ids else open_ids
+        unknown = sorted(set(chosen) - set(open_ids))
+        if not chosen or unknown:
+            raise UsageError(f"customer '{customer_id}' has no open invoice(s) {', '.join(unknown) or ''}".strip())
+        currencies = {self._invoice(i)[1] for i in chosen}
+        if len(currencies) != 1:
+            raise UsageError("a payment plan covers invoices of one currency")
+        (currency,) = currencies
+        if not installments:
+            raise UsageError("a payment plan needs at least one installment (DATE=AMOUNT)")
+        with self.store.transaction() as conn:
+            plan_id = int(conn.execute(
+                "INSERT INTO payment_plans (customer_id, start_date, currency, created_at, created_by) "
+                "VALUES (?, ?, ?, ?, ?)", (customer_id, start.isoformat(), currency, utc_now(), by or who())).lastrowid or 0)
+            conn.executemany("INSERT INTO plan_installments VALUES (?, ?, ?)",
+                             [(plan_id, on.isoformat(), to_minor(amount, currency)) for on, amount in installments])
+            conn.executemany("INSERT INTO plan_invoices VALUES (?, ?)", [(plan_id, i) for i in chosen])
+        return plan_id
+
+    def cancel_plan(self, plan_id: int, by: str | None = None) -> None:
+        with self.store.transaction() as conn:
+            changed = conn.execute("UPDATE payment_plans SET cancelled_at = ?, cancelled_by = ?, status = 'cancelled' "
+                                   "WHERE id = ? AND cancelled_at IS NULL", (utc_now(), by or who(), plan_id)).rowcount
+        if not changed:
+            raise UsageError(f"no payment plan #{plan_id} to cancel")
+
+    def plans(self, customer_id: str | None = None) -> list[dict[str, object]]:
+        where, args = ("WHERE customer_id = ?", [customer_id]) if customer_id else ("", [])
+        plans = []
+        for row in self.conn.execute(f"SELECT id, customer_id, start_date, currency, cancelled_at, status "
+                                     f"FROM payment_plans {where} ORDER BY id", args).fetchall():
+            plan_id, customer, start, currency, cancelled, status = row
+            installments = [(dt.date.fromisoformat(on), from_minor(units, currency)) for on, units in self.conn.execute(
+                "SELECT due_date, amount FROM plan_installments WHERE plan_id = ? ORDER BY due_date", (plan_id,))]
+            invoices = [r[0] for r in self.conn.execute(
+                "SELECT invoice_id FROM plan_invoices WHERE plan_id = ? ORDER BY invoice_id", (plan_id,))]
+            plans.append({"plan_id": plan_id, "customer_id": customer, "start": dt.date.fromisoformat(start),
+                          "currency": currency, "cancelled": cancelled is not None, "status": status,
+                          "installments": installments, "invoice_ids": invoices})
+        return plans
+
+    def set_plan_status(self, plan_id: int, status: str, on: dt.date) -> None:
+        """Record a plan's transition (breached, completed) the first time it is seen."""
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE payment_plans SET status = ?, status_changed_on = ? WHERE id = ? AND status <> ?",
+                         (status, on.isoformat(), plan_id, status))
+
+    # -- executed actions -------------------------------------------------------------------------
+
+    def record_actions(self, actions: Iterable[object], on: dt.date, source: str, by: str | None = None) -> int:
+        """Record actions as executed on `on`; an action already recorded (same key) is not recorded twice."""
+        recorded = 0
+        with self.store.transaction() as conn:
+            for a in actions:
+                cursor = conn.execute(
+                    "INSERT OR IGNORE INTO actions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (a.key, a.customer_id, a.step, a.kind, a.channel, a.repeat, on.isoformat(),  # type: ignore[attr-defined]
+                     a.due_at.isoformat(), utc_now(), by or who(), source))  # type: ignore[attr-defined]
+                if cursor.rowcount:
+                    recorded += 1
+                    conn.executemany("INSERT OR IGNORE INTO action_invoices VALUES (?, ?)",
+                                     [(a.key, i) for i in a.invoice_ids])  # type: ignore[attr-defined]
+        return recorded
+
+    def executions(self) -> dict[str, list[tuple[str, dt.date]]]:
+        """(step, date) executed per invoice, oldest first."""
+        result: dict[str, list[tuple[str, dt.date]]] = {}
+        for invoice, step, on in self.conn.execute(
+                "SELECT ai.invoice_id, a.step, a.executed_on FROM action_invoices ai JOIN actions a ON a.key = ai.key "
+                "ORDER BY a.executed_on, a.recorded_at"):
+            result.setdefault(invoice, []).append((step, dt.date.fromisoformat(on)))
+        return result
+
+    def contacts(self) -> dict[str, list[dt.datetime]]:
+        """When each customer was contacted (the planned instants of executed contact actions)."""
+        result: dict[str, list[dt.datetime]] = {}
+        for customer, due_at in self.conn.execute(
+                "SELECT customer_id, due_at FROM actions WHERE kind IN ('reminder', 'statement', 'final_demand', 'call') "
+                "AND (channel <> 'none' OR kind = 'call')"):
+            result.setdefault(customer, []).append(dt.datetime.fromisoformat(due_at))
+        return result
+
+    def log(self) -> list[dict[str, object]]:
+        rows = self.store.db.query("SELECT a.*, GROUP_CONCAT(ai.invoice_id) AS invoice_ids FROM actions a "
+                                   "LEFT JOIN action_invoices ai ON ai.key = a.key GROUP BY a.key "
+                                   "ORDER BY a.executed_on, a.recorded_at")
+        return list(rows)

@@ -1,0 +1,307 @@
+"""Dated scenarios for every behaviour of a dunning policy, holds included (INTERFACE.md, "A dunning policy")."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from connector import planning
+from connector.config import Workspace
+from connector.engine.plan import action_key
+from connector.sync.runner import sync_client
+from tests.conftest import cli
+
+WED = dt.date(2026, 7, 1)  # a Wednesday
+POLICY = """
+name = "Test"
+consolidate = {consolidate}
+escalation = "{escalation}"
+repeat_last_every_days = 15
+min_balance = "50.00"
+send_time = "{send_time}"
+plan_breach_step = "final"
+
+[contact]
+quiet_hours = ["20:00", "08:00"]
+weekends = false
+max_per_7_days = {cap}
+
+[[steps]]
+name = "courtesy"
+offset_days = -5
+action = "reminder"
+template = "friendly"
+skip_segments = ["prompt"]
+
+[[steps]]
+name = "overdue"
+offset_days = 1
+action = "reminder"
+template = "overdue"
+
+[[steps]]
+name = "follow_up"
+offset_days = 7
+action = "reminder"
+template = "firm"
+
+[[steps]]
+name = "call"
+offset_days = 14
+action = "call"
+channel = "none"
+
+[[steps]]
+name = "final"
+offset_days = 30
+action = "final_demand"
+template = "final"
+"""
+
+
+def days(n: int) -> dt.date:
+    return WED + dt.timedelta(days=n)
+
+
+class Company:
+    """A csv client with one policy, whose ledger and config a scenario edits."""
+
+    def __init__(self, workspace: Workspace, folder: Path) -> None:
+        self.workspace, self.folder = workspace, folder
+        self.invoices: list[tuple] = []
+        self.payments: list[tuple] = []
+        self.customers = ["C1", "C2"]
+        self.config = ""
+        self.policy = dict(consolidate="true", escalation="catch_up", send_time="09:00", cap=3)
+
+    def invoice(self, key: str, due: dt.date, total: str = "100.00", customer: str = "C1") -> Company:
+        self.invoices.append((key, customer, due - dt.timedelta(days=30), due, total))
+        return self
+
+    def pay(self, key: str, on: dt.date, amount: str, invoice: str = "", customer: str = "C1") -> Company:
+        self.payments.append((key, customer, on, amount, invoice))
+        return self
+
+    def sync(self) -> None:
+        self.folder.mkdir(exist_ok=True)
+        (self.folder / "customers.csv").write_text("id,name,timezone\n" + "".join(
+            f"{c},Customer {c},UTC\n" for c in self.customers))
+        (self.folder / "invoices.csv").write_text("id,customer_id,issue_date,due_date,total\n" + "".join(
+            f"{i},{c},{a},{b},{t}\n" for i, c, a, b, t in self.invoices))
+        (self.folder / "payments.csv").write_text("id,customer_id,date,amount,invoice_id\n" + "".join(
+            f"{p},{c},{d},{a},{i}\n" for p, c, d, a, i in self.payments))
+        policies = self.workspace.config_dir / "policies"
+        policies.mkdir(parents=True, exist_ok=True)
+        (policies / "test.toml").write_text(POLICY.format(**self.policy))
+        file = self.workspace.create_client("co", "csv", path=str(self.folder), currency="GBP", force=True)
+        file.write_text(file.read_text().replace('policy = "default"', 'policy = "test"') + self.config)
+        assert sync_client(self.workspace, "co").outcome == "succeeded"
+
+    def plan(self, on: dt.date, record: bool = False):
+        return planning.plan(self.workspace, "co", as_of=on, record=record)
+
+
+@pytest.fixture
+def co(workspace: Workspace, tmp_path: Path) -> Company:
+    return Company(workspace, tmp_path / "ledger")
+
+
+def steps(plan) -> dict[tuple[str, ...], str]:
+    return {a.invoice_ids: a.step for a in plan.actions}
+
+
+def test_pre_due_courtesy_reminder_but_not_for_prompt_payers(co: Company) -> None:
+    co.invoice("I1", days(5)).sync()
+    (action,) = co.plan(WED).actions
+    assert (action.step, action.kind, action.channel, action.template) == ("courtesy", "reminder", "email", "friendly")
+    assert "5 days before due" in action.reason
+    assert action.due_at == dt.datetime(2026, 7, 1, 9, tzinfo=dt.UTC)
+    assert co.plan(days(-1)).actions == []  # six days before due: not reached yet
+    # a prompt payer (five invoices paid on time this year) gets no courtesy reminder
+    for n in range(5):
+        co.invoice(f"OLD{n}", days(-200 + 30 * n)).pay(f"P{n}", days(-200 + 30 * n), "100.00", f"OLD{n}")
+    co.sync()
+    assert co.plan(WED).actions == []
+
+
+def test_consolidation_one_action_per_customer_per_step(co: Company) -> None:
+    co.invoice("I1", days(-3)).invoice("I2", days(-2)).invoice("I3", days(-10)).sync()
+    assert steps(co.plan(WED)) == {("I1", "I2"): "overdue", ("I3",): "follow_up"}
+    co.policy["consolidate"] = "false"
+    co.sync()
+    assert steps(co.plan(WED)) == {("I1",): "overdue", ("I2",): "overdue", ("I3",): "follow_up"}
+
+
+def test_catch_up_jumps_to_the_step_the_age_calls_for_one_step_per_run_does_not(co: Company) -> None:
+    co.invoice("I1", days(-20)).sync()
+    assert steps(co.plan(WED)) == {("I1",): "call"}  # courtesy, overdue, follow_up skipped
+    co.policy["escalation"] = "one_step_per_run"
+    co.sync()
+    assert steps(co.plan(WED, record=True)) == {("I1",): "courtesy"}
+    assert co.plan(days(5)).actions == []  # overdue comes no sooner than courtesy's date + (1 − −5) days
+    assert steps(co.plan(days(6), record=True)) == {("I1",): "overdue"}
+
+
+def test_one_step_per_run_spacing_follows_the_offsets(co: Company) -> None:
+    co.policy["escalation"] = "one_step_per_run"
+    co.invoice("I1", days(-1)).sync()
+    co.plan(days(-6), record=True)  # courtesy on day −6 (5 days before due)
+    assert steps(co.plan(WED, record=True)) == {("I1",): "overdue"}
+    # follow_up (offset 7) comes no sooner than overdue's date + (7 − 1) days
+    assert co.plan(days(5)).actions == []
+    assert steps(co.plan(days(6))) == {("I1",): "follow_up"}
+
+
+def test_repeat_of_the_last_step_every_n_days_with_a_new_key(co: Company) -> None:
+    co.invoice("I1", days(-40)).sync()
+    (first,) = co.plan(WED, record=True).actions
+    assert (first.step, first.repeat) == ("final", 0)
+    assert co.plan(days(14)).actions == []
+    (again,) = co.plan(days(15)).actions
+    assert (again.step, again.repeat) == ("final", 1) and again.key != first.key
+    assert "repeat 1 of the last step" in again.reason
+
+
+def test_keys_are_deterministic_and_do_not_depend_on_the_date(co: Company) -> None:
+    co.invoice("I1", days(-3)).invoice("I2", days(-4)).sync()
+    today, tomorrow = co.plan(WED), co.plan(days(1))
+    assert [a.key for a in today.actions] == [a.key for a in co.plan(WED).actions]
+    assert today.actions[0].key == tomorrow.actions[0].key == action_key("co", "C1", "overdue", ["I2", "I1"], 0)
+
+
+def test_recorded_actions_are_not_planned_again_and_appear_in_the_log(co: Company) -> None:
+    co.invoice("I1", days(-3)).sync()
+    (action,) = co.plan(WED, record=True).actions
+    assert co.plan(days(1)).actions == []
+    co.plan(WED, record=True)  # recording the same plan twice records nothing twice
+    result = cli(co.workspace, "log", "co", "--json")
+    (entry,) = json.loads(result.stdout)["actions"]
+    assert (entry["key"], entry["step"], entry["executed_on"], entry["source"]) == (
+        action.key, "overdue", "2026-07-01", "record")
+    assert entry["recorded_by"]
+
+
+@pytest.mark.parametrize("setup, reason", [
+    (lambda co: cli(co.workspace, "dispute", "co", "I1", "--open", "goods damaged"), "disputed: goods damaged"),
+    (lambda co: cli(co.workspace, "promise", "co", "I1", "--date", "2026-07-10"), "promised to pay by 2026-07-10"),
+    (lambda co: cli(co.workspace, "payment-plan", "co", "C1", "--installment", "2026-07-15=50.00",
+                    "--installment", "2026-08-15=50.00", "--as-of", "2026-06-30"), "on payment plan #1"),
+])
+def test_invoice_holds(co: Company, setup, reason: str) -> None:
+    co.invoice("I1", days(-10)).invoice("I2", days(-10), customer="C2").sync()
+    result = setup(co)
+    assert result.exit_code == 0, result.output
+    plan = co.plan(WED)
+    assert [(h.customer_id, h.invoice_id, h.reason) for h in plan.holds] == [("C1", "I1", reason)]
+    assert steps(plan) == {("I2",): "follow_up"}  # the other customer is chased as usual
+
+
+def test_promise_holds_until_its_date_and_a_resolved_dispute_releases(co: Company) -> None:
+    co.invoice("I1", days(-10)).sync()
+    assert cli(co.workspace, "promise", "co", "I1", "--date", "2026-07-10").exit_code == 0
+    assert co.plan(days(9)).actions == []  # held through the promised day, 10 July
+    assert co.plan(days(10)).actions
+    assert cli(co.workspace, "dispute", "co", "I1", "--open", "wrong price").exit_code == 0
+    assert cli(co.workspace, "dispute", "co", "I1", "--open", "again").exit_code == 2  # one open at a time
+    assert co.plan(days(11)).actions == []
+    assert cli(co.workspace, "dispute", "co", "I1", "--resolve", "credit agreed").exit_code == 0
+    assert co.plan(days(11)).actions
+
+
+@pytest.mark.parametrize("config, reason", [
+    ('\n[customers.C1]\nexclude = true\n', "excluded from collections in the client's config"),
+    ('\n[customers.C1]\npause_until = "2026-07-05"\n', "paused until 2026-07-05"),
+])
+def test_customer_holds_from_config(co: Company, config: str, reason: str) -> None:
+    co.invoice("I1", days(-10)).sync()
+    co.config = config
+    co.sync()
+    plan = co.plan(WED)
+    assert plan.actions == [] and [(h.customer_id, h.invoice_id, h.reason) for h in plan.holds] == [
+        ("C1", None, reason)]
+
+
+def test_pause_ends_on_its_date(co: Company) -> None:
+    co.invoice("I1", days(-10))
+    co.config = '\n[customers.C1]\npause_until = "2026-07-06"\n'
+    co.sync()
+    assert co.plan(days(4)).actions == [] and co.plan(days(5)).actions
+
+
+def test_balance_below_minimum_and_covered_by_unapplied_credit(co: Company) -> None:
+    co.invoice("SMALL", days(-10), "49.99").sync()
+    (hold,) = co.plan(WED).holds
+    assert hold.reason == "balance chased 49.99 is below the policy minimum 50.00"
+    co.invoice("BIG", days(-10), "500.00", customer="C2").pay("CASH", days(-20), "600.00", customer="C2").sync()
+    holds = {h.customer_id: h.reason for h in co.plan(WED).holds}
+    assert holds["C2"] == "unapplied credit 600.00 covers the overdue balance 500.00"
+
+
+def test_quiet_hours_and_weekends_defer_never_drop(co: Company) -> None:
+    co.policy["send_time"] = "21:30"
+    co.invoice("I1", days(-3)).sync()
+    (action,) = co.plan(WED).actions
+    assert action.due_at == dt.datetime(2026, 7, 2, 8, tzinfo=dt.UTC)
+    assert "deferred from 2026-07-01 21:30 (quiet hours)" in action.reason
+    (saturday,) = co.plan(days(3)).actions  # Saturday 4 July
+    assert saturday.due_at == dt.datetime(2026, 7, 6, 8, tzinfo=dt.UTC)
+
+
+def test_contact_cap_defers_the_fourth_contact_in_seven_days(co: Company) -> None:
+    co.policy["consolidate"] = "false"
+    co.invoice("A", days(-3)).invoice("B", days(-3)).invoice("C", days(-3)).invoice("D", days(-3)).sync()
+    actions = sorted(co.plan(WED).actions, key=lambda a: a.due_at)
+    assert [a.due_at.date() for a in actions] == [WED, WED, WED, days(7)]
+    assert "at most 3 contacts in 7 days" in actions[-1].reason
+    # recorded contacts count too: the next day, everything new waits for the window
+    co.plan(WED, record=True)
+    co.invoice("E", days(-2)).sync()
+    (later,) = [a for a in co.plan(days(1)).actions if a.invoice_ids == ("E",)]
+    assert later.due_at.date() == days(7)
+
+
+def test_payment_plan_breach_ends_the_hold_and_schedules_the_breach_step(co: Company) -> None:
+    co.invoice("I1", days(-10), "300.00").sync()
+    result = cli(co.workspace, "payment-plan", "co", "C1", "--installment", "2026-07-05=100.00",
+                 "--installment", "2026-07-20=200.00", "--as-of", "2026-07-01")
+    assert result.exit_code == 0, result.output
+    assert co.plan(days(4)).actions == []  # held, the first installment not yet due
+    co.pay("PP1", days(3), "100.00", "I1").sync()
+    assert co.plan(days(10)).actions == []  # first installment paid on time: still held
+    (action,) = co.plan(days(20)).actions  # 20 July passed without the second installment
+    assert (action.step, action.kind) == ("final", "final_demand")
+    assert "payment plan #1 missed the installment of 2026-07-20" in action.reason
+    co.plan(days(20), record=True)
+    state = json.loads(cli(co.workspace, "payment-plan", "co", "C1", "--as-of", "2026-07-21", "--json").stdout)
+    assert state["plans"][0]["status"] == "breached" and state["plans"][0]["missed"]["date"] == "2026-07-20"
+
+
+def test_payment_plan_completion(co: Company) -> None:
+    co.invoice("I1", days(-10), "100.00").sync()
+    cli(co.workspace, "payment-plan", "co", "C1", "--installment", "2026-07-05=100.00", "--as-of", "2026-07-01")
+    co.pay("PP1", days(2), "100.00", "I1").sync()
+    state = json.loads(cli(co.workspace, "payment-plan", "co", "C1", "--as-of", "2026-07-06", "--json").stdout)
+    assert state["plans"][0]["status"] == "completed"
+
+
+def test_paying_the_oldest_invoice_leaves_the_rest_at_their_own_level(co: Company) -> None:
+    co.invoice("OLD", days(-35)).invoice("NEW", days(-2)).sync()
+    assert steps(co.plan(WED)) == {("OLD",): "final", ("NEW",): "overdue"}
+    co.plan(WED, record=True)
+    co.pay("P1", days(1), "100.00", "OLD").sync()
+    assert co.plan(days(8)) .actions[0].step == "follow_up"  # NEW, now 10 days late, goes on from its own step
+    assert {a.invoice_ids for a in co.plan(days(8)).actions} == {("NEW",)}
+
+
+def test_worklist_ranks_calls_by_amount_at_risk(co: Company) -> None:
+    co.invoice("S", days(-15), "200.00").invoice("L", days(-16), "900.00", customer="C2").sync()
+    plan = co.plan(WED)
+    assert [(a.customer_id, a.kind, str(a.amount)) for a in plan.worklist] == [
+        ("C2", "call", "900.00"), ("C1", "call", "200.00")]
+    data = json.loads(cli(co.workspace, "plan", "co", "--as-of", "2026-07-01", "--json").stdout)
+    assert {"as_of", "actions", "holds"} <= set(data)
+    assert {"key", "customer_id", "invoice_ids", "kind", "step", "channel", "due_at", "reason"} <= set(
+        data["actions"][0])
