@@ -1,0 +1,1 @@
+"""Documents customers see: reminder e-mails from templates (and, later, statement PDFs)."""
