@@ -76,8 +76,7 @@ def to_minor(amount: Decimal, currency: str) -> int:
 
 def from_minor(units: int, currency: str) -> Decimal:
     """Integer minor units → Decimal with the currency's number of places."""
-    places = exponent(currency)
-    return Decimal(units).scaleb(-places).quantize(Decimal(1).scaleb(-places))
+    return Decimal(units).scaleb(-exponent(currency))  # exact, with the currency's number of places
 
 
 def total(amounts: Iterable[tuple[Decimal, str]]) -> tuple[Decimal, str] | None:

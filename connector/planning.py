@@ -43,7 +43,7 @@ def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: Col
             day: dt.date) -> PlanInputs:
     items = inputs.open_items(store, day)
     rates = inputs.latest_rates(store)
-    segment_of = {s.customer_id: s.segment for s in customer_segments(store, config, day)}
+    segment_of = {s.customer_id: s.segment for s in customer_segments(store, config, day, items, rates)}
     policies: dict[str, Policy] = {}
 
     def policy(name: str) -> Policy:
@@ -73,9 +73,10 @@ def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: Col
 
 def plan_states(store: Store, state: CollectionsState, day: dt.date, open_ids: set[str],
                 customer_id: str | None = None) -> list[PlanState]:
-    payments = inputs.customer_payments(store, day)
+    rows = state.plans(customer_id)
+    payments = inputs.customer_payments(store, day, {str(r["customer_id"]) for r in rows}) if rows else {}
     result = []
-    for row in state.plans(customer_id):
+    for row in rows:
         plan_record = PaymentPlan(row["plan_id"], row["customer_id"], tuple(row["invoice_ids"]), row["start"],  # type: ignore[arg-type]
                                   row["currency"], tuple(row["installments"]), row["cancelled"])  # type: ignore[arg-type]
         paid = [(on, amount) for on, amount, cur in payments.get(plan_record.customer_id, [])

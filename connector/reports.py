@@ -6,6 +6,7 @@ Each function here is what the CLI command of the same name calls; scripts can c
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -66,7 +67,7 @@ def metrics(workspace: Workspace, client: str, *, as_of: dt.date | None = None, 
             opening=inputs.open_items(store, period.start - dt.timedelta(days=1)),
             closing=inputs.open_items(store, period.end),
             sales=inputs.sales(store, period.start, period.end),
-            history=inputs.sales(store, history_start, period.end),
+            history=[sale for _, sale in inputs.monthly_sales(store, history_start, period.end)],
             settlements=inputs.settlements(store, period.start, period.end),
             receipts=inputs.receipts(store, period.start, period.end),
             write_offs=inputs.write_offs(store, period.start, period.end),
@@ -95,12 +96,16 @@ def segments(workspace: Workspace, client: str, *, as_of: dt.date | None = None)
         return day, customer_segments(store, config, day)
 
 
-def customer_segments(store: Store, config: ClientConfig, day: dt.date) -> list[CustomerSegment]:
+def customer_segments(store: Store, config: ClientConfig, day: dt.date, items: list[inputs.OpenItem] | None = None,
+                      rates: dict[str, Decimal] | None = None) -> list[CustomerSegment]:
+    """Segments as of `day`; pass the open items and rates when the caller has already read them."""
     start, end = window(day)
     limits = {key: c.credit_limit for key, c in config.customers.items() if c.credit_limit is not None}
-    return segment(inputs.customers(store), inputs.settlements(store, start, end), inputs.open_items(store, day),
+    return segment(inputs.customers(store), inputs.settlements(store, start, end),
+                   inputs.open_items(store, day) if items is None else items,
                    inputs.write_offs(store, start, end), as_of=day, home=config.home_currency,
-                   rates=inputs.latest_rates(store), thresholds=config.segments, credit_limits=limits)
+                   rates=inputs.latest_rates(store) if rates is None else rates, thresholds=config.segments,
+                   credit_limits=limits)
 
 
 def forecast(workspace: Workspace, client: str, *, as_of: dt.date | None = None, weeks: int = 13) -> Forecast:
@@ -109,6 +114,7 @@ def forecast(workspace: Workspace, client: str, *, as_of: dt.date | None = None,
     day = as_of or today_for(config)
     with open_store(workspace, config) as store:
         start, end = window(day)
-        return expected_cash(inputs.open_items(store, day), inputs.settlements(store, start, end),
-                             customer_segments(store, config, day), as_of=day, home=config.home_currency,
-                             rates=inputs.latest_rates(store), weeks=weeks)
+        items, rates = inputs.open_items(store, day), inputs.latest_rates(store)
+        return expected_cash(items, inputs.settlements(store, start, end),
+                             customer_segments(store, config, day, items, rates), as_of=day,
+                             home=config.home_currency, rates=rates, weeks=weeks)

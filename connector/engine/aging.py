@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Literal
 
 from connector.engine.inputs import CreditItem, OpenItem
@@ -36,7 +37,7 @@ class Buckets:
         if not self.edges or list(self.edges) != sorted(set(self.edges)) or self.edges[0] < 1:
             raise ValueError("bucket edges must be increasing whole days, the first at least 1")
 
-    @property
+    @cached_property
     def names(self) -> list[str]:
         """`current, 1-30, 31-60, 61-90, 91+` by due date; `0-30, 31-60, 61-90, 91+` by invoice date."""
         first_start = 1 if self.basis == "due_date" else 0

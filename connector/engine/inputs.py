@@ -91,11 +91,10 @@ def customer_names(store: Store) -> dict[str, str]:
 
 def latest_rates(store: Store) -> dict[str, Decimal]:
     """The rate of each currency's latest invoice: for converting credits that carry no rate of their own."""
-    rows = store.conn.execute("""SELECT currency, exchange_rate FROM invoices i
-        WHERE exchange_rate IS NOT NULL AND deleted_at IS NULL AND issue_date =
-              (SELECT MAX(issue_date) FROM invoices j WHERE j.currency = i.currency AND j.exchange_rate IS NOT NULL)
-        GROUP BY currency""")
-    return {currency: Decimal(rate) for currency, rate in rows}
+    # SQLite takes the bare column (exchange_rate) from the row holding the MAX: one scan, no self-join.
+    rows = store.conn.execute("""SELECT currency, exchange_rate, MAX(issue_date) FROM invoices
+        WHERE exchange_rate IS NOT NULL AND deleted_at IS NULL GROUP BY currency""")
+    return {currency: Decimal(rate) for currency, rate, _ in rows}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +131,16 @@ class Receipt:
     amount: Decimal
     currency: str
     exchange_rate: Decimal | None
+
+
+def monthly_sales(store: Store, start: dt.date, end: dt.date) -> list[tuple[dt.date, Sale]]:
+    """Sales summed by month, currency and rate (each as one `Sale` dated on its month's 1st)."""
+    rows = store.conn.execute("""SELECT substr(issue_date, 1, 7), currency, exchange_rate, SUM(total) FROM invoices
+        WHERE deleted_at IS NULL AND status <> 'void' AND issue_date BETWEEN ? AND ? GROUP BY 1, 2, 3 ORDER BY 1""",
+                              (start.isoformat(), end.isoformat()))
+    return [(dt.date.fromisoformat(f"{month}-01"),
+             Sale(f"{month}:{cur}", dt.date.fromisoformat(f"{month}-01"), from_minor(units, cur), cur,
+                  Decimal(rate) if rate else None)) for month, cur, rate, units in rows]
 
 
 def sales(store: Store, start: dt.date, end: dt.date) -> list[Sale]:
@@ -199,11 +208,13 @@ def customers(store: Store) -> dict[str, CustomerInfo]:
             for key, name, email, zone, limit in rows}
 
 
-def customer_payments(store: Store, as_of: dt.date) -> dict[str, list[tuple[dt.date, Decimal, str]]]:
-    """Each customer's payments up to `as_of` (date, amount, currency), for matching payment plans."""
+def customer_payments(store: Store, as_of: dt.date,
+                      customer_ids: set[str]) -> dict[str, list[tuple[dt.date, Decimal, str]]]:
+    """The payments of these customers up to `as_of` (date, amount, currency), for matching payment plans."""
     result: dict[str, list[tuple[dt.date, Decimal, str]]] = {}
     for customer, on, units, cur in store.conn.execute(
-            "SELECT customer_id, date, amount, currency FROM payments WHERE deleted_at IS NULL AND date <= ? "
-            "ORDER BY date, id", (as_of.isoformat(),)):
+            f"SELECT customer_id, date, amount, currency FROM payments WHERE deleted_at IS NULL AND date <= ? "
+            f"AND customer_id IN ({', '.join('?' * len(customer_ids))}) ORDER BY date, id",
+            (as_of.isoformat(), *sorted(customer_ids))):
         result.setdefault(customer, []).append((dt.date.fromisoformat(on), from_minor(units, cur), cur))
     return result
