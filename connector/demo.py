@@ -14,6 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from connector import planning, reports
 from connector.clients import list_clients
 from connector.config import Workspace
 from connector.errors import ConnectorError
@@ -52,6 +53,7 @@ def _run(console: Console, root: Path, size: int, seed: int) -> None:
         table.add_row(s.client, s.host or "", s.last_sync or "never", f"{s.currency} {s.open_balance:,}")
     console.print(table)
     _show_balances(console, workspace)
+    _show_engine(console, workspace)
     console.print("[green]demo finished[/green]")
 
 
@@ -67,4 +69,23 @@ def _show_balances(console: Console, workspace: Workspace) -> None:
     with Store(workspace.store_path(CLIENT)) as store:
         for customer_id, name, currency, owed in store.open_balances_by_customer(limit=10):
             table.add_row(customer_id, name, f"{currency} {owed:,}")
+    console.print(table)
+
+
+def _show_engine(console: Console, workspace: Workspace) -> None:
+    aging = reports.aging(workspace, CLIENT)
+    table = Table(*aging.buckets, "total", "unapplied credit", title=f"aging as of {aging.as_of} ({aging.currency})",
+                  box=None)
+    table.add_row(*(f"{aging.totals[b]:,}" for b in aging.buckets), f"{aging.total:,}", f"{aging.unapplied_credit:,}")
+    console.print(table)
+    day, figures = reports.metrics(workspace, CLIENT)
+    data = figures.as_json(day)
+    console.print(f"metrics {data['from']} to {data['to']}: " + ", ".join(
+        f"{key} {data[key]}" for key in ("dso", "best_possible_dso", "cei", "overdue_pct", "avg_days_late")))
+    plan = planning.plan(workspace, CLIENT)
+    table = Table("due at (UTC)", "customer", "step", "invoices", "amount", title=f"plan: {len(plan.actions)} "
+                  f"action(s), {len(plan.holds)} hold(s); the first ten", box=None)
+    for action in plan.actions[:10]:
+        table.add_row(f"{action.due_at:%Y-%m-%d %H:%M}", action.customer_id, action.step,
+                      str(len(action.invoice_ids)), f"{action.amount:,}")
     console.print(table)
