@@ -87,7 +87,7 @@ def _number(value: Decimal | None) -> float | int | None:
     """A 2-place ratio for JSON: an exact decimal written as a JSON number (not money)."""
     if value is None:
         return None
-    return int(value) if value == value.to_integral_value() else float(value)
+    return int(value) if value == value.to_integral_value() else float(value)  # ok: a 2-place ratio, not money
 
 
 def _ratio(numerator: Decimal, denominator: Decimal, scale: Decimal = HUNDRED) -> Decimal | None:

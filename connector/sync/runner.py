@@ -61,6 +61,10 @@ def sync_client(workspace: Workspace, key: str, *, full: bool = False,
             except ConnectorError as exc:
                 store.finish_run(run_id, "failed", api_calls=report.api_calls, error=str(exc))
                 raise
+            except Exception as exc:  # a bug: record it for the unattended job's log, then let it surface
+                store.finish_run(run_id, "failed", api_calls=report.api_calls,
+                                 error=f"internal error: {type(exc).__name__}: {exc}")
+                raise
             store.finish_run(run_id, "succeeded", total, api_calls=report.api_calls)
     except ConnectorError as exc:
         report.outcome, report.error, report.exit_status = "failed", str(exc), exc.exit_status
