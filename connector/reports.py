@@ -11,7 +11,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from connector.config import ClientConfig, Workspace
-from connector.engine import inputs
+from connector.engine import figures, inputs
 from connector.engine.aging import AgingReport, Basis, Buckets, age
 from connector.engine.allowance import Allowance
 from connector.engine.allowance import allowance as compute_allowance
@@ -62,15 +62,17 @@ def metrics(workspace: Workspace, client: str, *, as_of: dt.date | None = None, 
         raise UsageError(f"--from {period.start} is after --to {period.end}")
     with open_store(workspace, config) as store:
         history_start = period.end.replace(year=period.end.year - 3, day=1)
+        home = config.home_currency
+        closing, current = figures.receivables(store, period.end, home)
         data = MetricsInputs(
-            period=period, home=config.home_currency,
-            opening=inputs.open_items(store, period.start - dt.timedelta(days=1)),
-            closing=inputs.open_items(store, period.end),
-            sales=inputs.sales(store, period.start, period.end),
+            period=period, home=home,
+            opening=figures.receivables(store, period.start - dt.timedelta(days=1), home)[0],
+            closing=closing, closing_current=current,
+            sales=figures.sales(store, period.start, period.end, home),
             history=[sale for _, sale in inputs.monthly_sales(store, history_start, period.end)],
-            settlements=inputs.settlements(store, period.start, period.end),
-            receipts=inputs.receipts(store, period.start, period.end),
-            write_offs=inputs.write_offs(store, period.start, period.end),
+            settled=figures.settled(store, period.start, period.end, home),
+            receipts=figures.received(store, period.start, period.end, home),
+            write_offs=figures.received(store, period.start, period.end, home, write_offs=True),
             rates=inputs.latest_rates(store), cei_sales=config.metrics.cei_sales)
     try:
         return end, compute(data)

@@ -143,15 +143,6 @@ def monthly_sales(store: Store, start: dt.date, end: dt.date) -> list[tuple[dt.d
                   Decimal(rate) if rate else None)) for month, cur, rate, units in rows]
 
 
-def sales(store: Store, start: dt.date, end: dt.date) -> list[Sale]:
-    """Invoices issued from `start` to `end` inclusive, void and deleted ones left out."""
-    rows = store.conn.execute("""SELECT id, issue_date, total, currency, exchange_rate FROM invoices
-        WHERE deleted_at IS NULL AND status <> 'void' AND issue_date BETWEEN ? AND ? ORDER BY issue_date, id""",
-                              (start.isoformat(), end.isoformat()))
-    return [Sale(key, dt.date.fromisoformat(on), from_minor(units, cur), cur, Decimal(rate) if rate else None)
-            for key, on, units, cur, rate in rows]
-
-
 def settlements(store: Store, start: dt.date, end: dt.date) -> list[Settlement]:
     """Invoices whose balance reached zero between `start` and `end`, by payments and ordinary credits.
 
@@ -170,12 +161,6 @@ def settlements(store: Store, start: dt.date, end: dt.date) -> list[Settlement]:
     return [Settlement(key, customer, dt.date.fromisoformat(issued), dt.date.fromisoformat(due),
                        dt.date.fromisoformat(paid), from_minor(units, cur), cur, Decimal(rate) if rate else None)
             for key, customer, issued, due, paid, units, cur, rate in rows]
-
-
-def receipts(store: Store, start: dt.date, end: dt.date) -> list[Receipt]:
-    """Payments received from `start` to `end` inclusive."""
-    return _money_in("SELECT customer_id, date, amount, currency, exchange_rate FROM payments WHERE deleted_at IS NULL "
-                     "AND date BETWEEN ? AND ?", store, start, end)
 
 
 def write_offs(store: Store, start: dt.date, end: dt.date) -> list[Receipt]:

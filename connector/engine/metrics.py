@@ -12,12 +12,13 @@ Conventions:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
-from connector.engine.inputs import OpenItem, Receipt, Sale, Settlement
+from connector.engine.figures import Amounts, Settled
+from connector.engine.inputs import Sale
 from connector.money import to_home
 
 TWO = Decimal("0.01")
@@ -42,18 +43,19 @@ class Period:
 
 @dataclass(frozen=True)
 class MetricsInputs:
-    """Everything the metrics need, read from the store by `connector.reports.metrics`."""
+    """Everything the metrics need, summed from the store by `connector.engine.figures`."""
 
     period: Period
     home: str
-    opening: Sequence[OpenItem]
-    closing: Sequence[OpenItem]
-    sales: Sequence[Sale]
-    history: Sequence[Sale]  # sales before and in the period, back far enough for the countback DSO
-    settlements: Sequence[Settlement]
-    receipts: Sequence[Receipt]
-    write_offs: Sequence[Receipt]
-    rates: Mapping[str, Decimal]  # a rate per foreign currency, for items that carry none
+    opening: Amounts  # AR at the day before the period
+    closing: Amounts  # AR at the period's end
+    closing_current: Amounts  # the part of it not yet due
+    sales: Amounts
+    history: Sequence[Sale]  # sales by month, back far enough for the countback DSO
+    settled: Settled
+    receipts: Amounts
+    write_offs: Amounts
+    rates: Mapping[str, Decimal]  # a rate per foreign currency, for amounts that carry none
     cei_sales: Literal["period_total", "monthly_average"] = "period_total"
 
 
@@ -99,28 +101,21 @@ def _ratio(numerator: Decimal, denominator: Decimal, scale: Decimal = HUNDRED) -
 def compute(inputs: MetricsInputs) -> Metrics:
     """Every metric of the period, each `None` where it has no denominator."""
     home, rates, period = inputs.home, inputs.rates, inputs.period
-    ending = _sum_open(inputs.closing, home, rates)
-    current = _sum_open((i for i in inputs.closing if i.due_date >= period.end), home, rates)
-    opening = _sum_open(inputs.opening, home, rates)
-    sold = sum((_home(s.amount, s.currency, s.exchange_rate, home, rates) for s in inputs.sales), Decimal(0))
+    ending, current = inputs.closing.home(home, rates), inputs.closing_current.home(home, rates)
+    opening, sold = inputs.opening.home(home, rates), inputs.sales.home(home, rates)
     days = Decimal(period.days)
-    dso = _ratio(ending, sold, days)
-    best = _ratio(current, sold, days)
+    dso, best = _ratio(ending, sold, days), _ratio(current, sold, days)
     months = max(Decimal(1), (days / DAYS_PER_MONTH).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     cei_sold = sold if inputs.cei_sales == "period_total" else sold / months
-    collected = sum((_home(r.amount, r.currency, r.exchange_rate, home, rates) for r in inputs.receipts), Decimal(0))
-    written_off = sum((_home(r.amount, r.currency, r.exchange_rate, home, rates) for r in inputs.write_offs),
-                      Decimal(0))
-    paying = _payment_behaviour(inputs.settlements, home, rates)
     return Metrics(
         period=period, total_outstanding=ending,
         overdue_pct=_ratio(ending - current, ending),
         dso=dso, dso_countback=countback_dso(ending, inputs.history, period.end, home, rates),
         best_possible_dso=best, add=None if dso is None or best is None else dso - best,
         cei=_ratio(opening + cei_sold - ending, opening + cei_sold - current),
-        collection_rate=_ratio(collected, opening + sold),
-        bad_debt_ratio=_ratio(written_off, sold),
-        **paying)
+        collection_rate=_ratio(inputs.receipts.home(home, rates), opening + sold),
+        bad_debt_ratio=_ratio(inputs.write_offs.home(home, rates), sold),
+        **_payment_behaviour(inputs.settled, home, rates))
 
 
 def _home(amount: Decimal, currency: str, rate: Decimal | None, home: str, rates: Mapping[str, Decimal]) -> Decimal:
@@ -129,10 +124,6 @@ def _home(amount: Decimal, currency: str, rate: Decimal | None, home: str, rates
         if rate is None:
             raise ValueError(f"no exchange rate to convert {currency} to {home}")
     return to_home(amount, rate, home)
-
-
-def _sum_open(items: Iterable[OpenItem], home: str, rates: Mapping[str, Decimal]) -> Decimal:
-    return sum((_home(i.balance, i.currency, i.exchange_rate, home, rates) for i in items), Decimal(0))
 
 
 def countback_dso(ending: Decimal, history: Sequence[Sale], end: dt.date, home: str,
@@ -168,19 +159,15 @@ def countback_dso(ending: Decimal, history: Sequence[Sale], end: dt.date, home: 
     return total_days.quantize(TWO)
 
 
-def _payment_behaviour(settled: Sequence[Settlement], home: str,
-                       rates: Mapping[str, Decimal]) -> dict[str, Decimal | None]:
+def _payment_behaviour(settled: Settled, home: str, rates: Mapping[str, Decimal]) -> dict[str, Decimal | None]:
     """Days to pay (simple and amount-weighted), days late and share paid late, over invoices settled."""
-    if not settled:
+    if not settled.count:
         return dict.fromkeys(("avg_days_to_pay", "avg_days_to_pay_weighted", "avg_days_late", "pct_paid_late"))
-    count = Decimal(len(settled))
-    to_pay = [Decimal((s.settled - s.issue_date).days) for s in settled]
-    late = [max(0, (s.settled - s.due_date).days) for s in settled]
-    weights = [_home(s.total, s.currency, s.exchange_rate, home, rates) for s in settled]
+    count = Decimal(settled.count)
     return {
-        "avg_days_to_pay": (sum(to_pay) / count).quantize(TWO, rounding=ROUND_HALF_UP),
-        "avg_days_to_pay_weighted": _ratio(sum(d * w for d, w in zip(to_pay, weights, strict=True)),
-                                           sum(weights), Decimal(1)),
-        "avg_days_late": (Decimal(sum(late)) / count).quantize(TWO, rounding=ROUND_HALF_UP),
-        "pct_paid_late": _ratio(Decimal(sum(1 for d in late if d > 0)), count),
+        "avg_days_to_pay": _ratio(Decimal(settled.days_to_pay), count, Decimal(1)),
+        "avg_days_to_pay_weighted": _ratio(settled.weighted_days.home(home, rates), settled.totals.home(home, rates),
+                                           Decimal(1)),
+        "avg_days_late": _ratio(Decimal(settled.days_late), count, Decimal(1)),
+        "pct_paid_late": _ratio(Decimal(settled.late), count),
     }

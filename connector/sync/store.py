@@ -1,7 +1,8 @@
 """The sync store: one SQLite file per client, and the one module that writes it.
 
-Every write goes through `Store.transaction()`.  A sync's merge, its cursors and the record of its run
-commit together (invariant 2), so a crash at any point leaves either the old state or the new one.
+Every write goes through `Store.transaction()`.  A batch's merge and the cursors that cover it commit
+together (invariant 2), so a crash at any point leaves either the old state or the new one; the run's own
+record is finished just after, and a run a crash left `running` is marked `interrupted` by the next one.
 """
 
 from __future__ import annotations

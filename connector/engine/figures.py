@@ -1,0 +1,109 @@
+"""Aggregate figures for the metrics, summed in SQL so that a million invoices never reach Python.
+
+Amounts come back grouped by currency and exchange rate; foreign-currency amounts stay one per invoice so
+that each is converted and rounded on its own, exactly as the aging does, and the totals agree to the cent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from connector.money import from_minor, to_home
+from connector.sync.store import Store
+
+
+@dataclass(frozen=True)
+class Amounts:
+    """Money in several currencies: (currency, rate, amount) groups, converted only when asked."""
+
+    groups: tuple[tuple[str, Decimal | None, Decimal], ...] = ()
+
+    def home(self, home: str, rates: Mapping[str, Decimal]) -> Decimal:
+        total = Decimal(0)
+        for currency, rate, amount in self.groups:
+            if currency != home and rate is None:
+                rate = rates.get(currency)
+                if rate is None:
+                    raise ValueError(f"no exchange rate to convert {currency} to {home}")
+            total += to_home(amount, None if currency == home else rate, home)
+        return total
+
+
+@dataclass(frozen=True)
+class Settled:
+    """Invoices settled in a period: how many, and their days to pay and days late."""
+
+    count: int = 0
+    days_to_pay: int = 0
+    days_late: int = 0
+    late: int = 0
+    weighted_days: Amounts = Amounts()  # Σ days to pay × total
+    totals: Amounts = Amounts()  # Σ total
+
+
+def _amounts(store: Store, sql: str, args: Mapping[str, object]) -> Amounts:
+    """Run a query returning (currency, rate, minor units) rows."""
+    return Amounts(tuple((cur, Decimal(rate) if rate else None, from_minor(units, cur))
+                         for cur, rate, units in store.conn.execute(sql, args) if units))
+
+
+def _split(home: str) -> str:
+    """GROUP BY that keeps home-currency amounts together and foreign ones one per invoice."""
+    return f"GROUP BY currency, exchange_rate, CASE WHEN currency = '{home}' THEN '' ELSE id END"
+
+
+def receivables(store: Store, day: dt.date, home: str) -> tuple[Amounts, Amounts]:
+    """(all open balances, the part not yet due) as of `day`, rebuilt as they stood then."""
+    args = {"day": day.isoformat()}
+    (latest,) = store.conn.execute("SELECT MAX(date) FROM allocations").fetchone()
+    if latest is None or latest <= args["day"]:
+        owed = "balance"
+        where = "balance <> 0 AND deleted_at IS NULL AND issue_date <= :day"
+    else:
+        owed = ("(total - COALESCE((SELECT SUM(a.amount) FROM allocations a WHERE a.invoice_id = invoices.id "
+                "AND a.date <= :day), 0))")
+        where = "deleted_at IS NULL AND status <> 'void' AND issue_date <= :day"
+    base = f"FROM invoices WHERE {where} {_split(home)}"
+    return (_amounts(store, f"SELECT currency, exchange_rate, SUM({owed}) {base}", args),
+            _amounts(store, f"SELECT currency, exchange_rate, SUM(CASE WHEN due_date >= :day THEN {owed} "
+                            f"ELSE 0 END) {base}", args))
+
+
+def sales(store: Store, start: dt.date, end: dt.date, home: str) -> Amounts:
+    return _amounts(store, f"""SELECT currency, exchange_rate, SUM(total) FROM invoices
+        WHERE deleted_at IS NULL AND status <> 'void' AND issue_date BETWEEN :start AND :end {_split(home)}""",
+                    {"start": start.isoformat(), "end": end.isoformat()})
+
+
+def received(store: Store, start: dt.date, end: dt.date, home: str, *, write_offs: bool = False) -> Amounts:
+    """Payments received (or, with `write_offs`, bad-debt credit notes) dated in the period."""
+    table = "credit_notes" if write_offs else "payments"
+    extra = "AND reason = 'bad_debt'" if write_offs else ""
+    return _amounts(store, f"""SELECT currency, exchange_rate, SUM(amount) FROM {table}
+        WHERE deleted_at IS NULL AND date BETWEEN :start AND :end {extra} {_split(home)}""",
+                    {"start": start.isoformat(), "end": end.isoformat()})
+
+
+def settled(store: Store, start: dt.date, end: dt.date, home: str) -> Settled:
+    """Invoices whose balance reached zero in the period by payments and ordinary credits (not write-offs)."""
+    rows = store.conn.execute(f"""
+        WITH s AS (
+            SELECT i.id, i.currency, i.exchange_rate, i.total,
+                   CAST(julianday(MAX(a.date)) - julianday(i.issue_date) AS INTEGER) AS to_pay,
+                   MAX(0, CAST(julianday(MAX(a.date)) - julianday(i.due_date) AS INTEGER)) AS late
+            FROM invoices i JOIN allocations a ON a.invoice_id = i.id AND a.date <= :end
+            WHERE i.deleted_at IS NULL AND i.status <> 'void' AND i.total > 0
+              AND NOT EXISTS (SELECT 1 FROM allocations w JOIN credit_notes n
+                              ON w.source = 'credit_notes' AND n.id = w.source_id
+                              WHERE w.invoice_id = i.id AND n.reason = 'bad_debt' AND n.deleted_at IS NULL)
+            GROUP BY i.id HAVING SUM(a.amount) >= i.total AND MAX(a.date) >= :start)
+        SELECT currency, exchange_rate, COUNT(*), SUM(to_pay), SUM(late), SUM(late > 0), SUM(to_pay * total),
+               SUM(total)
+        FROM s {_split(home)}""", {"start": start.isoformat(), "end": end.isoformat()}).fetchall()
+    weighted = tuple((c, Decimal(r) if r else None, from_minor(w, c)) for c, r, _, _, _, _, w, _ in rows)
+    totals = tuple((c, Decimal(r) if r else None, from_minor(t, c)) for c, r, _, _, _, _, _, t in rows)
+    return Settled(sum(r[2] for r in rows), sum(r[3] for r in rows), sum(r[4] for r in rows),
+                   sum(r[5] for r in rows), Amounts(weighted), Amounts(totals))
