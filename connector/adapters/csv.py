@@ -211,6 +211,7 @@ class CsvLedger:
                 self._fail(name, None, None, "file not found")
             return
         required, optional = FILES[name]
+        line = 0
         try:
             with path.open(encoding="utf-8-sig", newline="") as handle:
                 reader = csv.reader(handle)
@@ -226,15 +227,16 @@ class CsvLedger:
                 index = {column: header.index(column) for column in (*required, *optional) if column in header}
                 extras = [(column, at) for at, column in enumerate(header) if column not in index]
                 for values in reader:
+                    line = reader.line_num
                     if not values or values == [""]:
                         continue
-                    row = _Row(name, reader.line_num, values, index, extras, self.problems)
+                    row = _Row(name, line, values, index, extras, self.problems)
                     if len(values) != len(header):
                         row.fail(None, f"{len(values)} fields where the header has {len(header)}")
                         continue
                     yield row
-        except UnicodeDecodeError as exc:
-            self._fail(name, None, None, f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")
+        except UnicodeDecodeError:
+            self._fail(name, None, None, f"not UTF-8 text (after line {line}); save the file as UTF-8")
         except csv.Error as exc:
             self._fail(name, None, None, f"not readable as CSV: {exc}")
 
