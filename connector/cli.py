@@ -161,8 +161,8 @@ def _run_syncs(workspace: Workspace, keys: list[str], full: bool, show_progress:
         def one(key: str) -> SyncReport:
             task = progress.add_task(key, total=None)
 
-            def advance(done: int, expected: int | None) -> None:
-                progress.update(task, completed=done, total=expected)
+            def advance(done: int, expected: int | None, phase: str) -> None:
+                progress.update(task, completed=done, total=expected, description=f"{key}: {phase}")
             try:
                 return sync_client(workspace, key, full=full, progress=advance)
             except ConnectorError as exc:

@@ -13,7 +13,8 @@ from connector.errors import ConnectorError, InvalidLedgerData
 from connector.sync.lock import client_lock
 from connector.sync.store import EntityCounts, MergeResult, Store
 
-Progress = Callable[[int, int | None], None]
+# progress(records staged so far, records expected or None, what is happening: reading | checking | writing)
+Progress = Callable[[int, int | None, str], None]
 
 
 @dataclass
@@ -82,10 +83,14 @@ def _pull_into(store: Store, batches: Iterable[Batch], progress: Progress | None
                 staging.add(record)
                 done += 1
                 if progress and done % 1000 == 0:
-                    progress(done, batch.expected)
+                    progress(done, batch.expected, "reading")
+            if progress:
+                progress(done, done, "checking")
             staging.seal()
             if batch.strict and (problems := staging.problems()):
                 raise InvalidLedgerData(problems)
+            if progress:
+                progress(done, done, "writing")
             result = store.merge(staging, snapshot=batch.snapshot, deletions=batch.deletions,
                                  cursors=batch.cursors)
         finally:
@@ -97,5 +102,5 @@ def _pull_into(store: Store, batches: Iterable[Batch], progress: Progress | None
                 setattr(into, what, getattr(into, what) + getattr(counts, what))
         report.counts = total.counts
     if progress:
-        progress(done, done)
+        progress(done, done, "done")
     return total
