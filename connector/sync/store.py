@@ -60,7 +60,7 @@ class Store:
         self.db = sqlite_utils.Database(conn)
         self.conn = conn
         self.db.enable_wal()
-        for pragma in ("synchronous = NORMAL", "cache_size = -65536", "temp_store = FILE"):
+        for pragma in ("synchronous = NORMAL", "cache_size = -65536", "temp.cache_size = -131072", "temp_store = FILE"):
             conn.execute(f"PRAGMA {pragma}")
         self._migrate()
 
