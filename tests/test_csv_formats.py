@@ -23,9 +23,9 @@ def test_excel_style_export_loads_and_keeps_extra_columns(workspace: Workspace, 
         'C2,"Line one\r\nLine two Ltd",,\r\n'
         "\r\n".encode("utf-8"))
     (ledger / "invoices.csv").write_bytes(
-        "id,customer_id,issue_date,due_date,total,PO Number\r\n"
-        "I1,C1,2026-01-01,2026-01-31,100.00,PO-7\r\n"
-        "I2,C2,2026-01-01,2026-01-31,5.50,\r\n".encode("utf-8"))
+        b"id,customer_id,issue_date,due_date,total,PO Number\r\n"
+        b"I1,C1,2026-01-01,2026-01-31,100.00,PO-7\r\n"
+        b"I2,C2,2026-01-01,2026-01-31,5.50,\r\n")
     (ledger / "payments.csv").write_text("id,customer_id,date,amount,invoice_id\r\n")
     cli(workspace, "init", "acme", "--host", "csv", "--path", str(ledger))
     result = cli(workspace, "sync", "acme", "--json")
