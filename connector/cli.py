@@ -416,6 +416,26 @@ def log(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The clie
 
 
 @app.command()
+def sandbox(
+    port: Annotated[int, typer.Option(help="Loopback port to listen on (0 picks a free one).")] = 8700,
+    seed: Annotated[int, typer.Option(help="Seed of the generated company.")] = 1,
+    size: Annotated[int, typer.Option(help="Invoices in the company.")] = 2000,
+) -> None:
+    """Run the local QuickBooks Online emulator in the foreground (Ctrl-C stops it)."""
+    from connector.sandbox.company import CompanySpec
+    from connector.sandbox.server import DEMO_CLIENTS, SandboxServer
+
+    server = SandboxServer(CompanySpec(seed=seed, invoices=size), port=port)
+    (client_id, secret), = DEMO_CLIENTS.items()
+    out.print(f"sandbox on {server.url}: QuickBooks discovery {server.url}/.well-known/openid_sandbox_configuration, "
+              f"API {server.url}/v3, realm {server.app.config['REALM']}; OAuth client {client_id} / {secret}")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        out.print("sandbox stopped")
+
+
+@app.command()
 def demo(
     workdir: Annotated[Path | None, typer.Option(help="Keep the demo's files here (default: a temp folder).")] = None,
     size: Annotated[int, typer.Option(help="Invoices in the sample company.")] = 2000,

@@ -1,0 +1,114 @@
+"""Sandbox records in QuickBooks Online v3 JSON: the keys, nesting and value formats of real QBO records.
+
+Amounts are JSON numbers, dates `YYYY-MM-DD`, instants in US Pacific time with their offset
+(`2023-02-18T12:57:24-08:00`), references `{"value", "name"}`, and every record carries `domain`,
+`sparse`, `Id`, `SyncToken` and `MetaData`, as in tests/data/qbo/sandbox_records.json.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from connector.records import CreditNote, Customer, Invoice, Payment
+from connector.sandbox.world import PACIFIC, HostRecord, World
+
+CURRENCY_NAMES = {"USD": "United States Dollar", "GBP": "British Pound Sterling", "EUR": "Euro",
+                  "AUD": "Australian Dollar", "NZD": "New Zealand Dollar", "CAD": "Canadian Dollar"}
+ENTITY_NAMES = {"Customer": "customers", "Invoice": "invoices", "Payment": "payments", "CreditMemo": "credit_notes"}
+
+
+def _number(amount: Decimal) -> float | int:
+    """QBO writes amounts as JSON numbers; the emulator renders them from exact decimals."""
+    return int(amount) if amount == amount.to_integral_value() else float(amount)  # ok: wire format, not math
+
+
+def _meta(host: HostRecord) -> dict[str, Any]:
+    return {"domain": "QBO", "sparse": False, "Id": host.qbo_id, "SyncToken": str(host.sync_token),
+            "MetaData": {"CreateTime": host.created.astimezone(PACIFIC).isoformat(),
+                         "LastUpdatedTime": host.updated.astimezone(PACIFIC).isoformat()}}
+
+
+def _currency(code: str) -> dict[str, str]:
+    return {"value": code, "name": CURRENCY_NAMES.get(code, code)}
+
+
+def _ref(world: World, entity: str, key: str) -> dict[str, str]:
+    host = world.by_id(entity, key)
+    record = host.record if host else None
+    name = getattr(record, "name", None) or getattr(record, "number", None) or key
+    return {"value": host.qbo_id if host else key, "name": name}
+
+
+def render(world: World, host: HostRecord) -> dict[str, Any]:
+    record = host.record
+    if isinstance(record, Customer):
+        return _customer(world, host, record)
+    if isinstance(record, Invoice):
+        return _invoice(world, host, record)
+    if isinstance(record, Payment):
+        return _payment(world, host, record)
+    return _credit_memo(world, host, record)
+
+
+def _customer(world: World, host: HostRecord, c: Customer) -> dict[str, Any]:
+    owed = world.customer_balance(c.id)
+    body: dict[str, Any] = {
+        "Taxable": False, "Job": False, "BillWithParent": False, "Balance": _number(owed),
+        "BalanceWithJobs": _number(owed), "CurrencyRef": _currency(c.currency or world.spec.home_currency),
+        "PreferredDeliveryMethod": "Email" if c.email else "Print", **_meta(host),
+        "FullyQualifiedName": c.name, "CompanyName": c.name, "DisplayName": c.name, "PrintOnCheckName": c.name,
+        "Active": c.active,
+    }
+    if c.email:
+        body["PrimaryEmailAddr"] = {"Address": c.email}
+    return body
+
+
+def _invoice(world: World, host: HostRecord, i: Invoice) -> dict[str, Any]:
+    links = [{"TxnId": world.records[e][k].qbo_id, "TxnType": "Payment" if e == "payments" else "CreditMemo"}
+             for e, k, _ in world.applied.get(i.id, []) if not world.records[e][k].deleted]
+    body = {
+        "AllowIPNPayment": False, "AllowOnlinePayment": False, "AllowOnlineCreditCardPayment": False,
+        "AllowOnlineACHPayment": False, **_meta(host), "DocNumber": i.number or host.qbo_id,
+        "TxnDate": i.issue_date.isoformat(), "CurrencyRef": _currency(i.currency), "LinkedTxn": links,
+        "Line": [{"Id": "1", "LineNum": 1, "Description": "Services", "Amount": _number(i.total),
+                  "DetailType": "SalesItemLineDetail",
+                  "SalesItemLineDetail": {"ItemRef": {"value": "1", "name": "Services"},
+                                          "UnitPrice": _number(i.total), "Qty": 1, "TaxCodeRef": {"value": "NON"}}},
+                 {"Amount": _number(i.total), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}],
+        "TxnTaxDetail": {"TotalTax": 0}, "CustomerRef": _ref(world, "customers", i.customer_id),
+        "DueDate": i.due_date.isoformat(), "TotalAmt": _number(i.total), "ApplyTaxAfterDiscount": False,
+        "PrintStatus": "NotSet", "EmailStatus": "NotSet", "Balance": _number(world.balance(i)),
+    }
+    if i.exchange_rate is not None:
+        body["ExchangeRate"] = _number(i.exchange_rate)
+    return body
+
+
+def _payment(world: World, host: HostRecord, p: Payment) -> dict[str, Any]:
+    unapplied = p.amount - sum((a.amount for a in p.allocations), Decimal(0))
+    return {
+        "CustomerRef": _ref(world, "customers", p.customer_id), "DepositToAccountRef": {"value": "4"},
+        "TotalAmt": _number(p.amount), "UnappliedAmt": _number(unapplied), "ProcessPayment": False,
+        **_meta(host), "TxnDate": p.date.isoformat(), "CurrencyRef": _currency(p.currency), "LinkedTxn": [],
+        "Line": [{"Amount": _number(a.amount),
+                  "LinkedTxn": [{"TxnId": _ref(world, "invoices", a.invoice_id)["value"], "TxnType": "Invoice"}]}
+                 for a in p.allocations],
+    }
+
+
+def _credit_memo(world: World, host: HostRecord, n: CreditNote) -> dict[str, Any]:
+    remaining = n.amount - sum((a.amount for a in n.allocations), Decimal(0))
+    return {
+        "RemainingCredit": _number(remaining), **_meta(host), "DocNumber": n.number or host.qbo_id,
+        "TxnDate": n.date.isoformat(), "CurrencyRef": _currency(n.currency),
+        "Line": [{"Id": "1", "LineNum": 1, "Description": n.reason or "Credit", "Amount": _number(n.amount),
+                  "DetailType": "SalesItemLineDetail",
+                  "SalesItemLineDetail": {"ItemRef": {"value": "1", "name": "Services"},
+                                          "UnitPrice": _number(n.amount), "Qty": 1, "TaxCodeRef": {"value": "NON"}}},
+                 {"Amount": _number(n.amount), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}],
+        "TxnTaxDetail": {"TotalTax": 0}, "CustomerRef": _ref(world, "customers", n.customer_id),
+        "TotalAmt": _number(n.amount), "ApplyTaxAfterDiscount": False, "PrintStatus": "NotSet",
+        "EmailStatus": "NotSet", "Balance": _number(remaining),
+    }

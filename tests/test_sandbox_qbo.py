@@ -1,0 +1,98 @@
+"""The official SDKs against the sandbox's QuickBooks emulator: intuit-oauth for the OAuth flow, and
+python-quickbooks for queries, unmodified except for their base URLs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+from intuitlib.client import AuthClient
+from intuitlib.enums import Scopes
+from intuitlib.exceptions import AuthClientError
+from quickbooks import QuickBooks
+from quickbooks.objects.customer import Customer
+from quickbooks.objects.invoice import Invoice
+
+from connector.sandbox.company import CompanySpec
+from connector.sandbox.server import DEMO_CLIENTS, SandboxServer
+
+REDIRECT = "http://127.0.0.1:8765/callback"
+(CLIENT_ID, SECRET), = DEMO_CLIENTS.items()
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(CompanySpec(seed=5, invoices=2_500)) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def plain_http_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests-oauthlib (under python-quickbooks) refuses http:// unless told the transport is local."""
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+
+
+def connect(sandbox: SandboxServer) -> AuthClient:
+    """The authorisation-code flow as `connector auth` will run it: consent URL, redirect, code exchange."""
+    client = AuthClient(CLIENT_ID, SECRET, REDIRECT, sandbox.url + "/.well-known/openid_sandbox_configuration")
+    url = client.get_authorization_url([Scopes.ACCOUNTING])
+    answer = requests.get(url, allow_redirects=False, timeout=10)
+    assert answer.status_code == 302
+    back = parse_qs(urlparse(answer.headers["Location"]).query)
+    assert back["state"] == [client.state_token]
+    client.get_bearer_token(back["code"][0], realm_id=back["realmId"][0])
+    return client
+
+
+def quickbooks(sandbox: SandboxServer, client: AuthClient) -> QuickBooks:
+    qb = QuickBooks(auth_client=client, refresh_token=client.refresh_token, company_id=client.realm_id,
+                    minorversion=75)
+    qb.api_url_v3 = sandbox.url + "/v3"  # the base URL: the only change from Intuit's own host
+    return qb
+
+
+def test_intuit_oauth_completes_the_flow_and_refresh_tokens_rotate(sandbox: SandboxServer) -> None:
+    client = connect(sandbox)
+    assert client.access_token and client.refresh_token and client.realm_id == "9130357766900456"
+    first = client.refresh_token
+    client.refresh()
+    assert client.refresh_token != first  # rotated
+    assert client.access_token
+    with pytest.raises(AuthClientError):
+        AuthClient(CLIENT_ID, "wrong", REDIRECT, sandbox.url + "/.well-known/openid_sandbox_configuration"
+                   ).refresh(refresh_token=client.refresh_token)
+
+
+def test_python_quickbooks_pages_through_every_invoice(sandbox: SandboxServer) -> None:
+    qb = quickbooks(sandbox, connect(sandbox))
+    assert Invoice.count(qb=qb) == 2_500
+    seen: list[str] = []
+    while True:
+        page = Invoice.all(order_by="Id", start_position=len(seen) + 1, max_results=1000, qb=qb)
+        if not page:
+            break
+        seen += [invoice.Id for invoice in page]
+    assert len(seen) == len(set(seen)) == 2_500
+    invoice = Invoice.get(seen[0], qb=qb)
+    assert invoice.CustomerRef.value and invoice.TotalAmt >= invoice.Balance >= 0
+
+
+def test_queries_filter_and_escape_like_the_real_api(sandbox: SandboxServer) -> None:
+    qb = quickbooks(sandbox, connect(sandbox))
+    customers = Customer.all(max_results=1000, qb=qb)
+    assert customers and all(c.Active for c in customers)
+    name = next(c.DisplayName for c in customers if "'" in c.DisplayName)
+    escaped = name.replace("'", "\\'")
+    (found,) = Customer.where(f"DisplayName = '{escaped}'", qb=qb)
+    assert found.DisplayName == name
+    owing = Invoice.where("Balance > '0'", max_results=1000, qb=qb)
+    assert owing and all(i.Balance > 0 for i in owing)
+
+
+def test_an_unknown_or_missing_token_is_refused(sandbox: SandboxServer) -> None:
+    answer = requests.get(f"{sandbox.url}/v3/company/9130357766900456/query",
+                          params={"query": "SELECT * FROM Invoice"}, timeout=10,
+                          headers={"Authorization": "Bearer nonsense", "Accept": "application/json"})
+    assert answer.status_code == 401 and answer.json()["fault"]["error"][0]["code"] == "3200"
