@@ -421,14 +421,16 @@ def sandbox(
     seed: Annotated[int, typer.Option(help="Seed of the generated company.")] = 1,
     size: Annotated[int, typer.Option(help="Invoices in the company.")] = 2000,
 ) -> None:
-    """Run the local QuickBooks Online emulator in the foreground (Ctrl-C stops it)."""
+    """Run the local QuickBooks Online and Xero emulator in the foreground (Ctrl-C stops it)."""
     from connector.sandbox.company import CompanySpec
     from connector.sandbox.server import DEMO_CLIENTS, SandboxServer
 
     server = SandboxServer(CompanySpec(seed=seed, invoices=size), port=port)
     (client_id, secret), = DEMO_CLIENTS.items()
-    out.print(f"sandbox on {server.url}: QuickBooks discovery {server.url}/.well-known/openid_sandbox_configuration, "
-              f"API {server.url}/v3, realm {server.app.config['REALM']}; OAuth client {client_id} / {secret}")
+    config = server.app.config
+    out.print(f"sandbox on {server.url}\n  QuickBooks: discovery {server.url}/.well-known/openid_sandbox_configuration,"
+              f" API {server.url}/v3, realm {config['REALM']}\n  Xero: API {server.url}/api.xro/2.0,"
+              f" tokens {server.url}/connect/token, tenant {config['TENANT']}\n  OAuth client: {client_id} / {secret}")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

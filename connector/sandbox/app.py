@@ -1,122 +1,29 @@
-"""The sandbox's HTTP face: QuickBooks Online v3 endpoints at their real paths, on Flask.
+"""The sandbox's HTTP face: one Flask app serving both hosts at their real paths.
 
-So far: QBO discovery, consent, tokens (authorization_code and rotating refresh_token grants, Basic auth),
-`query` (GET and POST `application/text`) and read by id for Customer, Invoice, Payment and CreditMemo.
-Moving a client between the sandbox and Intuit changes host names only.
+A client moves between the sandbox and the real host by changing host names only.  Each host has its own
+token service (QBO: 1-hour access tokens; Xero: 30 minutes), and one company per host: a QuickBooks realm
+and a Xero tenant over the same generated books.
 """
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-from typing import Any
-from urllib.parse import urlencode
+import uuid
 
-from flask import Flask, Response, jsonify, redirect, request
+from flask import Flask
 
-from connector.sandbox import qbo_json
-from connector.sandbox.oauth import QBO, OAuthError, TokenService
-from connector.sandbox.qbo_query import QueryError, fault, parse, run
-from connector.sandbox.world import PACIFIC, World
-
-
-def _now() -> str:
-    return dt.datetime.now(PACIFIC).isoformat(timespec="milliseconds")
+from connector.sandbox.oauth import QBO, XERO, TokenService
+from connector.sandbox.qbo_api import register_qbo
+from connector.sandbox.world import World
+from connector.sandbox.xero_api import register_xero
 
 
 def create_app(world: World, *, clients: dict[str, str], realm: str = "9130357766900456",
-               tokens: TokenService | None = None) -> Flask:
-    """A Flask app serving one QuickBooks company (`realm`) to the OAuth `clients` (id → secret)."""
+               tenant: str | None = None) -> Flask:
+    """A Flask app serving the world to the OAuth `clients` (id → secret) as QuickBooks and as Xero."""
     app = Flask("connector-sandbox")
-    qbo_tokens = tokens or TokenService(QBO, clients)
-    app.config.update(QBO_TOKENS=qbo_tokens, REALM=realm, WORLD=world)
-
-    @app.get("/.well-known/openid_sandbox_configuration")
-    @app.get("/.well-known/openid_configuration")
-    def discovery() -> Response:
-        base = request.host_url.rstrip("/")
-        return jsonify({"issuer": base, "authorization_endpoint": f"{base}/connect/oauth2",
-                        "token_endpoint": f"{base}/oauth2/v1/tokens/bearer",
-                        "userinfo_endpoint": f"{base}/v1/openid_connect/userinfo",
-                        "revocation_endpoint": f"{base}/oauth2/v1/tokens/revoke", "jwks_uri": f"{base}/oauth2/v1/keys",
-                        "response_types_supported": ["code"], "scopes_supported": ["com.intuit.quickbooks.accounting"]})
-
-    @app.get("/connect/oauth2")
-    def consent() -> Any:
-        """Consent is given at once: back to the app's redirect URI with a code, its state and the realm."""
-        args = request.args
-        try:
-            code = qbo_tokens.authorize(args.get("client_id", ""), args.get("redirect_uri", ""), realm)
-        except OAuthError as exc:
-            return jsonify({"error": exc.error}), exc.status
-        query = urlencode({"code": code, "state": args.get("state", ""), "realmId": realm})
-        return redirect(f"{args.get('redirect_uri', '')}?{query}")
-
-    @app.post("/oauth2/v1/tokens/bearer")
-    def token() -> Any:
-        try:
-            client_id = _basic_client(qbo_tokens)
-            form = request.form
-            if form.get("grant_type") == "authorization_code":
-                return jsonify(qbo_tokens.exchange(client_id, form.get("code", ""), form.get("redirect_uri", "")))
-            if form.get("grant_type") == "refresh_token":
-                return jsonify(qbo_tokens.refresh(client_id, form.get("refresh_token", "")))
-            raise OAuthError("unsupported_grant_type")
-        except OAuthError as exc:
-            return jsonify({"error": exc.error}), exc.status
-
-    @app.route("/v3/company/<company>/query", methods=["GET", "POST"])
-    def query(company: str) -> Any:
-        denied = _denied(qbo_tokens, company, realm)
-        if denied is not None:
-            return denied
-        text = request.args.get("query") if request.method == "GET" else request.get_data(as_text=True)
-        try:
-            parsed = parse(text or "")
-        except QueryError as exc:
-            return jsonify(fault(exc, _now())), 400
-        entity = qbo_json.ENTITY_NAMES.get(parsed.entity)
-        if entity is None:
-            return jsonify(fault(QueryError(f"Invalid context declaration: {parsed.entity}"), _now())), 400
-        records = [qbo_json.render(world, host) for host in world.live(entity)]
-        return jsonify({"QueryResponse": run(parsed, records), "time": _now()})
-
-    @app.get("/v3/company/<company>/<name>/<key>")
-    def read(company: str, name: str, key: str) -> Any:
-        denied = _denied(qbo_tokens, company, realm)
-        if denied is not None:
-            return denied
-        kind = next((k for k in qbo_json.ENTITY_NAMES if k.lower() == name.lower()), None)
-        found = next((h for h in world.live(qbo_json.ENTITY_NAMES[kind]) if h.qbo_id == key), None) if kind else None
-        if found is None:
-            body = {"Fault": {"Error": [{"Message": "Object Not Found", "Detail": f"Object Not Found : {name} {key}",
-                                         "code": "610"}], "type": "ValidationFault"}, "time": _now()}
-            return jsonify(body), 400
-        return jsonify({kind: qbo_json.render(world, found), "time": _now()})
-
+    tenant = tenant or str(uuid.uuid5(uuid.NAMESPACE_URL, f"xero-tenant/{world.spec.seed}"))
+    qbo_tokens, xero_tokens = TokenService(QBO, clients), TokenService(XERO, clients)
+    app.config.update(QBO_TOKENS=qbo_tokens, XERO_TOKENS=xero_tokens, REALM=realm, TENANT=tenant, WORLD=world)
+    register_qbo(app, world, qbo_tokens, realm)
+    register_xero(app, world, xero_tokens, tenant)
     return app
-
-
-def _basic_client(tokens: TokenService) -> str:
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Basic "):
-        raise OAuthError("invalid_client", 401)
-    try:
-        client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
-    except ValueError:
-        raise OAuthError("invalid_client", 401) from None
-    tokens.check_client(client_id, secret)
-    return client_id
-
-
-def _denied(tokens: TokenService, company: str, realm: str) -> Any:
-    tenant = tokens.tenant_of(request.headers.get("Authorization"))
-    if tenant is None:
-        body = {"fault": {"error": [{"message": "message=AuthenticationFailed; errorCode=003200; statusCode=401",
-                                     "code": "3200"}], "type": "AUTHENTICATION"}, "time": _now()}
-        return jsonify(body), 401
-    if tenant != company or company != realm:
-        body = {"Fault": {"Error": [{"Message": "Authorization Failure", "Detail": "Authorization Failure",
-                                     "code": "003100"}], "type": "AuthorizationFault"}, "time": _now()}
-        return jsonify(body), 403
-    return None

@@ -1,0 +1,115 @@
+"""QuickBooks Online v3 at its real paths: discovery, consent, tokens, `query` and read by id.
+
+Tokens: authorization_code and rotating refresh_token grants with Basic client auth.  `query` is GET or
+POST `application/text`.  Moving a client between the sandbox and Intuit changes host names only.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, Response, jsonify, redirect, request
+
+from connector.sandbox import qbo_json
+from connector.sandbox.oauth import OAuthError, TokenService
+from connector.sandbox.qbo_query import QueryError, fault, parse, run
+from connector.sandbox.world import PACIFIC, World
+
+
+def _now() -> str:
+    return dt.datetime.now(PACIFIC).isoformat(timespec="milliseconds")
+
+
+def register_qbo(app: Flask, world: World, qbo_tokens: TokenService, realm: str) -> None:
+    """Serve one QuickBooks company (`realm`) on `app`."""
+
+    @app.get("/.well-known/openid_sandbox_configuration")
+    @app.get("/.well-known/openid_configuration")
+    def discovery() -> Response:
+        base = request.host_url.rstrip("/")
+        return jsonify({"issuer": base, "authorization_endpoint": f"{base}/connect/oauth2",
+                        "token_endpoint": f"{base}/oauth2/v1/tokens/bearer",
+                        "userinfo_endpoint": f"{base}/v1/openid_connect/userinfo",
+                        "revocation_endpoint": f"{base}/oauth2/v1/tokens/revoke", "jwks_uri": f"{base}/oauth2/v1/keys",
+                        "response_types_supported": ["code"], "scopes_supported": ["com.intuit.quickbooks.accounting"]})
+
+    @app.get("/connect/oauth2")
+    def consent() -> Any:
+        """Consent is given at once: back to the app's redirect URI with a code, its state and the realm."""
+        args = request.args
+        try:
+            code = qbo_tokens.authorize(args.get("client_id", ""), args.get("redirect_uri", ""), realm)
+        except OAuthError as exc:
+            return jsonify({"error": exc.error}), exc.status
+        query = urlencode({"code": code, "state": args.get("state", ""), "realmId": realm})
+        return redirect(f"{args.get('redirect_uri', '')}?{query}")
+
+    @app.post("/oauth2/v1/tokens/bearer")
+    def token() -> Any:
+        try:
+            client_id = _basic_client(qbo_tokens)
+            form = request.form
+            if form.get("grant_type") == "authorization_code":
+                return jsonify(qbo_tokens.exchange(client_id, form.get("code", ""), form.get("redirect_uri", "")))
+            if form.get("grant_type") == "refresh_token":
+                return jsonify(qbo_tokens.refresh(client_id, form.get("refresh_token", "")))
+            raise OAuthError("unsupported_grant_type")
+        except OAuthError as exc:
+            return jsonify({"error": exc.error}), exc.status
+
+    @app.route("/v3/company/<company>/query", methods=["GET", "POST"])
+    def query(company: str) -> Any:
+        denied = _denied(qbo_tokens, company, realm)
+        if denied is not None:
+            return denied
+        text = request.args.get("query") if request.method == "GET" else request.get_data(as_text=True)
+        try:
+            parsed = parse(text or "")
+        except QueryError as exc:
+            return jsonify(fault(exc, _now())), 400
+        entity = qbo_json.ENTITY_NAMES.get(parsed.entity)
+        if entity is None:
+            return jsonify(fault(QueryError(f"Invalid context declaration: {parsed.entity}"), _now())), 400
+        records = [qbo_json.render(world, host) for host in world.live(entity)]
+        return jsonify({"QueryResponse": run(parsed, records), "time": _now()})
+
+    @app.get("/v3/company/<company>/<name>/<key>")
+    def read(company: str, name: str, key: str) -> Any:
+        denied = _denied(qbo_tokens, company, realm)
+        if denied is not None:
+            return denied
+        kind = next((k for k in qbo_json.ENTITY_NAMES if k.lower() == name.lower()), None)
+        found = next((h for h in world.live(qbo_json.ENTITY_NAMES[kind]) if h.qbo_id == key), None) if kind else None
+        if found is None:
+            body = {"Fault": {"Error": [{"Message": "Object Not Found", "Detail": f"Object Not Found : {name} {key}",
+                                         "code": "610"}], "type": "ValidationFault"}, "time": _now()}
+            return jsonify(body), 400
+        return jsonify({kind: qbo_json.render(world, found), "time": _now()})
+
+
+def _basic_client(tokens: TokenService) -> str:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Basic "):
+        raise OAuthError("invalid_client", 401)
+    try:
+        client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+    except ValueError:
+        raise OAuthError("invalid_client", 401) from None
+    tokens.check_client(client_id, secret)
+    return client_id
+
+
+def _denied(tokens: TokenService, company: str, realm: str) -> Any:
+    tenant = tokens.tenant_of(request.headers.get("Authorization"))
+    if tenant is None:
+        body = {"fault": {"error": [{"message": "message=AuthenticationFailed; errorCode=003200; statusCode=401",
+                                     "code": "3200"}], "type": "AUTHENTICATION"}, "time": _now()}
+        return jsonify(body), 401
+    if tenant != company or company != realm:
+        body = {"Fault": {"Error": [{"Message": "Authorization Failure", "Detail": "Authorization Failure",
+                                     "code": "003100"}], "type": "AuthorizationFault"}, "time": _now()}
+        return jsonify(body), 403
+    return None

@@ -1,0 +1,176 @@
+"""Xero Accounting at its real paths: consent, tokens, connections, and the AR list endpoints.
+
+Lists take `If-Modified-Since` (compared with `UpdatedDateUTC`, to the second), `page` (1-based; without
+it, everything), `pageSize` (≤ 1000, default 100), `order` (`UpdatedDateUTC ASC|DESC` or any top-level
+field), `Statuses`, `IDs`, `summaryOnly` and the `where` forms the connector uses (`Type=="ACCREC"`,
+`Status=="X"`, `IsCustomer==true`); they answer with Xero's envelope and `pagination` block.  Every call
+needs a bearer token and the `xero-tenant-id` it was issued for.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, jsonify, redirect, request
+
+from connector.sandbox import xero_json
+from connector.sandbox.oauth import OAuthError, TokenService
+from connector.sandbox.world import World
+
+MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE = 1000, 100
+
+
+def _envelope(name: str, items: list[dict[str, Any]], page: int | None, size: int, total: int) -> dict[str, Any]:
+    body: dict[str, Any] = {"Id": str(uuid.uuid4()), "Status": "OK", "ProviderName": "connector sandbox",
+                            "DateTimeUTC": xero_json.ms_date(dt.datetime.now(dt.UTC))}
+    if page is not None:
+        body["pagination"] = {"page": page, "pageSize": size, "pageCount": max(1, -(-total // size)),
+                              "itemCount": total}
+    body[name] = items
+    return body
+
+
+def _problem(status: int, kind: str, message: str) -> Any:
+    return jsonify({"Type": kind, "Title": kind, "Status": status, "Detail": message}), status
+
+
+def _updated(item: dict[str, Any]) -> dt.datetime:
+    ms = int(re.match(r"/Date\((-?\d+)", item["UpdatedDateUTC"]).group(1))  # type: ignore[union-attr]
+    return xero_json.EPOCH + dt.timedelta(milliseconds=ms)
+
+
+def _since(header: str | None) -> dt.datetime | None:
+    if not header:
+        return None
+    moment = dt.datetime.fromisoformat(header.replace("Z", "+00:00"))
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).replace(microsecond=0)
+
+
+_WHERE = re.compile(r'^\s*(\w+)\s*==\s*(?:"([^"]*)"|(true|false))\s*$', re.I)
+
+
+def _where(text: str | None) -> Callable[[dict[str, Any]], bool]:
+    """The `where` forms the connector sends: `Field=="value"` or `Field==true`, joined by AND or &&."""
+    if not text:
+        return lambda item: True
+    tests = []
+    for part in re.split(r"\s+AND\s+|&&", text):
+        match = _WHERE.match(part)
+        if not match:
+            raise ValueError(f"unsupported where clause: {part.strip()}")
+        field, string, flag = match.groups()
+        wanted: Any = string if string is not None else flag.lower() == "true"
+        tests.append((field, wanted))
+    return lambda item: all(item.get(f) == w for f, w in tests)
+
+
+def register_xero(app: Flask, world: World, tokens: TokenService, tenant: str) -> None:
+    """Serve one Xero organisation (`tenant`) on `app`."""
+
+    @app.get("/identity/connect/authorize")
+    def xero_consent() -> Any:
+        args = request.args
+        try:
+            code = tokens.authorize(args.get("client_id", ""), args.get("redirect_uri", ""), tenant)
+        except OAuthError as exc:
+            return jsonify({"error": exc.error}), exc.status
+        return redirect(f"{args.get('redirect_uri', '')}?{urlencode({'code': code, 'state': args.get('state', '')})}")
+
+    @app.post("/connect/token")
+    def xero_token() -> Any:
+        form = request.form
+        try:
+            client_id, secret = _client(form)
+            tokens.check_client(client_id, secret)
+            if form.get("grant_type") == "authorization_code":
+                issued = tokens.exchange(client_id, form.get("code", ""), form.get("redirect_uri", ""))
+            elif form.get("grant_type") == "refresh_token":
+                issued = tokens.refresh(client_id, form.get("refresh_token", ""))
+            else:
+                raise OAuthError("unsupported_grant_type")
+        except OAuthError as exc:
+            return jsonify({"error": exc.error}), exc.status
+        issued.pop("x_refresh_token_expires_in", None)
+        return jsonify({**issued, "token_type": "Bearer",
+                        "scope": form.get("scope") or "offline_access accounting.transactions accounting.contacts"})
+
+    @app.get("/connections")
+    @app.get("/Connections")
+    def xero_connections() -> Any:
+        if tokens.tenant_of(request.headers.get("Authorization")) is None:
+            return _problem(401, "Unauthorized", "AuthenticationUnsuccessful")
+        stamp = "2024-01-02T03:04:05.0000000"
+        return jsonify([{"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"connection/{tenant}")),
+                         "authEventId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"auth/{tenant}")), "tenantId": tenant,
+                         "tenantType": "ORGANISATION", "tenantName": "Sandbox Trading Ltd",
+                         "createdDateUtc": stamp, "updatedDateUtc": stamp}])
+
+    def listing(name: str, items: Callable[[], list[dict[str, Any]]]) -> Any:
+        granted = tokens.tenant_of(request.headers.get("Authorization"))
+        if granted is None:
+            return _problem(401, "Unauthorized", "AuthenticationUnsuccessful")
+        if request.headers.get("xero-tenant-id") != granted or granted != tenant:
+            return _problem(403, "Forbidden", "AuthorizationUnsuccessful: xero-tenant-id is missing or not yours")
+        args = request.args
+        try:
+            keep = _where(args.get("where"))
+            size = int(args.get("pageSize", DEFAULT_PAGE_SIZE))
+            page = int(args["page"]) if "page" in args else None
+            since = _since(request.headers.get("If-Modified-Since"))
+        except ValueError as exc:
+            return _problem(400, "ValidationException", str(exc))
+        if not 1 <= size <= MAX_PAGE_SIZE:
+            return _problem(400, "ValidationException", f"pageSize must be between 1 and {MAX_PAGE_SIZE}")
+        rows = [r for r in items() if keep(r) and (since is None or _updated(r) >= since)]
+        rows = _filter_lists(rows, args, name)
+        rows = _order(rows, args.get("order"))
+        total = len(rows)
+        if page is not None:
+            rows = rows[(page - 1) * size: page * size]
+        return jsonify(_envelope(name, rows, page, size, total))
+
+    summary = lambda: request.args.get("summaryOnly", "").lower() == "true"  # noqa: E731
+    app.add_url_rule("/api.xro/2.0/Invoices", "xero_invoices", lambda: listing(
+        "Invoices", lambda: [xero_json.invoice(world, h, summary()) for h in world.records["invoices"].values()]))
+    app.add_url_rule("/api.xro/2.0/Contacts", "xero_contacts", lambda: listing(
+        "Contacts", lambda: [xero_json.contact(world, h) for h in world.live("customers")]))
+    app.add_url_rule("/api.xro/2.0/Payments", "xero_payments", lambda: listing(
+        "Payments", lambda: [p for h in world.records["payments"].values() for p in xero_json.payments(world, h)]))
+    app.add_url_rule("/api.xro/2.0/CreditNotes", "xero_credit_notes", lambda: listing(
+        "CreditNotes", lambda: [xero_json.credit_note(world, h) for h in world.records["credit_notes"].values()]))
+
+
+def _client(form: Any) -> tuple[str, str]:
+    """Client credentials from Basic auth (the code exchange) or the form (xero-python's refresh)."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Basic "):
+        client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+        return client_id, secret
+    return form.get("client_id", ""), form.get("client_secret", "")
+
+
+_ID_KEYS = {"Invoices": "InvoiceID", "Contacts": "ContactID", "Payments": "PaymentID", "CreditNotes": "CreditNoteID"}
+
+
+def _filter_lists(rows: list[dict[str, Any]], args: Any, name: str) -> list[dict[str, Any]]:
+    statuses = {s.strip().upper() for s in args.get("Statuses", "").split(",") if s.strip()}
+    ids = {i.strip().lower() for i in args.get("IDs", "").split(",") if i.strip()}
+    if statuses:
+        rows = [r for r in rows if r.get("Status", r.get("ContactStatus")) in statuses]
+    if ids:
+        rows = [r for r in rows if r[_ID_KEYS[name]].lower() in ids]
+    return rows
+
+
+def _order(rows: list[dict[str, Any]], order: str | None) -> list[dict[str, Any]]:
+    if not order:
+        return rows
+    field, _, direction = order.strip().partition(" ")
+    key: Callable[[dict[str, Any]], Any] = _updated if field == "UpdatedDateUTC" else (lambda r: str(r.get(field, "")))
+    return sorted(rows, key=key, reverse=direction.strip().upper() == "DESC")

@@ -1,0 +1,140 @@
+"""Sandbox records in Xero Accounting JSON: PascalCase keys, `/Date(ms+0000)/` dates, amounts as numbers.
+
+Xero keeps one payment per invoice, so a receipt that pays several invoices is several Xero payments (ids
+derived from the receipt's and the invoice's).  `CurrencyRate` is written as units of the invoice's
+currency per unit of the organisation's (the inverse of the canonical `exchange_rate`); the sync adapter
+reads it back the same way (an assumption to check against a real multi-currency organisation).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from connector.records import CreditNote, Customer, Invoice, InvoiceStatus, Payment
+from connector.sandbox.world import HostRecord, World
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def ms_date(value: dt.date | dt.datetime) -> str:
+    """Microsoft JSON date: milliseconds since the epoch, UTC."""
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time(), dt.UTC)
+    return f"/Date({int((moment - EPOCH).total_seconds() * 1000)}+0000)/"
+
+
+def _date_string(value: dt.date) -> str:
+    return f"{value.isoformat()}T00:00:00"
+
+
+def _number(amount: Decimal) -> float | int:
+    return int(amount) if amount == amount.to_integral_value() else float(amount)  # ok: wire format, not math
+
+
+def _rate(rate: Decimal | None) -> float | int:
+    return 1 if rate is None else _number((1 / rate).quantize(Decimal("0.000001")))
+
+
+def _contact_ref(world: World, customer_id: str) -> dict[str, Any]:
+    host = world.by_id("customers", customer_id)
+    return {"ContactID": host.xero_id if host else customer_id,
+            "Name": host.record.name if host else customer_id}  # type: ignore[union-attr]
+
+
+def contact(world: World, host: HostRecord) -> dict[str, Any]:
+    c: Customer = host.record  # type: ignore[assignment]
+    body: dict[str, Any] = {
+        "ContactID": host.xero_id, "ContactStatus": "ACTIVE" if c.active else "ARCHIVED", "Name": c.name,
+        "Addresses": [], "Phones": [], "UpdatedDateUTC": ms_date(host.updated), "ContactGroups": [],
+        "IsSupplier": False, "IsCustomer": True, "ContactPersons": [], "HasAttachments": False,
+        "HasValidationErrors": False,
+    }
+    if c.email:
+        body["EmailAddress"] = c.email
+    if c.currency:
+        body["DefaultCurrency"] = c.currency
+    return body
+
+
+def invoice_status(world: World, host: HostRecord) -> str:
+    i: Invoice = host.record  # type: ignore[assignment]
+    if host.deleted:
+        return "DELETED"
+    if i.status is InvoiceStatus.VOID:
+        return "VOIDED"
+    return "PAID" if world.balance(i) == 0 else "AUTHORISED"
+
+
+def invoice(world: World, host: HostRecord, summary: bool = False) -> dict[str, Any]:
+    i: Invoice = host.record  # type: ignore[assignment]
+    due = world.balance(i) if i.status is InvoiceStatus.OPEN else Decimal(0)
+    parts = [(e, k, a) for e, k, a in world.applied.get(i.id, []) if not world.records[e][k].deleted]
+    paid = sum((a for e, _, a in parts if e == "payments"), Decimal(0))
+    credited = sum((a for e, _, a in parts if e == "credit_notes"), Decimal(0))
+    body: dict[str, Any] = {
+        "Type": "ACCREC", "InvoiceID": host.xero_id, "InvoiceNumber": i.number or host.qbo_id, "Reference": "",
+        "Contact": _contact_ref(world, i.customer_id), "DateString": _date_string(i.issue_date),
+        "Date": ms_date(i.issue_date), "DueDateString": _date_string(i.due_date), "DueDate": ms_date(i.due_date),
+        "Status": invoice_status(world, host), "LineAmountTypes": "Exclusive", "SubTotal": _number(i.total),
+        "TotalTax": 0, "Total": _number(i.total), "UpdatedDateUTC": ms_date(host.updated),
+        "CurrencyCode": i.currency, "CurrencyRate": _rate(i.exchange_rate), "AmountDue": _number(due),
+        "AmountPaid": _number(paid), "AmountCredited": _number(credited), "SentToContact": False,
+        "HasAttachments": False, "IsDiscounted": False, "HasErrors": False,
+    }
+    if not summary:
+        body["LineItems"] = [{"Description": "Services", "Quantity": 1, "UnitAmount": _number(i.total),
+                              "LineAmount": _number(i.total), "AccountCode": "200", "TaxType": "NONE",
+                              "TaxAmount": 0}]
+        body["Payments"] = [{"PaymentID": payment_id(world, k, i.id), "Date": ms_date(world.records[e][k].record.date),
+                             "Amount": _number(a), "CurrencyRate": _rate(i.exchange_rate), "Reference": ""}
+                            for e, k, a in parts if e == "payments"]
+        body["CreditNotes"] = [{"CreditNoteID": world.records[e][k].xero_id, "AppliedAmount": _number(a),
+                                "Date": ms_date(world.records[e][k].record.date),
+                                "CreditNoteNumber": world.records[e][k].record.number or k}
+                               for e, k, a in parts if e == "credit_notes"]
+    if due == 0 and i.status is InvoiceStatus.OPEN and parts:
+        body["FullyPaidOnDate"] = ms_date(max(world.records[e][k].record.date for e, k, _ in parts))
+    return body
+
+
+def payment_id(world: World, payment_key: str, invoice_key: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{world.spec.seed}/{payment_key}/{invoice_key}"))
+
+
+def payments(world: World, host: HostRecord) -> list[dict[str, Any]]:
+    """The Xero payments of one receipt: one per invoice it pays."""
+    p: Payment = host.record  # type: ignore[assignment]
+    result = []
+    for allocation in p.allocations:
+        inv = world.by_id("invoices", allocation.invoice_id)
+        rate = inv.record.exchange_rate if inv else None  # type: ignore[union-attr]
+        result.append({
+            "PaymentID": payment_id(world, p.id, allocation.invoice_id), "Date": ms_date(p.date),
+            "BankAmount": _number(allocation.amount), "Amount": _number(allocation.amount),
+            "Reference": p.reference or "", "CurrencyRate": _rate(rate), "PaymentType": "ACCRECPAYMENT",
+            "Status": "DELETED" if host.deleted else "AUTHORISED", "UpdatedDateUTC": ms_date(host.updated),
+            "HasAccount": True, "IsReconciled": False, "Account": {"AccountID": str(uuid.UUID(int=1)), "Code": "090"},
+            "Invoice": {"Type": "ACCREC", "InvoiceID": inv.xero_id if inv else allocation.invoice_id,
+                        "InvoiceNumber": (inv.record.number if inv else None) or "",  # type: ignore[union-attr]
+                        "Contact": _contact_ref(world, p.customer_id)},
+            "HasValidationErrors": False,
+        })
+    return result
+
+
+def credit_note(world: World, host: HostRecord) -> dict[str, Any]:
+    n: CreditNote = host.record  # type: ignore[assignment]
+    remaining = n.amount - sum((a.amount for a in n.allocations), Decimal(0))
+    status = "DELETED" if host.deleted else ("PAID" if remaining == 0 else "AUTHORISED")
+    return {
+        "CreditNoteID": host.xero_id, "CreditNoteNumber": n.number or host.qbo_id, "Type": "ACCRECCREDIT",
+        "Contact": _contact_ref(world, n.customer_id), "DateString": _date_string(n.date), "Date": ms_date(n.date),
+        "Status": status, "LineAmountTypes": "Exclusive", "SubTotal": _number(n.amount), "TotalTax": 0,
+        "Total": _number(n.amount), "UpdatedDateUTC": ms_date(host.updated), "CurrencyCode": n.currency,
+        "RemainingCredit": _number(remaining), "Reference": n.reason or "", "HasAttachments": False,
+        "Allocations": [{"Amount": _number(a.amount), "Date": ms_date(a.date or n.date),
+                         "Invoice": {"InvoiceID": (world.by_id("invoices", a.invoice_id) or host).xero_id,
+                                     "InvoiceNumber": a.invoice_id}} for a in n.allocations],
+    }

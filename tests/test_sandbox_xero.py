@@ -1,0 +1,104 @@
+"""xero-python against the sandbox's Xero emulator, unmodified except for its base and token URLs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlencode, urlparse
+
+import pytest
+import requests
+from xero_python.accounting import AccountingApi
+from xero_python.api_client import ApiClient, Configuration
+from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
+from xero_python.identity import IdentityApi
+
+from connector.sandbox.company import CompanySpec
+from connector.sandbox.server import DEMO_CLIENTS, SandboxServer
+
+(CLIENT_ID, SECRET), = DEMO_CLIENTS.items()
+REDIRECT = "http://127.0.0.1:8765/callback"
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(CompanySpec(seed=6, invoices=1_500)) as server:
+        yield server
+
+
+def consent(sandbox: SandboxServer) -> dict:
+    """The authorisation-code flow as an app runs it against Xero: consent, redirect, code exchange."""
+    query = urlencode({"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": REDIRECT,
+                       "scope": "offline_access accounting.transactions", "state": "s-42"})
+    answer = requests.get(f"{sandbox.url}/identity/connect/authorize?{query}", allow_redirects=False, timeout=10)
+    back = parse_qs(urlparse(answer.headers["Location"]).query)
+    assert back["state"] == ["s-42"]
+    token = requests.post(f"{sandbox.url}/connect/token", auth=(CLIENT_ID, SECRET), timeout=10, data={
+        "grant_type": "authorization_code", "code": back["code"][0], "redirect_uri": REDIRECT}).json()
+    return {k: token[k] for k in ("access_token", "refresh_token", "expires_in", "token_type", "scope")} | {
+        "expires_at": time.time() + token["expires_in"]}
+
+
+@pytest.fixture
+def api(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> tuple[ApiClient, list[dict], str]:
+    monkeypatch.setattr(TokenApi, "refresh_token_url", f"{sandbox.url}/connect/token")
+    saved: list[dict] = [consent(sandbox)]
+    config = Configuration()
+    config.oauth2_token = OAuth2Token(client_id=CLIENT_ID, client_secret=SECRET)  # the singleton gotcha
+    client = ApiClient(config, oauth2_token_getter=lambda: saved[-1], oauth2_token_saver=saved.append)
+    (connection,) = IdentityApi(client, base_url=sandbox.url).get_connections()
+    return client, saved, connection.tenant_id
+
+
+def accounting(sandbox: SandboxServer, client: ApiClient) -> AccountingApi:
+    return AccountingApi(client, base_url=f"{sandbox.url}/api.xro/2.0")
+
+
+def test_xero_python_pages_through_every_entity(sandbox: SandboxServer, api) -> None:
+    client, _, tenant = api
+    xero = accounting(sandbox, client)
+    seen, page = [], 1
+    while True:
+        batch = xero.get_invoices(tenant, page=page, page_size=500, order="UpdatedDateUTC ASC")
+        seen += [i.invoice_id for i in batch.invoices]
+        if page >= batch.pagination.page_count:
+            break
+        page += 1
+    assert len(seen) == len(set(seen)) == 1_500 == batch.pagination.item_count
+    one = xero.get_invoices(tenant, i_ds=[seen[0]]).invoices[0]
+    assert one.type == "ACCREC" and isinstance(one.date, dt.date) and one.updated_date_utc.tzinfo
+    assert one.amount_due <= one.total
+    contacts = xero.get_contacts(tenant, page=1, page_size=1000).contacts
+    assert contacts and all(c.is_customer for c in contacts)
+    assert xero.get_payments(tenant, page=1, page_size=1000).payments
+    notes = xero.get_credit_notes(tenant, page=1, page_size=1000).credit_notes
+    assert notes and all(n.type == "ACCRECCREDIT" for n in notes)
+
+
+def test_if_modified_since_and_statuses(sandbox: SandboxServer, api) -> None:
+    client, _, tenant = api
+    xero = accounting(sandbox, client)
+    everything = xero.get_invoices(tenant, page=1, page_size=1000).invoices
+    stamps = sorted(i.updated_date_utc for i in everything)
+    middle = stamps[len(stamps) // 2]
+    recent = xero.get_invoices(tenant, if_modified_since=middle, page=1, page_size=1000).invoices
+    assert recent and all(i.updated_date_utc >= middle for i in recent) and len(recent) < len(everything)
+    voided = xero.get_invoices(tenant, statuses=["VOIDED"], page=1, page_size=1000).invoices
+    assert all(i.status == "VOIDED" for i in voided)
+
+
+def test_the_sdk_refreshes_an_expired_token_and_the_refresh_token_rotates(sandbox: SandboxServer, api) -> None:
+    client, saved, tenant = api
+    saved.append({**saved[-1], "expires_at": time.time() - 10})
+    before = saved[-1]["refresh_token"]
+    accounting(sandbox, client).get_contacts(tenant, page=1, page_size=10)
+    assert saved[-1]["refresh_token"] != before and saved[-1]["expires_at"] > time.time()
+
+
+def test_a_wrong_tenant_is_refused(sandbox: SandboxServer, api) -> None:
+    client, saved, _ = api
+    answer = requests.get(f"{sandbox.url}/api.xro/2.0/Invoices", timeout=10, headers={
+        "Authorization": f"Bearer {saved[-1]['access_token']}", "xero-tenant-id": "not-mine",
+        "Accept": "application/json"})
+    assert answer.status_code == 403
