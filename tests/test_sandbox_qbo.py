@@ -96,3 +96,22 @@ def test_an_unknown_or_missing_token_is_refused(sandbox: SandboxServer) -> None:
                           params={"query": "SELECT * FROM Invoice"}, timeout=10,
                           headers={"Authorization": "Bearer nonsense", "Accept": "application/json"})
     assert answer.status_code == 401 and answer.json()["fault"]["error"][0]["code"] == "3200"
+
+
+def test_cdc_after_the_clock_moves_brings_changes_and_hard_deletes(sandbox: SandboxServer) -> None:
+    from quickbooks.cdc import change_data_capture
+    from quickbooks.objects.payment import Payment
+
+    qb = quickbooks(sandbox, connect(sandbox))
+    before = requests.get(f"{sandbox.url}/_sandbox/clock", timeout=10).json()["now"]
+    moved = requests.post(f"{sandbox.url}/_sandbox/clock", json={"advance_days": 7}, timeout=30).json()
+    assert moved["made"]["invoices"] > 0 and moved["made"]["payments"] > 0
+    changes = change_data_capture([Invoice, Payment], before, qb=qb)
+    invoices = changes.Invoice._object_list
+    assert len(invoices) >= moved["made"]["invoices"]
+    deleted = [p for p in changes.Payment._object_list if getattr(p, "status", None) == "Deleted"]
+    assert len(deleted) == moved["made"]["deletions"]
+    raw = requests.get(f"{sandbox.url}/v3/company/9130357766900456/cdc", timeout=10,
+                       params={"entities": "Invoice", "changedSince": "2020-01-01T00:00:00-08:00"},
+                       headers={"Authorization": f"Bearer {qb.auth_client.access_token}", "Accept": "application/json"})
+    assert raw.status_code == 400 and "30 days" in raw.json()["Fault"]["Error"][0]["Detail"]

@@ -102,3 +102,17 @@ def test_a_wrong_tenant_is_refused(sandbox: SandboxServer, api) -> None:
         "Authorization": f"Bearer {saved[-1]['access_token']}", "xero-tenant-id": "not-mine",
         "Accept": "application/json"})
     assert answer.status_code == 403
+
+
+def test_after_the_clock_moves_if_modified_since_brings_exactly_the_changes(sandbox: SandboxServer, api) -> None:
+    client, _, tenant = api
+    xero = accounting(sandbox, client)
+    stamp = max(i.updated_date_utc for i in xero.get_invoices(tenant, page=1, page_size=1000).invoices +
+                xero.get_invoices(tenant, page=2, page_size=1000).invoices)
+    moved = requests.post(f"{sandbox.url}/_sandbox/clock", json={"advance_days": 5}, timeout=30).json()["made"]
+    since = stamp + dt.timedelta(seconds=1)
+    changed = xero.get_invoices(tenant, if_modified_since=since, page=1, page_size=1000).invoices
+    assert len([i for i in changed if i.invoice_number.startswith("N")]) == moved["invoices"]
+    assert len([i for i in changed if i.status == "VOIDED"]) == moved["voids"]
+    payments = xero.get_payments(tenant, if_modified_since=since, page=1, page_size=1000).payments
+    assert len([p for p in payments if p.status == "DELETED"]) >= moved["deletions"]

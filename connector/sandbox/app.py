@@ -11,6 +11,7 @@ import uuid
 
 from flask import Flask
 
+from connector.sandbox.control import register_control
 from connector.sandbox.oauth import QBO, XERO, TokenService
 from connector.sandbox.qbo_api import register_qbo
 from connector.sandbox.world import World
@@ -26,4 +27,5 @@ def create_app(world: World, *, clients: dict[str, str], realm: str = "913035776
     app.config.update(QBO_TOKENS=qbo_tokens, XERO_TOKENS=xero_tokens, REALM=realm, TENANT=tenant, WORLD=world)
     register_qbo(app, world, qbo_tokens, realm)
     register_xero(app, world, xero_tokens, tenant)
+    register_control(app, world)
     return app

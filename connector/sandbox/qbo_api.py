@@ -16,7 +16,9 @@ from flask import Flask, Response, jsonify, redirect, request
 from connector.sandbox import qbo_json
 from connector.sandbox.oauth import OAuthError, TokenService
 from connector.sandbox.qbo_query import QueryError, fault, parse, run
-from connector.sandbox.world import PACIFIC, World
+from connector.sandbox.world import PACIFIC, HostRecord, World
+
+CDC_LIMIT = 1000
 
 
 def _now() -> str:
@@ -76,6 +78,31 @@ def register_qbo(app: Flask, world: World, qbo_tokens: TokenService, realm: str)
         records = [qbo_json.render(world, host) for host in world.live(entity)]
         return jsonify({"QueryResponse": run(parsed, records), "time": _now()})
 
+    @app.get("/v3/company/<company>/cdc")
+    def cdc(company: str) -> Any:
+        """Changes since a moment, deletions as `status: Deleted`; 30 days back at most, 1,000 objects."""
+        denied = _denied(qbo_tokens, company, realm)
+        if denied is not None:
+            return denied
+        try:
+            since = dt.datetime.fromisoformat(request.args.get("changedSince", "").replace("Z", "+00:00"))
+            since = since if since.tzinfo else since.replace(tzinfo=PACIFIC)
+        except ValueError:
+            return jsonify(fault(QueryError("changedSince must be an ISO 8601 date-time"), _now())), 400
+        if since < world.now - dt.timedelta(days=30):
+            return jsonify(fault(QueryError("changedSince can not be more than 30 days in the past"), _now())), 400
+        responses, left = [], CDC_LIMIT
+        for name in filter(None, (e.strip() for e in request.args.get("entities", "").split(","))):
+            entity = qbo_json.ENTITY_NAMES.get(name)
+            if entity is None:
+                return jsonify(fault(QueryError(f"Invalid entity for CDC: {name}"), _now())), 400
+            changed = world.changed_since(entity, since)[:left]
+            left -= len(changed)
+            if changed:
+                responses.append({name: [_deleted(h) if h.deleted else qbo_json.render(world, h) for h in changed],
+                                  "startPosition": 1, "maxResults": len(changed)})
+        return jsonify({"CDCResponse": [{"QueryResponse": responses}], "time": _now()})
+
     @app.get("/v3/company/<company>/<name>/<key>")
     def read(company: str, name: str, key: str) -> Any:
         denied = _denied(qbo_tokens, company, realm)
@@ -88,6 +115,11 @@ def register_qbo(app: Flask, world: World, qbo_tokens: TokenService, realm: str)
                                          "code": "610"}], "type": "ValidationFault"}, "time": _now()}
             return jsonify(body), 400
         return jsonify({kind: qbo_json.render(world, found), "time": _now()})
+
+
+def _deleted(host: HostRecord) -> dict[str, Any]:
+    return {"domain": "QBO", "status": "Deleted", "Id": host.qbo_id,
+            "MetaData": {"LastUpdatedTime": host.updated.astimezone(PACIFIC).isoformat()}}
 
 
 def _basic_client(tokens: TokenService) -> str:

@@ -44,26 +44,68 @@ class World:
     records: dict[str, dict[str, HostRecord]] = field(default_factory=lambda: {e: {} for e in ENTITIES})
     applied: dict[str, list[tuple[str, str, Decimal]]] = field(default_factory=lambda: defaultdict(list))
     _owed: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    now: dt.datetime = dt.datetime(2026, 6, 30, 17, tzinfo=PACIFIC)
+    numbers: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    counters: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     @classmethod
     def generate(cls, spec: CompanySpec) -> World:
-        world = cls(spec)
-        counters: dict[str, int] = defaultdict(int)
+        world = cls(spec, now=dt.datetime.combine(spec.today, dt.time(17), PACIFIC))
         for record in generate(spec):
-            entity = _entity(record)
-            counters[entity] += 1
-            created = _instant(_day(record), hour=10)
-            world.records[entity][record.id] = HostRecord(
-                record, str(counters[entity]), str(uuid.uuid5(uuid.NAMESPACE_URL, f"{spec.seed}/{record.id}")),
-                created, created)
-            if isinstance(record, (Payment, CreditNote)):
-                for allocation in record.allocations:
-                    world.applied[allocation.invoice_id].append((entity, record.id, allocation.amount))
-                    invoice = world.records["invoices"].get(allocation.invoice_id)
-                    if invoice is not None:
-                        invoice.updated = max(invoice.updated, created + dt.timedelta(minutes=5))
-                        invoice.sync_token += 1
+            world.add(record, _instant(_day(record), hour=10))
         return world
+
+    @property
+    def today(self) -> dt.date:
+        """The company's date (its clock runs in US Pacific time, like QuickBooks' own)."""
+        return self.now.astimezone(PACIFIC).date()
+
+    def add(self, record: Customer | Invoice | Payment | CreditNote, at: dt.datetime) -> HostRecord:
+        """A new record, created at `at`; a payment or credit note touches the invoices it applies to."""
+        entity = _entity(record)
+        self.counters[entity] += 1
+        host = HostRecord(record, str(self.counters[entity]),
+                          str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.spec.seed}/{record.id}")), at, at)
+        self.records[entity][record.id] = host
+        if isinstance(record, (Payment, CreditNote)):
+            for allocation in record.allocations:
+                self.applied[allocation.invoice_id].append((entity, record.id, allocation.amount))
+                self._touch("invoices", allocation.invoice_id, at + dt.timedelta(seconds=1))
+        self._owed.clear()
+        return host
+
+    def change(self, host: HostRecord, record: Customer | Invoice | Payment | CreditNote, at: dt.datetime) -> None:
+        """Replace a record's content, as an edit on the host: a new SyncToken and change time."""
+        host.record = record
+        host.updated, host.sync_token = at, host.sync_token + 1
+        self._owed.clear()
+
+    def delete(self, host: HostRecord, at: dt.datetime) -> None:
+        """Delete a transaction (QBO hard-deletes, Xero marks DELETED): the invoices it paid reopen."""
+        host.deleted, host.updated, host.sync_token = True, at, host.sync_token + 1
+        for allocation in getattr(host.record, "allocations", ()):
+            self._touch("invoices", allocation.invoice_id, at + dt.timedelta(seconds=1))
+        self._owed.clear()
+
+    def _touch(self, entity: str, key: str, at: dt.datetime) -> None:
+        found = self.records[entity].get(key)
+        if found is not None:
+            found.updated, found.sync_token = max(found.updated, at), found.sync_token + 1
+
+    def next_number(self, kind: str) -> int:
+        self.numbers[kind] += 1
+        return self.numbers[kind]
+
+    def rate_for(self, currency: str | None) -> Decimal | None:
+        """The exchange rate the company's existing invoices use for a currency (None at home)."""
+        if not currency or currency == self.spec.home_currency:
+            return None
+        return next((h.record.exchange_rate for h in self.records["invoices"].values()  # type: ignore[union-attr]
+                     if h.record.currency == currency and h.record.exchange_rate), Decimal(1))  # type: ignore[union-attr]
+
+    def changed_since(self, entity: str, since: dt.datetime) -> list[HostRecord]:
+        """Records of an entity created, changed or deleted at or after `since`, oldest change first."""
+        return sorted((h for h in self.records[entity].values() if h.updated >= since), key=lambda h: h.updated)
 
     def live(self, entity: str) -> list[HostRecord]:
         return [r for r in self.records[entity].values() if not r.deleted]

@@ -1,0 +1,28 @@
+"""The sandbox's control API under `/_sandbox/`: the company clock, for now.
+
+`GET /_sandbox/clock` gives the company's now and today; `POST /_sandbox/clock` with
+`{"advance_days": N}` moves it N days ahead with a company's usual activity (see `activity.py`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, request
+
+from connector.sandbox.activity import advance
+from connector.sandbox.world import World
+
+
+def register_control(app: Flask, world: World) -> None:
+    @app.get("/_sandbox/clock")
+    def clock() -> Any:
+        return jsonify({"now": world.now.isoformat(), "today": world.today.isoformat()})
+
+    @app.post("/_sandbox/clock")
+    def move_clock() -> Any:
+        days = (request.get_json(silent=True) or {}).get("advance_days")
+        if not isinstance(days, int) or not 0 < days <= 366:
+            return jsonify({"error": 'send {"advance_days": N} with N from 1 to 366'}), 400
+        made = advance(world, days)
+        return jsonify({"now": world.now.isoformat(), "today": world.today.isoformat(), "made": made})
