@@ -12,6 +12,7 @@ import uuid
 from flask import Flask
 
 from connector.sandbox.control import register_control
+from connector.sandbox.guard import Guard, Limits, register_guard
 from connector.sandbox.oauth import QBO, XERO, TokenService
 from connector.sandbox.qbo_api import register_qbo
 from connector.sandbox.world import World
@@ -19,12 +20,13 @@ from connector.sandbox.xero_api import register_xero
 
 
 def create_app(world: World, *, clients: dict[str, str], realm: str = "9130357766900456",
-               tenant: str | None = None) -> Flask:
+               tenant: str | None = None, rate_limits: str = "real") -> Flask:
     """A Flask app serving the world to the OAuth `clients` (id → secret) as QuickBooks and as Xero."""
     app = Flask("connector-sandbox")
     tenant = tenant or str(uuid.uuid5(uuid.NAMESPACE_URL, f"xero-tenant/{world.spec.seed}"))
     qbo_tokens, xero_tokens = TokenService(QBO, clients), TokenService(XERO, clients)
     app.config.update(QBO_TOKENS=qbo_tokens, XERO_TOKENS=xero_tokens, REALM=realm, TENANT=tenant, WORLD=world)
+    register_guard(app, Guard(Limits(mode=rate_limits)))
     register_qbo(app, world, qbo_tokens, realm)
     register_xero(app, world, xero_tokens, tenant)
     register_control(app, world)

@@ -20,13 +20,17 @@ class _Quiet(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
 
+    def log_error(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        pass  # an injected connection reset is not news
+
 
 class SandboxServer:
     """A threaded HTTP server for one sandbox world; `with SandboxServer(...) as s: s.url`."""
 
-    def __init__(self, spec: CompanySpec, *, port: int = 0, clients: dict[str, str] | None = None) -> None:
+    def __init__(self, spec: CompanySpec, *, port: int = 0, clients: dict[str, str] | None = None,
+                 rate_limits: str = "real") -> None:
         self.world = World.generate(spec)
-        self.app = create_app(self.world, clients=clients or DEMO_CLIENTS)
+        self.app = create_app(self.world, clients=clients or DEMO_CLIENTS, rate_limits=rate_limits)
         self.server: BaseWSGIServer = make_server("127.0.0.1", port, self.app, threaded=True,
                                                   request_handler=_Quiet)
         self.thread = threading.Thread(target=self.server.serve_forever, name="sandbox", daemon=True)
