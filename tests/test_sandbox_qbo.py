@@ -115,3 +115,24 @@ def test_cdc_after_the_clock_moves_brings_changes_and_hard_deletes(sandbox: Sand
                        params={"entities": "Invoice", "changedSince": "2020-01-01T00:00:00-08:00"},
                        headers={"Authorization": f"Bearer {qb.auth_client.access_token}", "Accept": "application/json"})
     assert raw.status_code == 400 and "30 days" in raw.json()["Fault"]["Error"][0]["Detail"]
+
+
+def test_aged_receivables_report_in_the_real_layout_adds_up(sandbox: SandboxServer) -> None:
+    from decimal import Decimal
+
+    qb = quickbooks(sandbox, connect(sandbox))
+    body = qb.get_report("AgedReceivables", qs={"report_date": "2026-06-30"})
+    titles = [c["ColTitle"] for c in body["Columns"]["Column"]]
+    assert titles == ["", "Current", "1 - 30", "31 - 60", "61 - 90", "91 and over", "Total"]
+    *rows, total = body["Rows"]["Row"]
+    assert total["group"] == "GrandTotal" and total["Summary"]["ColData"][0]["value"] == "TOTAL"
+
+    def money(cell: dict) -> Decimal:
+        return Decimal(cell["value"] or "0")
+    for row in rows:
+        cells = row["ColData"]
+        assert sum(money(c) for c in cells[1:-1]) == money(cells[-1]) > 0
+    assert sum(money(r["ColData"][-1]) for r in rows) == money(total["Summary"]["ColData"][-1])
+    earlier = qb.get_report("AgedReceivables", qs={"report_date": "2026-01-31"})
+    assert earlier["Header"]["Option"][0]["Value"] == "2026-01-31"
+    assert earlier["Rows"]["Row"][-1]["Summary"]["ColData"][-1] != total["Summary"]["ColData"][-1]

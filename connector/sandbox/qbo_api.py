@@ -15,6 +15,7 @@ from flask import Flask, Response, jsonify, redirect, request
 
 from connector.sandbox import qbo_json
 from connector.sandbox.oauth import OAuthError, TokenService
+from connector.sandbox.qbo_reports import aged_receivables
 from connector.sandbox.qbo_query import QueryError, fault, parse, run
 from connector.sandbox.world import PACIFIC, HostRecord, World
 
@@ -77,6 +78,18 @@ def register_qbo(app: Flask, world: World, qbo_tokens: TokenService, realm: str)
             return jsonify(fault(QueryError(f"Invalid context declaration: {parsed.entity}"), _now())), 400
         records = [qbo_json.render(world, host) for host in world.live(entity)]
         return jsonify({"QueryResponse": run(parsed, records), "time": _now()})
+
+    @app.get("/v3/company/<company>/reports/<name>")
+    def report(company: str, name: str) -> Any:
+        denied = _denied(qbo_tokens, company, realm)
+        if denied is not None:
+            return denied
+        if name != "AgedReceivables":
+            return jsonify(fault(QueryError(f"Report {name} is not available in the sandbox"), _now())), 400
+        try:
+            return jsonify(aged_receivables(world, request.args))
+        except ValueError as exc:
+            return jsonify(fault(QueryError(str(exc)), _now())), 400
 
     @app.get("/v3/company/<company>/cdc")
     def cdc(company: str) -> Any:
