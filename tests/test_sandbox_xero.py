@@ -116,3 +116,20 @@ def test_after_the_clock_moves_if_modified_since_brings_exactly_the_changes(sand
     assert len([i for i in changed if i.status == "VOIDED"]) == moved["voids"]
     payments = xero.get_payments(tenant, if_modified_since=since, page=1, page_size=1000).payments
     assert len([p for p in payments if p.status == "DELETED"]) >= moved["deletions"]
+
+
+def test_overpayments_and_the_aged_receivables_report_for_a_contact(sandbox: SandboxServer, api) -> None:
+    from decimal import Decimal
+
+    client, _, tenant = api
+    xero = accounting(sandbox, client)
+    overpayments = xero.get_overpayments(tenant, page=1, page_size=1000).overpayments
+    assert overpayments and all(o.type == "RECEIVE-OVERPAYMENT" and o.remaining_credit > 0 for o in overpayments)
+    assert xero.get_prepayments(tenant, page=1, page_size=1000).prepayments == []
+    invoices = xero.get_invoices(tenant, statuses=["AUTHORISED"], page=1, page_size=1000).invoices
+    contact = invoices[0].contact.contact_id
+    owed = sum(Decimal(str(i.amount_due)) for i in invoices if i.contact.contact_id == contact)
+    report = xero.get_report_aged_receivables_by_contact(tenant, contact_id=contact).reports[0]
+    assert report.report_type == "AgedReceivablesByContact"
+    closing = report.rows[-1].rows[-1].cells
+    assert closing[0].value == "Closing Balance" and Decimal(closing[-1].value) == owed

@@ -15,8 +15,8 @@ from flask import Flask, Response, jsonify, redirect, request
 
 from connector.sandbox import qbo_json
 from connector.sandbox.oauth import OAuthError, TokenService
-from connector.sandbox.qbo_reports import aged_receivables
 from connector.sandbox.qbo_query import QueryError, fault, parse, run
+from connector.sandbox.qbo_reports import aged_receivables
 from connector.sandbox.world import PACIFIC, HostRecord, World
 
 CDC_LIMIT = 1000

@@ -22,6 +22,7 @@ from flask import Flask, jsonify, redirect, request
 from connector.sandbox import xero_json
 from connector.sandbox.oauth import OAuthError, TokenService
 from connector.sandbox.world import World
+from connector.sandbox.xero_reports import aged_receivables_by_contact
 
 MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE = 1000, 100
 
@@ -111,12 +112,18 @@ def register_xero(app: Flask, world: World, tokens: TokenService, tenant: str) -
                          "tenantType": "ORGANISATION", "tenantName": "Sandbox Trading Ltd",
                          "createdDateUtc": stamp, "updatedDateUtc": stamp}])
 
-    def listing(name: str, items: Callable[[], list[dict[str, Any]]]) -> Any:
+    def listing_denied() -> Any:
         granted = tokens.tenant_of(request.headers.get("Authorization"))
         if granted is None:
             return _problem(401, "Unauthorized", "AuthenticationUnsuccessful")
         if request.headers.get("xero-tenant-id") != granted or granted != tenant:
             return _problem(403, "Forbidden", "AuthorizationUnsuccessful: xero-tenant-id is missing or not yours")
+        return None
+
+    def listing(name: str, items: Callable[[], list[dict[str, Any]]]) -> Any:
+        denied = listing_denied()
+        if denied is not None:
+            return denied
         args = request.args
         try:
             keep = _where(args.get("where"))
@@ -144,6 +151,24 @@ def register_xero(app: Flask, world: World, tokens: TokenService, tenant: str) -
         "Payments", lambda: [p for h in world.records["payments"].values() for p in xero_json.payments(world, h)]))
     app.add_url_rule("/api.xro/2.0/CreditNotes", "xero_credit_notes", lambda: listing(
         "CreditNotes", lambda: [xero_json.credit_note(world, h) for h in world.records["credit_notes"].values()]))
+    app.add_url_rule("/api.xro/2.0/Overpayments", "xero_overpayments", lambda: listing(
+        "Overpayments", lambda: [o for h in world.records["payments"].values()
+                                 if (o := xero_json.overpayment(world, h)) is not None]))
+    app.add_url_rule("/api.xro/2.0/Prepayments", "xero_prepayments", lambda: listing("Prepayments", list))
+
+    @app.get("/api.xro/2.0/Reports/AgedReceivablesByContact")
+    def xero_aged_receivables() -> Any:
+        denied = listing_denied()
+        if denied is not None:
+            return denied
+        try:
+            on = dt.date.fromisoformat(request.args["date"]) if request.args.get("date") else None
+        except ValueError:
+            return _problem(400, "ValidationException", "date must be YYYY-MM-DD")
+        body = aged_receivables_by_contact(world, request.args.get("contactId", ""), on)
+        if body is None:
+            return _problem(404, "NotFound", "no contact with that contactId")
+        return jsonify(body)
 
 
 def _client(form: Any) -> tuple[str, str]:
@@ -155,7 +180,8 @@ def _client(form: Any) -> tuple[str, str]:
     return form.get("client_id", ""), form.get("client_secret", "")
 
 
-_ID_KEYS = {"Invoices": "InvoiceID", "Contacts": "ContactID", "Payments": "PaymentID", "CreditNotes": "CreditNoteID"}
+_ID_KEYS = {"Invoices": "InvoiceID", "Contacts": "ContactID", "Payments": "PaymentID", "CreditNotes": "CreditNoteID",
+            "Overpayments": "OverpaymentID", "Prepayments": "PrepaymentID"}
 
 
 def _filter_lists(rows: list[dict[str, Any]], args: Any, name: str) -> list[dict[str, Any]]:

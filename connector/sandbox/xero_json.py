@@ -138,3 +138,20 @@ def credit_note(world: World, host: HostRecord) -> dict[str, Any]:
                          "Invoice": {"InvoiceID": (world.by_id("invoices", a.invoice_id) or host).xero_id,
                                      "InvoiceNumber": a.invoice_id}} for a in n.allocations],
     }
+
+
+def overpayment(world: World, host: HostRecord) -> dict[str, Any] | None:
+    """The unapplied part of a receipt, which Xero keeps as a RECEIVE-OVERPAYMENT (None if fully applied)."""
+    p: Payment = host.record  # type: ignore[assignment]
+    left = p.amount - sum((a.amount for a in p.allocations), Decimal(0))
+    if left <= 0:
+        return None
+    key = payment_id(world, p.id, "overpayment")
+    return {
+        "OverpaymentID": key, "ID": key, "Type": "RECEIVE-OVERPAYMENT", "Reference": p.reference or "",
+        "RemainingCredit": _number(left), "Allocations": [], "Payments": [], "HasAttachments": False,
+        "Contact": _contact_ref(world, p.customer_id), "DateString": _date_string(p.date), "Date": ms_date(p.date),
+        "Status": "DELETED" if host.deleted else "AUTHORISED", "LineAmountTypes": "NoTax", "LineItems": [],
+        "SubTotal": _number(left), "TotalTax": 0, "Total": _number(left), "UpdatedDateUTC": ms_date(host.updated),
+        "CurrencyCode": p.currency,
+    }
