@@ -3,6 +3,7 @@ python-quickbooks for queries, unmodified except for their base URLs."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlparse
 
@@ -136,3 +137,29 @@ def test_aged_receivables_report_in_the_real_layout_adds_up(sandbox: SandboxServ
     earlier = qb.get_report("AgedReceivables", qs={"report_date": "2026-01-31"})
     assert earlier["Header"]["Option"][0]["Value"] == "2026-01-31"
     assert earlier["Rows"]["Row"][-1]["Summary"]["ColData"][-1] != total["Summary"]["ColData"][-1]
+
+
+def test_writes_sync_token_void_notes_send_and_requestid_replay(sandbox: SandboxServer) -> None:
+    from quickbooks.exceptions import QuickbooksException
+
+    qb = quickbooks(sandbox, connect(sandbox))
+    invoice = Invoice.where("Balance > '0'", max_results=1, qb=qb)[0]
+    invoice.PrivateNote = "Collections: reminder 1 sent 2026-07-01"
+    updated = invoice.save(qb=qb, request_id="note-1")
+    assert updated.PrivateNote == invoice.PrivateNote and int(updated.SyncToken) == int(invoice.SyncToken) + 1
+    stale = Invoice.get(invoice.Id, qb=qb)
+    stale.SyncToken = invoice.SyncToken  # the old token
+    with pytest.raises(QuickbooksException) as caught:
+        stale.save(qb=qb)
+    assert caught.value.error_code == 5010
+    again = qb.update_object("Invoice", json.dumps({"Id": invoice.Id, "SyncToken": invoice.SyncToken, "sparse": True,
+                                                    "PrivateNote": "x"}), request_id="note-1")
+    assert again["Invoice"]["SyncToken"] == updated.SyncToken  # replayed: the original answer, nothing redone
+    note = qb.create_object("Attachable", json.dumps({"Note": "Promised to pay by 10 July", "AttachableRef": [
+        {"EntityRef": {"type": "Invoice", "value": invoice.Id}}]}))
+    assert note["Attachable"]["Id"]
+    sent = Invoice.get(invoice.Id, qb=qb).send(qb=qb, send_to="ar@customer.example")
+    assert sent["Invoice"]["EmailStatus"] == "EmailSent"
+    writes = requests.get(f"{sandbox.url}/_sandbox/writes", timeout=10).json()
+    assert [w["kind"] for w in writes[-3:]] == ["update", "note", "send"]
+    assert sum(1 for w in writes if w["kind"] == "update") == 1  # the replay did not write twice

@@ -133,3 +133,32 @@ def test_overpayments_and_the_aged_receivables_report_for_a_contact(sandbox: San
     assert report.report_type == "AgedReceivablesByContact"
     closing = report.rows[-1].rows[-1].cells
     assert closing[0].value == "Closing Balance" and Decimal(closing[-1].value) == owed
+
+
+def test_history_notes_email_attachment_online_link_and_idempotency(sandbox: SandboxServer, api) -> None:
+    from xero_python.accounting import HistoryRecord, HistoryRecords, RequestEmpty
+    from xero_python.exceptions import ApiException
+
+    client, _, tenant = api
+    xero = accounting(sandbox, client)
+    invoice = xero.get_invoices(tenant, statuses=["AUTHORISED"], page=1, page_size=10).invoices[0]
+    note = HistoryRecords(history_records=[HistoryRecord(details="Reminder 1 sent by the collections connector")])
+    first = xero.create_invoice_history(tenant, invoice.invoice_id, note, idempotency_key="hist-1")
+    again = xero.create_invoice_history(tenant, invoice.invoice_id, note, idempotency_key="hist-1")
+    assert first.history_records[0].details == again.history_records[0].details
+    with pytest.raises(ApiException) as caught:
+        xero.create_invoice_history(tenant, invoice.invoice_id,
+                                    HistoryRecords(history_records=[HistoryRecord(details="x" * 251)]))
+    assert caught.value.status == 400
+    contacts = {c.contact_id: c for c in xero.get_contacts(tenant, page=1, page_size=1000).contacts}
+    with_email = next(i for i in xero.get_invoices(tenant, statuses=["AUTHORISED"], page=1, page_size=1000).invoices
+                      if contacts[i.contact.contact_id].email_address)
+    xero.email_invoice(tenant, with_email.invoice_id, RequestEmpty(), idempotency_key="mail-1")
+    xero.email_invoice(tenant, with_email.invoice_id, RequestEmpty(), idempotency_key="mail-1")
+    xero.create_contact_history(tenant, with_email.contact.contact_id, note)
+    xero.create_contact_attachment_by_file_name(tenant, with_email.contact.contact_id, "statement.pdf", b"%PDF-1.7")
+    link = xero.get_online_invoice(tenant, with_email.invoice_id).online_invoices[0].online_invoice_url
+    assert with_email.invoice_id in link
+    writes = requests.get(f"{sandbox.url}/_sandbox/writes", timeout=10).json()
+    kinds = [w["kind"] for w in writes if w["host"] == "xero"]
+    assert kinds == ["history", "email", "history", "attachment"]  # each idempotent retry answered, not redone

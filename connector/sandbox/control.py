@@ -1,4 +1,4 @@
-"""The sandbox's control API under `/_sandbox/`: the company clock, for now.
+"""The sandbox's control API under `/_sandbox/`: the company clock and the writes clients made.
 
 `GET /_sandbox/clock` gives the company's now and today; `POST /_sandbox/clock` with
 `{"advance_days": N}` moves it N days ahead with a company's usual activity (see `activity.py`).
@@ -18,6 +18,11 @@ def register_control(app: Flask, world: World) -> None:
     @app.get("/_sandbox/clock")
     def clock() -> Any:
         return jsonify({"now": world.now.isoformat(), "today": world.today.isoformat()})
+
+    @app.get("/_sandbox/writes")
+    def writes() -> Any:
+        """Every write clients made (notes, history records, attachments, e-mails sent, updates)."""
+        return jsonify(world.writes)
 
     @app.post("/_sandbox/clock")
     def move_clock() -> Any:

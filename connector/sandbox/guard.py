@@ -52,6 +52,7 @@ class Guard:
     day_calls: dict[str, int] = field(default_factory=lambda: {"xero": 0})
     in_flight: dict[str, int] = field(default_factory=lambda: {"qbo": 0, "xero": 0})
     lock: threading.Lock = field(default_factory=threading.Lock)
+    replies: dict[tuple[str, str], tuple[int, bytes, str]] = field(default_factory=dict)
 
     def take_fault(self, path: str) -> Fault | None:
         with self.lock:
@@ -105,6 +106,14 @@ def _host(path: str) -> str | None:
     if path.startswith("/api.xro/2.0/") or path.lower().startswith("/connections"):
         return "xero"
     return None
+
+
+def _idempotency_key(host: str | None) -> tuple[str, str] | None:
+    """QBO's `requestid` query parameter or Xero's `Idempotency-Key` header on a write, per host."""
+    if host is None or request.method not in ("POST", "PUT", "DELETE"):
+        return None
+    key = request.args.get("requestid") if host == "qbo" else request.headers.get("Idempotency-Key")
+    return (host, key) if key else None
 
 
 def _throttled(host: str, problem: str, guard: Guard, now: float) -> Response:
@@ -168,10 +177,18 @@ def register_guard(app: Flask, guard: Guard) -> None:
         fault = guard.take_fault(path)
         if fault is not None:
             return _fault_response(fault, host, guard, now)
+        key = _idempotency_key(host)
+        if key is not None and key in guard.replies:
+            status, data, mimetype = guard.replies[key]
+            return Response(data, status=status, mimetype=mimetype)  # the original answer; nothing done again
+        g.idempotency_key = key
         return None
 
     @app.after_request
     def after(response: Response) -> Response:
+        key = getattr(g, "idempotency_key", None)
+        if key is not None and response.status_code < 500 and not response.direct_passthrough:
+            guard.replies[key] = (response.status_code, response.get_data(), response.mimetype)
         if getattr(g, "truncate", False) and not response.direct_passthrough:
             data = response.get_data()
             response.set_data(data[: len(data) // 2])

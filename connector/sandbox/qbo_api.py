@@ -17,6 +17,7 @@ from connector.sandbox import qbo_json
 from connector.sandbox.oauth import OAuthError, TokenService
 from connector.sandbox.qbo_query import QueryError, fault, parse, run
 from connector.sandbox.qbo_reports import aged_receivables
+from connector.sandbox.qbo_writes import register_qbo_writes
 from connector.sandbox.world import PACIFIC, HostRecord, World
 
 CDC_LIMIT = 1000
@@ -78,6 +79,8 @@ def register_qbo(app: Flask, world: World, qbo_tokens: TokenService, realm: str)
             return jsonify(fault(QueryError(f"Invalid context declaration: {parsed.entity}"), _now())), 400
         records = [qbo_json.render(world, host) for host in world.live(entity)]
         return jsonify({"QueryResponse": run(parsed, records), "time": _now()})
+
+    register_qbo_writes(app, world, lambda company: _denied(qbo_tokens, company, realm))
 
     @app.get("/v3/company/<company>/reports/<name>")
     def report(company: str, name: str) -> Any:

@@ -43,12 +43,14 @@ def _ref(world: World, entity: str, key: str) -> dict[str, str]:
 def render(world: World, host: HostRecord) -> dict[str, Any]:
     record = host.record
     if isinstance(record, Customer):
-        return _customer(world, host, record)
-    if isinstance(record, Invoice):
-        return _invoice(world, host, record)
-    if isinstance(record, Payment):
-        return _payment(world, host, record)
-    return _credit_memo(world, host, record)
+        body = _customer(world, host, record)
+    elif isinstance(record, Invoice):
+        body = _invoice(world, host, record)
+    elif isinstance(record, Payment):
+        body = _payment(world, host, record)
+    else:
+        body = _credit_memo(world, host, record)
+    return {**body, **host.extras}
 
 
 def _customer(world: World, host: HostRecord, c: Customer) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from connector.records import CreditNote, Customer, Invoice, InvoiceStatus, Payment
@@ -34,6 +35,7 @@ class HostRecord:
     updated: dt.datetime
     sync_token: int = 0
     deleted: bool = False
+    extras: dict[str, Any] = field(default_factory=dict)  # host-only fields written by clients (notes, memo)
 
 
 @dataclass
@@ -47,6 +49,7 @@ class World:
     now: dt.datetime = dt.datetime(2026, 6, 30, 17, tzinfo=PACIFIC)
     numbers: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     counters: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    writes: list[dict[str, Any]] = field(default_factory=list)  # every write a client made, for the control API
 
     @classmethod
     def generate(cls, spec: CompanySpec) -> World:
@@ -91,6 +94,11 @@ class World:
         found = self.records[entity].get(key)
         if found is not None:
             found.updated, found.sync_token = max(found.updated, at), found.sync_token + 1
+
+    def record_write(self, host: str, kind: str, target: str, body: Any) -> dict[str, Any]:
+        entry = {"host": host, "kind": kind, "target": target, "body": body, "at": self.now.isoformat()}
+        self.writes.append(entry)
+        return entry
 
     def next_number(self, kind: str) -> int:
         self.numbers[kind] += 1

@@ -23,6 +23,7 @@ from connector.sandbox import xero_json
 from connector.sandbox.oauth import OAuthError, TokenService
 from connector.sandbox.world import World
 from connector.sandbox.xero_reports import aged_receivables_by_contact
+from connector.sandbox.xero_writes import register_xero_writes
 
 MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE = 1000, 100
 
@@ -142,6 +143,7 @@ def register_xero(app: Flask, world: World, tokens: TokenService, tenant: str) -
             rows = rows[(page - 1) * size: page * size]
         return jsonify(_envelope(name, rows, page, size, total))
 
+    register_xero_writes(app, world, listing_denied)
     summary = lambda: request.args.get("summaryOnly", "").lower() == "true"  # noqa: E731
     app.add_url_rule("/api.xro/2.0/Invoices", "xero_invoices", lambda: listing(
         "Invoices", lambda: [xero_json.invoice(world, h, summary()) for h in world.records["invoices"].values()]))

@@ -1,0 +1,124 @@
+"""QuickBooks writes the connector makes: sparse and full updates (SyncToken checked; a stale one is Fault
+5010), void and delete, attachable notes, `/upload`, and invoice `/send`.
+
+Only what the product writes back is modelled: `PrivateNote`, `CustomerMemo` and `DueDate` on an update;
+other fields of a full update are accepted and ignored.  Every write is kept in `World.writes` for the
+control API (`GET /_sandbox/writes`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from flask import Flask, jsonify, request
+
+from connector.records import InvoiceStatus
+from connector.sandbox import qbo_json
+from connector.sandbox.world import PACIFIC, HostRecord, World
+
+
+def _fault(code: str, message: str, detail: str, status: int = 400) -> Any:
+    body = {"Fault": {"Error": [{"Message": message, "Detail": detail, "code": code, "element": ""}],
+                      "type": "ValidationFault"}, "time": dt.datetime.now(PACIFIC).isoformat(timespec="milliseconds")}
+    return jsonify(body), status
+
+
+def _find(world: World, entity: str, qbo_id: str) -> HostRecord | None:
+    return next((h for h in world.live(entity) if h.qbo_id == str(qbo_id)), None)
+
+
+def update_invoice(world: World, body: dict[str, Any], operation: str | None) -> Any:
+    host = _find(world, "invoices", body.get("Id", ""))
+    if host is None:
+        return _fault("610", "Object Not Found", f"Object Not Found : Invoice {body.get('Id')}")
+    if str(body.get("SyncToken")) != str(host.sync_token):
+        return _fault("5010", "Stale Object Error", "Stale Object Error : You and someone else were working on "
+                      f"this at the same time. SyncToken {body.get('SyncToken')} is not {host.sync_token}")
+    at = max(world.now, host.updated + dt.timedelta(seconds=1))
+    if operation == "delete":
+        world.delete(host, at)
+        world.record_write("qbo", "delete", f"Invoice/{host.qbo_id}", body)
+        return jsonify({"Invoice": {"domain": "QBO", "status": "Deleted", "Id": host.qbo_id}})
+    if operation == "void":
+        world.change(host, host.record.model_copy(update={"status": InvoiceStatus.VOID}), at)
+        world.record_write("qbo", "void", f"Invoice/{host.qbo_id}", body)
+        return jsonify({"Invoice": qbo_json.render(world, host)})
+    changes = {}
+    if "DueDate" in body:
+        changes["due_date"] = dt.date.fromisoformat(body["DueDate"])
+    world.change(host, host.record.model_copy(update=changes), at)
+    for field in ("PrivateNote", "CustomerMemo"):
+        if field in body:
+            host.extras[field] = body[field]
+    world.record_write("qbo", "update", f"Invoice/{host.qbo_id}", body)
+    return jsonify({"Invoice": qbo_json.render(world, host)})
+
+
+def register_qbo_writes(app: Flask, world: World, denied: Any) -> None:
+    """`denied(company)` answers the auth check for a realm, or None when the caller may write."""
+
+    @app.post("/v3/company/<company>/invoice")
+    def qbo_invoice_write(company: str) -> Any:
+        refused = denied(company)
+        if refused is not None:
+            return refused
+        body = request.get_json(force=True, silent=True) or {}
+        if not body.get("Id"):
+            return _fault("2020", "Required param missing", "The sandbox does not create invoices")
+        return update_invoice(world, body, request.args.get("operation"))
+
+    @app.post("/v3/company/<company>/attachable")
+    def qbo_attachable(company: str) -> Any:
+        refused = denied(company)
+        if refused is not None:
+            return refused
+        body = request.get_json(force=True, silent=True) or {}
+        refs = body.get("AttachableRef") or []
+        if not body.get("Note") or not refs:
+            return _fault("2020", "Required param missing", "An attachable note needs Note and AttachableRef")
+        entry = world.record_write("qbo", "note", _targets(refs), body)
+        return jsonify({"Attachable": _attachable(world, body, len(world.writes), entry["at"])})
+
+    @app.post("/v3/company/<company>/upload")
+    def qbo_upload(company: str) -> Any:
+        refused = denied(company)
+        if refused is not None:
+            return refused
+        files = list(request.files.values())
+        meta = json.loads(request.form.get("file_metadata_01") or next(iter(request.form.values()), "{}") or "{}")
+        if not files:
+            return _fault("2020", "Required param missing", "multipart upload with a file part is required")
+        content = files[0].read()
+        entry = world.record_write("qbo", "upload", _targets(meta.get("AttachableRef") or []),
+                                   {"FileName": files[0].filename, "size": len(content), **meta})
+        attachable = _attachable(world, {**meta, "FileName": files[0].filename, "Size": len(content)},
+                                 len(world.writes), entry["at"])
+        return jsonify({"AttachableResponse": [{"Attachable": attachable}]})
+
+    @app.post("/v3/company/<company>/invoice/<key>/send")
+    def qbo_send(company: str, key: str) -> Any:
+        refused = denied(company)
+        if refused is not None:
+            return refused
+        host = _find(world, "invoices", key)
+        if host is None:
+            return _fault("610", "Object Not Found", f"Object Not Found : Invoice {key}")
+        to = request.args.get("sendTo") or world.records["customers"][host.record.customer_id].record.email  # type: ignore[union-attr]
+        if not to:
+            return _fault("6000", "A business validation error has occurred", "No e-mail address to send to")
+        host.extras.update({"EmailStatus": "EmailSent", "BillEmail": {"Address": to},
+                            "DeliveryInfo": {"DeliveryType": "Email", "DeliveryTime": world.now.isoformat()}})
+        world.change(host, host.record, max(world.now, host.updated + dt.timedelta(seconds=1)))
+        world.record_write("qbo", "send", f"Invoice/{host.qbo_id}", {"sendTo": to})
+        return jsonify({"Invoice": qbo_json.render(world, host)})
+
+
+def _targets(refs: list[dict[str, Any]]) -> str:
+    return ",".join(f"{r.get('EntityRef', {}).get('type')}/{r.get('EntityRef', {}).get('value')}" for r in refs)
+
+
+def _attachable(world: World, body: dict[str, Any], number: int, at: str) -> dict[str, Any]:
+    return {**body, "domain": "QBO", "sparse": False, "Id": str(5000 + number), "SyncToken": "0",
+            "MetaData": {"CreateTime": at, "LastUpdatedTime": at}}
