@@ -15,7 +15,7 @@ from flask import Flask, Response, jsonify, redirect, request
 
 from connector.sandbox import qbo_json
 from connector.sandbox.oauth import OAuthError, TokenService
-from connector.sandbox.qbo_query import QueryError, fault, parse, run
+from connector.sandbox.qbo_query import QueryError, fault, page, parse, select
 from connector.sandbox.qbo_reports import aged_receivables
 from connector.sandbox.qbo_writes import register_qbo_writes
 from connector.sandbox.world import PACIFIC, HostRecord, World
@@ -77,8 +77,10 @@ def register_qbo(app: Flask, world: World, qbo_tokens: TokenService, realm: str)
         entity = qbo_json.ENTITY_NAMES.get(parsed.entity)
         if entity is None:
             return jsonify(fault(QueryError(f"Invalid context declaration: {parsed.entity}"), _now())), 400
-        records = [qbo_json.render(world, host) for host in world.live(entity)]
-        return jsonify({"QueryResponse": run(parsed, records), "time": _now()})
+        selection = (parsed.entity, parsed.where, parsed.order, parsed.mentions_active)
+        rows = world.selection(("qbo", repr(selection)), lambda: select(
+            parsed, [qbo_json.render(world, host) for host in world.live(entity)]))
+        return jsonify({"QueryResponse": page(parsed, rows), "time": _now()})
 
     register_qbo_writes(app, world, lambda company: _denied(qbo_tokens, company, realm))
 

@@ -41,6 +41,15 @@ def _ref(world: World, entity: str, key: str) -> dict[str, str]:
 
 
 def render(world: World, host: HostRecord) -> dict[str, Any]:
+    """The record as QBO JSON (cached until the world next changes)."""
+    return world.cached("qbo", _kind(host), host.record.id, lambda: _render(world, host))
+
+
+def _kind(host: HostRecord) -> str:
+    return type(host.record).__name__
+
+
+def _render(world: World, host: HostRecord) -> dict[str, Any]:
     record = host.record
     if isinstance(record, Customer):
         body = _customer(world, host, record)

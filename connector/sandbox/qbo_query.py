@@ -194,6 +194,9 @@ def lookup(record: Mapping[str, Any], path: str) -> Any:
     for part in path.split("."):
         if not isinstance(value, Mapping):
             return None
+        if part in value:
+            value = value[part]
+            continue
         key = next((k for k in value if k.lower() == part.lower()), None)
         value = value.get(key) if key is not None else None
     if isinstance(value, Mapping) and "value" in value:
@@ -236,20 +239,31 @@ def _matches(record: Mapping[str, Any], condition: Condition) -> bool:
         return False
 
 
-def run(query: Query, records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """The `QueryResponse` body for `query` over the entity's records (already of that entity)."""
+def select(query: Query, records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The records the query's WHERE keeps, in its ORDER BY order (before paging)."""
     rows = [r for r in records if all(_matches(r, c) for c in query.where)]
     if query.entity.lower() in NAME_LISTS and not query.mentions_active:
         rows = [r for r in rows if lookup(r, "Active") is not False]
+    for path, descending in reversed(query.order):
+        keyed = [((_comparable(lookup(r, path)) is None, _sort_key(lookup(r, path))), r) for r in rows]
+        keyed.sort(key=lambda pair: pair[0], reverse=descending)
+        rows = [r for _, r in keyed]
+    return rows
+
+
+def page(query: Query, rows: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """The `QueryResponse` body for the selected rows: a count, one page, or `{}` past the end."""
     if query.count:
         return {"totalCount": len(rows)}
-    for path, descending in reversed(query.order):
-        rows.sort(key=lambda r: (_comparable(lookup(r, path)) is None, _sort_key(lookup(r, path))),
-                  reverse=descending)
-    page = rows[query.start - 1: query.start - 1 + query.max_results]
-    if not page:
+    chosen = rows[query.start - 1: query.start - 1 + query.max_results]
+    if not chosen:
         return {}
-    return {query.entity: page, "startPosition": query.start, "maxResults": len(page)}
+    return {query.entity: chosen, "startPosition": query.start, "maxResults": len(chosen)}
+
+
+def run(query: Query, records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The `QueryResponse` body for `query` over the entity's records (already of that entity)."""
+    return page(query, select(query, records))
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:

@@ -48,10 +48,10 @@ def update_invoice(world: World, body: dict[str, Any], operation: str | None) ->
     changes = {}
     if "DueDate" in body:
         changes["due_date"] = dt.date.fromisoformat(body["DueDate"])
-    world.change(host, host.record.model_copy(update=changes), at)
     for field in ("PrivateNote", "CustomerMemo"):
         if field in body:
             host.extras[field] = body[field]
+    world.change(host, host.record.model_copy(update=changes), at)  # after the extras: answers re-render
     world.record_write("qbo", "update", f"Invoice/{host.qbo_id}", body)
     return jsonify({"Invoice": qbo_json.render(world, host)})
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -50,6 +50,31 @@ class World:
     numbers: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     counters: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     writes: list[dict[str, Any]] = field(default_factory=list)  # every write a client made, for the control API
+    version: int = 0  # bumped on every change; answers rendered at one version are reused until the next
+    rendered: dict[tuple[str, str, str], tuple[int, Any]] = field(default_factory=dict)
+
+    selections: OrderedDict[tuple[str, str], tuple[int, Any]] = field(default_factory=OrderedDict)
+
+    def cached(self, kind: str, entity: str, key: str, render: Any) -> Any:
+        """`render()` once per record per world version: paging through a big company stays fast."""
+        found = self.rendered.get((kind, entity, key))
+        if found is not None and found[0] == self.version:
+            return found[1]
+        value = render()
+        self.rendered[(kind, entity, key)] = (self.version, value)
+        return value
+
+    def selection(self, key: tuple[str, str], compute: Any, keep: int = 32) -> Any:
+        """The filtered, ordered rows of a list query, kept across its pages (the last `keep` queries)."""
+        found = self.selections.get(key)
+        if found is not None and found[0] == self.version:
+            self.selections.move_to_end(key)
+            return found[1]
+        value = compute()
+        self.selections[key] = (self.version, value)
+        while len(self.selections) > keep:
+            self.selections.popitem(last=False)
+        return value
 
     @classmethod
     def generate(cls, spec: CompanySpec) -> World:
@@ -74,21 +99,26 @@ class World:
             for allocation in record.allocations:
                 self.applied[allocation.invoice_id].append((entity, record.id, allocation.amount))
                 self._touch("invoices", allocation.invoice_id, at + dt.timedelta(seconds=1))
-        self._owed.clear()
+        self._changed()
         return host
 
     def change(self, host: HostRecord, record: Customer | Invoice | Payment | CreditNote, at: dt.datetime) -> None:
         """Replace a record's content, as an edit on the host: a new SyncToken and change time."""
         host.record = record
         host.updated, host.sync_token = at, host.sync_token + 1
-        self._owed.clear()
+        self._changed()
 
     def delete(self, host: HostRecord, at: dt.datetime) -> None:
         """Delete a transaction (QBO hard-deletes, Xero marks DELETED): the invoices it paid reopen."""
         host.deleted, host.updated, host.sync_token = True, at, host.sync_token + 1
         for allocation in getattr(host.record, "allocations", ()):
             self._touch("invoices", allocation.invoice_id, at + dt.timedelta(seconds=1))
+        self._changed()
+
+    def _changed(self) -> None:
+        """Something changed: derived figures and rendered answers are stale."""
         self._owed.clear()
+        self.version += 1
 
     def _touch(self, entity: str, key: str, at: dt.datetime) -> None:
         found = self.records[entity].get(key)

@@ -135,9 +135,12 @@ def register_xero(app: Flask, world: World, tokens: TokenService, tenant: str) -
             return _problem(400, "ValidationException", str(exc))
         if not 1 <= size <= MAX_PAGE_SIZE:
             return _problem(400, "ValidationException", f"pageSize must be between 1 and {MAX_PAGE_SIZE}")
-        rows = [r for r in items() if keep(r) and (since is None or _updated(r) >= since)]
-        rows = _filter_lists(rows, args, name)
-        rows = _order(rows, args.get("order"))
+        wanted = repr((name, sorted((k, v) for k, v in args.items() if k not in ("page", "pageSize")), since))
+
+        def choose() -> list[dict[str, Any]]:
+            rows = [r for r in items() if keep(r) and (since is None or _updated(r) >= since)]
+            return _order(_filter_lists(rows, args, name), args.get("order"))
+        rows = world.selection(("xero", wanted), choose)
         total = len(rows)
         if page is not None:
             rows = rows[(page - 1) * size: page * size]
@@ -145,17 +148,20 @@ def register_xero(app: Flask, world: World, tokens: TokenService, tenant: str) -
 
     register_xero_writes(app, world, listing_denied)
     summary = lambda: request.args.get("summaryOnly", "").lower() == "true"  # noqa: E731
-    app.add_url_rule("/api.xro/2.0/Invoices", "xero_invoices", lambda: listing(
-        "Invoices", lambda: [xero_json.invoice(world, h, summary()) for h in world.records["invoices"].values()]))
-    app.add_url_rule("/api.xro/2.0/Contacts", "xero_contacts", lambda: listing(
-        "Contacts", lambda: [xero_json.contact(world, h) for h in world.live("customers")]))
-    app.add_url_rule("/api.xro/2.0/Payments", "xero_payments", lambda: listing(
-        "Payments", lambda: [p for h in world.records["payments"].values() for p in xero_json.payments(world, h)]))
-    app.add_url_rule("/api.xro/2.0/CreditNotes", "xero_credit_notes", lambda: listing(
-        "CreditNotes", lambda: [xero_json.credit_note(world, h) for h in world.records["credit_notes"].values()]))
-    app.add_url_rule("/api.xro/2.0/Overpayments", "xero_overpayments", lambda: listing(
-        "Overpayments", lambda: [o for h in world.records["payments"].values()
-                                 if (o := xero_json.overpayment(world, h)) is not None]))
+    def every(kind: str, entity: str, render: Callable[[Any], Any], live: bool = False) -> list[Any]:
+        hosts = world.live(entity) if live else world.records[entity].values()
+        return [world.cached(kind, entity, h.record.id, lambda h=h: render(h)) for h in hosts]
+
+    app.add_url_rule("/api.xro/2.0/Invoices", "xero_invoices", lambda: listing("Invoices", lambda: every(
+        f"xero-invoice-{summary()}", "invoices", lambda h: xero_json.invoice(world, h, summary()))))
+    app.add_url_rule("/api.xro/2.0/Contacts", "xero_contacts", lambda: listing("Contacts", lambda: every(
+        "xero", "customers", lambda h: xero_json.contact(world, h), live=True)))
+    app.add_url_rule("/api.xro/2.0/Payments", "xero_payments", lambda: listing("Payments", lambda: [
+        p for group in every("xero", "payments", lambda h: xero_json.payments(world, h)) for p in group]))
+    app.add_url_rule("/api.xro/2.0/CreditNotes", "xero_credit_notes", lambda: listing("CreditNotes", lambda: every(
+        "xero", "credit_notes", lambda h: xero_json.credit_note(world, h))))
+    app.add_url_rule("/api.xro/2.0/Overpayments", "xero_overpayments", lambda: listing("Overpayments", lambda: [
+        o for o in every("xero-over", "payments", lambda h: xero_json.overpayment(world, h)) if o is not None]))
     app.add_url_rule("/api.xro/2.0/Prepayments", "xero_prepayments", lambda: listing("Prepayments", list))
 
     @app.get("/api.xro/2.0/Reports/AgedReceivablesByContact")
