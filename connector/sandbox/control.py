@@ -24,6 +24,21 @@ def register_control(app: Flask, world: World) -> None:
         """Every write clients made (notes, history records, attachments, e-mails sent, updates)."""
         return jsonify(world.writes)
 
+    @app.post("/_sandbox/oauth")
+    def oauth_control() -> Any:
+        """`{"expire_access_tokens": true}` and/or `{"advance_seconds": N}`, for both hosts' token services."""
+        body = request.get_json(silent=True) or {}
+        services = [app.config["QBO_TOKENS"], app.config["XERO_TOKENS"]]
+        seconds = body.get("advance_seconds", 0)
+        if not isinstance(seconds, (int, float)) or seconds < 0:
+            return jsonify({"error": "advance_seconds must be a number of seconds, 0 or more"}), 400
+        expired = 0
+        for service in services:
+            service.offset += seconds
+            if body.get("expire_access_tokens"):
+                expired += service.expire_access_tokens()
+        return jsonify({"advanced_seconds": seconds, "expired_access_tokens": expired})
+
     @app.post("/_sandbox/clock")
     def move_clock() -> Any:
         days = (request.get_json(silent=True) or {}).get("advance_days")

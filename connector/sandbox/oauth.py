@@ -46,6 +46,7 @@ class TokenService:
     lifetimes: Lifetimes
     clients: dict[str, str]  # client id → secret
     clock: Callable[[], float] = time.time
+    offset: float = 0.0  # seconds the control API has moved this service's clock ahead
     codes: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # code → (client, redirect, tenant)
     access: dict[str, tuple[str, float]] = field(default_factory=dict)  # token → (tenant, expiry)
     refresh_tokens: dict[str, _Refresh] = field(default_factory=dict)
@@ -72,7 +73,7 @@ class TokenService:
 
     def refresh(self, client_id: str, token: str) -> dict[str, object]:
         """Rotate: a new refresh token each time; the old one works for the grace period, then never."""
-        now = self.clock()
+        now = self.now()
         with self.lock:
             held = self.refresh_tokens.get(token)
             if held is None or held.client_id != client_id or held.expires < now:
@@ -84,7 +85,7 @@ class TokenService:
         return self._issue(client_id, held.tenant)
 
     def _issue(self, client_id: str, tenant: str) -> dict[str, object]:
-        now = self.clock()
+        now = self.now()
         access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         with self.lock:
             self.access[access] = (tenant, now + self.lifetimes.access)
@@ -92,11 +93,21 @@ class TokenService:
         return {"access_token": access, "refresh_token": refresh, "token_type": "bearer",
                 "expires_in": self.lifetimes.access, "x_refresh_token_expires_in": self.lifetimes.refresh}
 
+    def now(self) -> float:
+        return self.clock() + self.offset
+
+    def expire_access_tokens(self) -> int:
+        """Make every access token issued so far expired (to test a 401 and a refresh mid-run)."""
+        with self.lock:
+            for token, (tenant, _) in self.access.items():
+                self.access[token] = (tenant, 0.0)
+            return len(self.access)
+
     def tenant_of(self, header: str | None) -> str | None:
         """The tenant an `Authorization: Bearer …` header is good for, or None if missing or expired."""
         if not header or not header.startswith("Bearer "):
             return None
         found = self.access.get(header.removeprefix("Bearer ").strip())
-        if found is None or found[1] < self.clock():
+        if found is None or found[1] < self.now():
             return None
         return found[0]
