@@ -107,7 +107,7 @@ def register_xero(app: Flask, world: World, tokens: TokenService, tenant: str) -
     def xero_connections() -> Any:
         if tokens.tenant_of(request.headers.get("Authorization")) is None:
             return _problem(401, "Unauthorized", "AuthenticationUnsuccessful")
-        stamp = "2024-01-02T03:04:05.0000000"
+        stamp = "2024-01-02T03:04:05.0000000Z"  # Xero sends no zone; its OpenAPI description wants one
         return jsonify([{"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"connection/{tenant}")),
                          "authEventId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"auth/{tenant}")), "tenantId": tenant,
                          "tenantType": "ORGANISATION", "tenantName": "Sandbox Trading Ltd",
