@@ -60,7 +60,7 @@ def test_xero_python_pages_through_every_entity(sandbox: SandboxServer, api) -> 
     xero = accounting(sandbox, client)
     seen, page = [], 1
     while True:
-        batch = xero.get_invoices(tenant, page=page, page_size=500, order="UpdatedDateUTC ASC")
+        batch = xero.get_invoices(tenant, page=page, page_size=500, order="UpdatedDateUTC ASC", where='Type=="ACCREC"')
         seen += [i.invoice_id for i in batch.invoices]
         if page >= batch.pagination.page_count:
             break
@@ -69,8 +69,11 @@ def test_xero_python_pages_through_every_entity(sandbox: SandboxServer, api) -> 
     one = xero.get_invoices(tenant, i_ds=[seen[0]]).invoices[0]
     assert one.type == "ACCREC" and isinstance(one.date, dt.date) and one.updated_date_utc.tzinfo
     assert one.amount_due <= one.total
+    bills = xero.get_invoices(tenant, where='Type=="ACCPAY"', page=1, page_size=1000).invoices
+    assert len(bills) == 1_500 // 25 and all(b.type == "ACCPAY" for b in bills)  # a connector must skip these
     contacts = xero.get_contacts(tenant, page=1, page_size=1000).contacts
-    assert contacts and all(c.is_customer for c in contacts)
+    customers = xero.get_contacts(tenant, where="IsCustomer==true", page=1, page_size=1000).contacts
+    assert {c.is_supplier for c in contacts} == {True, False} and all(c.is_customer for c in customers)
     assert xero.get_payments(tenant, page=1, page_size=1000).payments
     notes = xero.get_credit_notes(tenant, page=1, page_size=1000).credit_notes
     assert notes and all(n.type == "ACCRECCREDIT" for n in notes)

@@ -59,7 +59,7 @@ def _render(world: World, host: HostRecord) -> dict[str, Any]:
         body = _payment(world, host, record)
     else:
         body = _credit_memo(world, host, record)
-    return {**body, **host.extras}
+    return {**body, **(host.extras or {})}
 
 
 def _customer(world: World, host: HostRecord, c: Customer) -> dict[str, Any]:

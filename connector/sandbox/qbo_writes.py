@@ -50,7 +50,7 @@ def update_invoice(world: World, body: dict[str, Any], operation: str | None) ->
         changes["due_date"] = dt.date.fromisoformat(body["DueDate"])
     for field in ("PrivateNote", "CustomerMemo"):
         if field in body:
-            host.extras[field] = body[field]
+            host.set_extra(field, body[field])
     world.change(host, host.record.model_copy(update=changes), at)  # after the extras: answers re-render
     world.record_write("qbo", "update", f"Invoice/{host.qbo_id}", body)
     return jsonify({"Invoice": qbo_json.render(world, host)})
@@ -108,8 +108,9 @@ def register_qbo_writes(app: Flask, world: World, denied: Any) -> None:
         to = request.args.get("sendTo") or world.records["customers"][host.record.customer_id].record.email  # type: ignore[union-attr]
         if not to:
             return _fault("6000", "A business validation error has occurred", "No e-mail address to send to")
-        host.extras.update({"EmailStatus": "EmailSent", "BillEmail": {"Address": to},
-                            "DeliveryInfo": {"DeliveryType": "Email", "DeliveryTime": world.now.isoformat()}})
+        for name, value in {"EmailStatus": "EmailSent", "BillEmail": {"Address": to},
+                            "DeliveryInfo": {"DeliveryType": "Email", "DeliveryTime": world.now.isoformat()}}.items():
+            host.set_extra(name, value)
         world.change(host, host.record, max(world.now, host.updated + dt.timedelta(seconds=1)))
         world.record_write("qbo", "send", f"Invoice/{host.qbo_id}", {"sendTo": to})
         return jsonify({"Invoice": qbo_json.render(world, host)})

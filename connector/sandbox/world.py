@@ -10,6 +10,7 @@ when it is paid) so that incremental queries find realistic changes.
 from __future__ import annotations
 
 import datetime as dt
+import random
 import uuid
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
@@ -22,20 +23,32 @@ from connector.sandbox.company import CompanySpec, generate
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 ENTITIES = ("customers", "invoices", "payments", "credit_notes")
+# Xero-only records: suppliers and their bills (ACCPAY), so that a client must pick out what is receivable.
+SUPPLY_SIDE = ("suppliers", "bills")
 
 
-@dataclass
+@dataclass(slots=True)
 class HostRecord:
     """One record as the host keeps it."""
 
     record: Customer | Invoice | Payment | CreditNote
     qbo_id: str
-    xero_id: str
+    seed: int
     created: dt.datetime
     updated: dt.datetime
     sync_token: int = 0
     deleted: bool = False
-    extras: dict[str, Any] = field(default_factory=dict)  # host-only fields written by clients (notes, memo)
+    extras: dict[str, Any] | None = None  # host-only fields written by clients (notes, memo)
+
+    @property
+    def xero_id(self) -> str:
+        """Xero's GUID for the record, derived from the seed and our id (not stored: a big company is big)."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.seed}/{self.record.id}"))
+
+    def set_extra(self, name: str, value: Any) -> None:
+        if self.extras is None:
+            self.extras = {}
+        self.extras[name] = value
 
 
 @dataclass
@@ -43,7 +56,8 @@ class World:
     """The company's records by entity, with the links a host's responses need."""
 
     spec: CompanySpec
-    records: dict[str, dict[str, HostRecord]] = field(default_factory=lambda: {e: {} for e in ENTITIES})
+    records: dict[str, dict[str, HostRecord]] = field(
+        default_factory=lambda: {e: {} for e in (*ENTITIES, *SUPPLY_SIDE)})
     applied: dict[str, list[tuple[str, str, Decimal]]] = field(default_factory=lambda: defaultdict(list))
     _owed: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     now: dt.datetime = dt.datetime(2026, 6, 30, 17, tzinfo=PACIFIC)
@@ -81,7 +95,25 @@ class World:
         world = cls(spec, now=dt.datetime.combine(spec.today, dt.time(17), PACIFIC))
         for record in generate(spec):
             world.add(record, _instant(_day(record), hour=10))
+        world._supply_side()
         return world
+
+    def _supply_side(self) -> None:
+        """A few suppliers and their bills: what a Xero organisation also holds and a connector must skip."""
+        rng = random.Random(f"{self.spec.seed}/suppliers")
+        suppliers = [Customer(id=f"SUP{n:04d}", name=f"{rng.choice(['Office', 'Freight', 'Power', 'Rent'])} "
+                                                        f"Supplier #{n}", email=f"billing{n}@supplier.example")
+                     for n in range(1, max(2, self.spec.customers // 20) + 1)]
+        for supplier in suppliers:
+            self.records["suppliers"][supplier.id] = HostRecord(supplier, supplier.id, self.spec.seed,
+                                                                _instant(dt.date(2024, 1, 2), 9), _instant(dt.date(2024, 1, 2), 9))
+        for n in range(1, self.spec.invoices // 25 + 1):
+            issued = self.spec.today - dt.timedelta(days=rng.randrange(self.spec.months * 30))
+            bill = Invoice(id=f"BILL-{n:06d}", customer_id=rng.choice(suppliers).id, number=f"B{n}",
+                           issue_date=issued, due_date=issued + dt.timedelta(days=20),
+                           currency=self.spec.home_currency, total=Decimal(rng.randint(1_000, 90_000)) / 100)
+            at = _instant(issued, 11)
+            self.records["bills"][bill.id] = HostRecord(bill, bill.id, self.spec.seed, at, at)
 
     @property
     def today(self) -> dt.date:
@@ -92,8 +124,7 @@ class World:
         """A new record, created at `at`; a payment or credit note touches the invoices it applies to."""
         entity = _entity(record)
         self.counters[entity] += 1
-        host = HostRecord(record, str(self.counters[entity]),
-                          str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.spec.seed}/{record.id}")), at, at)
+        host = HostRecord(record, str(self.counters[entity]), self.spec.seed, at, at)
         self.records[entity][record.id] = host
         if isinstance(record, (Payment, CreditNote)):
             for allocation in record.allocations:

@@ -153,9 +153,11 @@ def register_xero(app: Flask, world: World, tokens: TokenService, tenant: str) -
         return [world.cached(kind, entity, h.record.id, lambda h=h: render(h)) for h in hosts]
 
     app.add_url_rule("/api.xro/2.0/Invoices", "xero_invoices", lambda: listing("Invoices", lambda: every(
-        f"xero-invoice-{summary()}", "invoices", lambda h: xero_json.invoice(world, h, summary()))))
+        f"xero-invoice-{summary()}", "invoices", lambda h: xero_json.invoice(world, h, summary()))
+        + every("xero", "bills", lambda h: xero_json.bill(world, h))))
     app.add_url_rule("/api.xro/2.0/Contacts", "xero_contacts", lambda: listing("Contacts", lambda: every(
-        "xero", "customers", lambda h: xero_json.contact(world, h), live=True)))
+        "xero", "customers", lambda h: xero_json.contact(world, h), live=True)
+        + every("xero", "suppliers", lambda h: xero_json.contact(world, h, supplier=True))))
     app.add_url_rule("/api.xro/2.0/Payments", "xero_payments", lambda: listing("Payments", lambda: [
         p for group in every("xero", "payments", lambda h: xero_json.payments(world, h)) for p in group]))
     app.add_url_rule("/api.xro/2.0/CreditNotes", "xero_credit_notes", lambda: listing("CreditNotes", lambda: every(

@@ -38,17 +38,17 @@ def _rate(rate: Decimal | None) -> float | int:
 
 
 def _contact_ref(world: World, customer_id: str) -> dict[str, Any]:
-    host = world.by_id("customers", customer_id)
+    host = world.by_id("customers", customer_id) or world.by_id("suppliers", customer_id)
     return {"ContactID": host.xero_id if host else customer_id,
             "Name": host.record.name if host else customer_id}  # type: ignore[union-attr]
 
 
-def contact(world: World, host: HostRecord) -> dict[str, Any]:
+def contact(world: World, host: HostRecord, supplier: bool = False) -> dict[str, Any]:
     c: Customer = host.record  # type: ignore[assignment]
     body: dict[str, Any] = {
         "ContactID": host.xero_id, "ContactStatus": "ACTIVE" if c.active else "ARCHIVED", "Name": c.name,
         "Addresses": [], "Phones": [], "UpdatedDateUTC": ms_date(host.updated), "ContactGroups": [],
-        "IsSupplier": False, "IsCustomer": True, "ContactPersons": [], "HasAttachments": False,
+        "IsSupplier": supplier, "IsCustomer": not supplier, "ContactPersons": [], "HasAttachments": False,
         "HasValidationErrors": False,
     }
     if c.email:
@@ -65,6 +65,13 @@ def invoice_status(world: World, host: HostRecord) -> str:
     if i.status is InvoiceStatus.VOID:
         return "VOIDED"
     return "PAID" if world.balance(i) == 0 else "AUTHORISED"
+
+
+def bill(world: World, host: HostRecord) -> dict[str, Any]:
+    """A supplier's bill (ACCPAY): unpaid, to be ignored by a receivables connector."""
+    body = invoice(world, host, summary=True)
+    return {**body, "Type": "ACCPAY", "Status": "AUTHORISED", "AmountDue": body["Total"], "AmountPaid": 0,
+            "AmountCredited": 0}
 
 
 def invoice(world: World, host: HostRecord, summary: bool = False) -> dict[str, Any]:
