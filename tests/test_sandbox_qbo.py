@@ -163,3 +163,29 @@ def test_writes_sync_token_void_notes_send_and_requestid_replay(sandbox: Sandbox
     writes = requests.get(f"{sandbox.url}/_sandbox/writes", timeout=10).json()
     assert [w["kind"] for w in writes[-3:]] == ["update", "note", "send"]
     assert sum(1 for w in writes if w["kind"] == "update") == 1  # the replay did not write twice
+
+
+def test_python_quickbooks_creates_a_customer_and_an_invoice(sandbox: SandboxServer) -> None:
+    from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
+    from quickbooks.objects.base import EmailAddress, Ref
+    from quickbooks.exceptions import QuickbooksException
+
+    qb = quickbooks(sandbox, connect(sandbox))
+    customer = Customer()
+    customer.DisplayName = "Ngāti Whātua Orākei Trust"
+    customer.PrimaryEmailAddr = EmailAddress()
+    customer.PrimaryEmailAddr.Address = "accounts@trust.example"
+    saved = customer.save(qb=qb)
+    assert saved.Id and saved.DisplayName == customer.DisplayName
+    with pytest.raises(QuickbooksException):
+        Customer.from_json({"DisplayName": customer.DisplayName}).save(qb=qb)  # duplicate name: Fault 6240
+    invoice = Invoice()
+    line = SalesItemLine()
+    line.Amount = 125.5
+    line.SalesItemLineDetail = SalesItemLineDetail()
+    invoice.Line = [line]
+    invoice.CustomerRef = Ref()
+    invoice.CustomerRef.value = saved.Id
+    created = invoice.save(qb=qb)
+    assert created.Id and created.TotalAmt == 125.5 and created.Balance == 125.5
+    assert Invoice.get(created.Id, qb=qb).CustomerRef.value == saved.Id

@@ -35,3 +35,21 @@ def test_sandbox_report_equals_the_engines_aging(workspace: Workspace, tmp_path:
             assert [Decimal(c or "0") for c in cells] == [line.amounts[b] for b in ours.buckets], name
             assert Decimal(total) == line.total
         assert Decimal(grand["Summary"]["ColData"][-1]["value"]) == ours.total
+
+
+def test_detail_report_lists_the_engines_open_invoices(workspace: Workspace, tmp_path: Path) -> None:
+    from connector.sandbox.qbo_reports import aged_receivable_detail
+
+    write_csv_company(generate(SPEC), tmp_path / "ledger")
+    workspace.create_client("co", "csv", path=str(tmp_path / "ledger"), currency="GBP")
+    assert sync_client(workspace, "co").outcome == "succeeded"
+    report = aged_receivable_detail(World.generate(SPEC), {"report_date": "2026-06-30"})
+    ours = reports.aging(workspace, "co", as_of=dt.date(2026, 6, 30), by="invoice")
+    *sections, grand = report["Rows"]["Row"]
+    titles = [s["Header"]["ColData"][0]["value"] for s in sections]
+    assert titles == ["Current", "1 - 30 days past due", "31 - 60 days past due", "61 - 90 days past due",
+                      "91 or more days past due"]
+    numbers = {row["ColData"][2]["value"]: Decimal(row["ColData"][6]["value"])
+               for s in sections for row in s["Rows"]["Row"]}
+    assert numbers == {line.number: line.total for line in ours.lines}
+    assert Decimal(grand["Summary"]["ColData"][-1]["value"]) == ours.total

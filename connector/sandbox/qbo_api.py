@@ -16,7 +16,7 @@ from flask import Flask, Response, jsonify, redirect, request
 from connector.sandbox import qbo_json
 from connector.sandbox.oauth import OAuthError, TokenService
 from connector.sandbox.qbo_query import QueryError, fault, page, parse, select
-from connector.sandbox.qbo_reports import aged_receivables
+from connector.sandbox.qbo_reports import aged_receivable_detail, aged_receivables
 from connector.sandbox.qbo_writes import register_qbo_writes
 from connector.sandbox.world import PACIFIC, HostRecord, World
 
@@ -89,10 +89,11 @@ def register_qbo(app: Flask, world: World, qbo_tokens: TokenService, realm: str)
         denied = _denied(qbo_tokens, company, realm)
         if denied is not None:
             return denied
-        if name != "AgedReceivables":
+        reports = {"AgedReceivables": aged_receivables, "AgedReceivableDetail": aged_receivable_detail}
+        if name not in reports:
             return jsonify(fault(QueryError(f"Report {name} is not available in the sandbox"), _now())), 400
         try:
-            return jsonify(aged_receivables(world, request.args))
+            return jsonify(reports[name](world, request.args))
         except ValueError as exc:
             return jsonify(fault(QueryError(str(exc)), _now())), 400
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from typing import Any
 
 from flask import Flask, jsonify, request
 
-from connector.records import InvoiceStatus
+from connector.records import Customer, Invoice, InvoiceStatus
 from connector.sandbox import qbo_json
 from connector.sandbox.world import PACIFIC, HostRecord, World
 
@@ -27,6 +28,27 @@ def _fault(code: str, message: str, detail: str, status: int = 400) -> Any:
 
 def _find(world: World, entity: str, qbo_id: str) -> HostRecord | None:
     return next((h for h in world.live(entity) if h.qbo_id == str(qbo_id)), None)
+
+
+def create_invoice(world: World, body: dict[str, Any]) -> Any:
+    """A new invoice: CustomerRef and sales lines required; dates default to today and 30 days on."""
+    customer = _find(world, "customers", (body.get("CustomerRef") or {}).get("value", ""))
+    lines = [line for line in body.get("Line") or [] if line.get("DetailType") == "SalesItemLineDetail"]
+    if customer is None or not lines:
+        return _fault("2020", "Required param missing", "An invoice needs a known CustomerRef and at least one "
+                      "SalesItemLineDetail line")
+    total = sum((Decimal(str(line.get("Amount", 0))) for line in lines), Decimal(0))
+    issued = dt.date.fromisoformat(body["TxnDate"]) if body.get("TxnDate") else world.today
+    number = world.next_number("invoice")
+    invoice = Invoice(id=f"INV-API{number:06d}", customer_id=customer.record.id,
+                      number=body.get("DocNumber") or f"API{number}", issue_date=issued,
+                      due_date=dt.date.fromisoformat(body["DueDate"]) if body.get("DueDate") else
+                      issued + dt.timedelta(days=30),
+                      currency=customer.record.currency or world.spec.home_currency,  # type: ignore[union-attr]
+                      total=total, exchange_rate=world.rate_for(customer.record.currency))  # type: ignore[union-attr]
+    host = world.add(invoice, world.now)
+    world.record_write("qbo", "create", f"Invoice/{host.qbo_id}", body)
+    return jsonify({"Invoice": qbo_json.render(world, host)})
 
 
 def update_invoice(world: World, body: dict[str, Any], operation: str | None) -> Any:
@@ -66,8 +88,28 @@ def register_qbo_writes(app: Flask, world: World, denied: Any) -> None:
             return refused
         body = request.get_json(force=True, silent=True) or {}
         if not body.get("Id"):
-            return _fault("2020", "Required param missing", "The sandbox does not create invoices")
+            return create_invoice(world, body)
         return update_invoice(world, body, request.args.get("operation"))
+
+    @app.post("/v3/company/<company>/customer")
+    def qbo_customer_write(company: str) -> Any:
+        refused = denied(company)
+        if refused is not None:
+            return refused
+        body = request.get_json(force=True, silent=True) or {}
+        if body.get("Id"):
+            return _fault("2020", "Required param missing", "The sandbox only creates customers")
+        name = (body.get("DisplayName") or "").strip()
+        if not name:
+            return _fault("2020", "Required param missing", "Required parameter DisplayName is missing")
+        if any(h.record.name == name for h in world.live("customers")):
+            return _fault("6240", "Duplicate Name Exists Error", f"The name supplied already exists. : {name}")
+        email = (body.get("PrimaryEmailAddr") or {}).get("Address")
+        customer = Customer(id=f"C-API{world.next_number('customer'):05d}", name=name, email=email,
+                            currency=(body.get("CurrencyRef") or {}).get("value"))
+        host = world.add(customer, world.now)
+        world.record_write("qbo", "create", f"Customer/{host.qbo_id}", body)
+        return jsonify({"Customer": qbo_json.render(world, host)})
 
     @app.post("/v3/company/<company>/attachable")
     def qbo_attachable(company: str) -> Any:
