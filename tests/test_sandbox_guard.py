@@ -112,3 +112,13 @@ def test_server_errors_for_n_requests_then_recovery_and_the_request_log(sandbox:
     log = requests.get(f"{sandbox.url}/_sandbox/requests", timeout=10).json()
     assert sum(1 for entry in log if entry["path"].endswith("/query")) == 3
     assert requests.post(f"{sandbox.url}/_sandbox/faults", json={"kind": "explode"}, timeout=10).status_code == 400
+
+
+def test_the_clock_is_set_forward_never_back(sandbox: SandboxServer) -> None:
+    today = requests.get(f"{sandbox.url}/_sandbox/clock", timeout=10).json()["today"]
+    import datetime as dt
+    later = (dt.date.fromisoformat(today) + dt.timedelta(days=3)).isoformat()
+    moved = requests.post(f"{sandbox.url}/_sandbox/clock", json={"set": later}, timeout=30).json()
+    assert moved["today"] == later and moved["made"]["invoices"] >= 3
+    back = requests.post(f"{sandbox.url}/_sandbox/clock", json={"set": today}, timeout=10)
+    assert back.status_code == 400 and "only moves forward" in back.json()["error"]

@@ -166,9 +166,9 @@ def test_writes_sync_token_void_notes_send_and_requestid_replay(sandbox: Sandbox
 
 
 def test_python_quickbooks_creates_a_customer_and_an_invoice(sandbox: SandboxServer) -> None:
-    from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
-    from quickbooks.objects.base import EmailAddress, Ref
     from quickbooks.exceptions import QuickbooksException
+    from quickbooks.objects.base import EmailAddress, Ref
+    from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
 
     qb = quickbooks(sandbox, connect(sandbox))
     customer = Customer()
@@ -189,3 +189,28 @@ def test_python_quickbooks_creates_a_customer_and_an_invoice(sandbox: SandboxSer
     created = invoice.save(qb=qb)
     assert created.Id and created.TotalAmt == 125.5 and created.Balance == 125.5
     assert Invoice.get(created.Id, qb=qb).CustomerRef.value == saved.Id
+
+
+def test_upload_void_delete_and_paging_payments_and_credit_memos(sandbox: SandboxServer) -> None:
+    from quickbooks.objects.attachable import Attachable, AttachableRef
+    from quickbooks.objects.creditmemo import CreditMemo
+    from quickbooks.objects.payment import Payment
+
+    qb = quickbooks(sandbox, connect(sandbox))
+    assert len(Payment.all(max_results=1000, qb=qb)) > 100 and CreditMemo.all(max_results=1000, qb=qb)
+    invoice = Invoice.where("Balance > '0'", max_results=1, qb=qb)[0]
+    statement = Attachable()
+    ref = AttachableRef()
+    ref.EntityRef = {"type": "Invoice", "value": invoice.Id}
+    statement.AttachableRef.append(ref)
+    statement.FileName = "statement.pdf"
+    statement._FileBytes = b"%PDF-1.7 statement"
+    statement.ContentType = "application/pdf"
+    statement.save(qb=qb)
+    upload = requests.get(f"{sandbox.url}/_sandbox/writes", timeout=10).json()[-1]
+    assert (upload["kind"], upload["body"]["FileName"], upload["body"]["size"]) == ("upload", "statement.pdf", 18)
+    Invoice.get(invoice.Id, qb=qb).void(qb=qb)
+    assert Invoice.get(invoice.Id, qb=qb).Balance == 0
+    other = Invoice.where("Balance > '0'", max_results=1, qb=qb)[0]
+    other.delete(qb=qb)
+    assert other.Id not in [i.Id for i in Invoice.where(f"Id = '{other.Id}'", qb=qb)]

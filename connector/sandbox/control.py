@@ -1,11 +1,13 @@
 """The sandbox's control API under `/_sandbox/`: the company clock and the writes clients made.
 
 `GET /_sandbox/clock` gives the company's now and today; `POST /_sandbox/clock` with
-`{"advance_days": N}` moves it N days ahead with a company's usual activity (see `activity.py`).
+`{"advance_days": N}` or `{"set": "YYYY-MM-DD"}` moves it ahead (never back) with a company's usual
+activity on every day passed (see `activity.py`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Flask, jsonify, request
@@ -41,8 +43,18 @@ def register_control(app: Flask, world: World) -> None:
 
     @app.post("/_sandbox/clock")
     def move_clock() -> Any:
-        days = (request.get_json(silent=True) or {}).get("advance_days")
+        body = request.get_json(silent=True) or {}
+        days = body.get("advance_days")
+        if "set" in body:
+            try:
+                days = (dt.date.fromisoformat(str(body["set"])) - world.today).days
+            except ValueError:
+                return jsonify({"error": "set takes a date, YYYY-MM-DD"}), 400
+            if days < 0:
+                return jsonify({"error": f"the clock only moves forward: today is {world.today}"}), 400
+            if days == 0:
+                return jsonify({"now": world.now.isoformat(), "today": world.today.isoformat(), "made": {}})
         if not isinstance(days, int) or not 0 < days <= 366:
-            return jsonify({"error": 'send {"advance_days": N} with N from 1 to 366'}), 400
+            return jsonify({"error": 'send {"advance_days": N} (1 to 366) or {"set": "YYYY-MM-DD"}'}), 400
         made = advance(world, days)
         return jsonify({"now": world.now.isoformat(), "today": world.today.isoformat(), "made": made})

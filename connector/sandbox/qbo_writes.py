@@ -8,6 +8,7 @@ control API (`GET /_sandbox/writes`).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from decimal import Decimal
@@ -128,15 +129,18 @@ def register_qbo_writes(app: Flask, world: World, denied: Any) -> None:
         refused = denied(company)
         if refused is not None:
             return refused
-        files = list(request.files.values())
-        meta = json.loads(request.form.get("file_metadata_01") or next(iter(request.form.values()), "{}") or "{}")
-        if not files:
-            return _fault("2020", "Required param missing", "multipart upload with a file part is required")
-        content = files[0].read()
+        parts = _multipart(request.get_data(), request.headers.get("Content-Type", ""))
+        meta = json.loads(parts.get("file_metadata_01", (b"{}", ""))[0] or b"{}")
+        if "file_content_01" not in parts:
+            return _fault("2020", "Required param missing", "multipart upload with a file_content_01 part is required")
+        content, encoding = parts["file_content_01"]
+        if encoding == "base64":
+            content = base64.b64decode(content)
+        name = meta.get("FileName") or "upload"
         entry = world.record_write("qbo", "upload", _targets(meta.get("AttachableRef") or []),
-                                   {"FileName": files[0].filename, "size": len(content), **meta})
-        attachable = _attachable(world, {**meta, "FileName": files[0].filename, "Size": len(content)},
-                                 len(world.writes), entry["at"])
+                                   {"FileName": name, "size": len(content), **meta})
+        attachable = _attachable(world, {**meta, "FileName": name, "Size": len(content)}, len(world.writes),
+                                 entry["at"])
         return jsonify({"AttachableResponse": [{"Attachable": attachable}]})
 
     @app.post("/v3/company/<company>/invoice/<key>/send")
@@ -156,6 +160,23 @@ def register_qbo_writes(app: Flask, world: World, denied: Any) -> None:
         world.change(host, host.record, max(world.now, host.updated + dt.timedelta(seconds=1)))
         world.record_write("qbo", "send", f"Invoice/{host.qbo_id}", {"sendTo": to})
         return jsonify({"Invoice": qbo_json.render(world, host)})
+
+
+def _multipart(body: bytes, content_type: str) -> dict[str, tuple[bytes, str]]:
+    """Parts by name as (content, transfer encoding), tolerating the bare LF line ends some SDKs send."""
+    boundary = content_type.partition("boundary=")[2].strip('"')
+    if not boundary:
+        return {}
+    parts: dict[str, tuple[bytes, str]] = {}
+    for chunk in body.split(b"--" + boundary.encode())[1:]:
+        if chunk.strip() in (b"--", b""):
+            continue
+        head, _, content = chunk.lstrip(b"\r\n").replace(b"\r\n", b"\n").partition(b"\n\n")
+        headers = head.decode(errors="replace").lower()
+        name = headers.partition('name="')[2].partition('"')[0]
+        encoding = "base64" if "content-transfer-encoding: base64" in headers else ""
+        parts[name] = (content.strip(b"\n"), encoding)
+    return parts
 
 
 def _targets(refs: list[dict[str, Any]]) -> str:
