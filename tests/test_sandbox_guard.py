@@ -5,16 +5,13 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 import requests
 
 from connector.sandbox.company import CompanySpec
-from connector.sandbox.server import DEMO_CLIENTS, SandboxServer
-
-(CLIENT_ID, SECRET), = DEMO_CLIENTS.items()
-REDIRECT = "http://127.0.0.1:8765/callback"
+from connector.sandbox.server import SandboxServer
+from tests.sandbox_auth import code_flow
 
 
 @pytest.fixture
@@ -24,20 +21,11 @@ def sandbox() -> Iterator[SandboxServer]:
 
 
 def xero_token(sandbox: SandboxServer) -> str:
-    query = urlencode({"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": REDIRECT, "state": "x"})
-    location = requests.get(f"{sandbox.url}/identity/connect/authorize?{query}", allow_redirects=False,
-                            timeout=10).headers["Location"]
-    code = parse_qs(urlparse(location).query)["code"][0]
-    return requests.post(f"{sandbox.url}/connect/token", auth=(CLIENT_ID, SECRET), timeout=10, data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}).json()["access_token"]
+    return code_flow(sandbox, "xero")["access_token"]
 
 
 def qbo_token(sandbox: SandboxServer) -> str:
-    query = urlencode({"client_id": CLIENT_ID, "redirect_uri": REDIRECT, "state": "q", "response_type": "code"})
-    location = requests.get(f"{sandbox.url}/connect/oauth2?{query}", allow_redirects=False, timeout=10).headers["Location"]
-    code = parse_qs(urlparse(location).query)["code"][0]
-    return requests.post(f"{sandbox.url}/oauth2/v1/tokens/bearer", auth=(CLIENT_ID, SECRET), timeout=10, data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}).json()["access_token"]
+    return code_flow(sandbox, "qbo")["access_token"]
 
 
 def xero_get(sandbox: SandboxServer, token: str, timeout: float = 10) -> requests.Response:

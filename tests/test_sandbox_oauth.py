@@ -9,10 +9,9 @@ import pytest
 import requests
 
 from connector.sandbox.company import CompanySpec
-from connector.sandbox.server import DEMO_CLIENTS, SandboxServer
+from connector.sandbox.server import SandboxServer
+from tests.sandbox_auth import CLIENT_ID, REDIRECT, SECRET, code_flow
 
-(CLIENT_ID, SECRET), = DEMO_CLIENTS.items()
-REDIRECT = "http://127.0.0.1:8765/callback"
 HOSTS = {"qbo": ("/connect/oauth2", "/oauth2/v1/tokens/bearer", 24 * 3600),
          "xero": ("/identity/connect/authorize", "/connect/token", 1800)}
 
@@ -24,12 +23,7 @@ def sandbox() -> Iterator[SandboxServer]:
 
 
 def tokens(sandbox: SandboxServer, host: str) -> dict:
-    consent, endpoint, _ = HOSTS[host]
-    query = urlencode({"client_id": CLIENT_ID, "redirect_uri": REDIRECT, "state": "t", "response_type": "code"})
-    code = parse_qs(urlparse(requests.get(f"{sandbox.url}{consent}?{query}", allow_redirects=False,
-                                          timeout=10).headers["Location"]).query)["code"][0]
-    return requests.post(f"{sandbox.url}{endpoint}", auth=(CLIENT_ID, SECRET), timeout=10, data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}).json()
+    return code_flow(sandbox, host)
 
 
 def refresh(sandbox: SandboxServer, host: str, token: str) -> requests.Response:

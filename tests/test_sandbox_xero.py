@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterator
-from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 import requests
@@ -15,10 +14,8 @@ from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
 from xero_python.identity import IdentityApi
 
 from connector.sandbox.company import CompanySpec
-from connector.sandbox.server import DEMO_CLIENTS, SandboxServer
-
-(CLIENT_ID, SECRET), = DEMO_CLIENTS.items()
-REDIRECT = "http://127.0.0.1:8765/callback"
+from connector.sandbox.server import SandboxServer
+from tests.sandbox_auth import CLIENT_ID, SECRET, code_flow
 
 
 @pytest.fixture(scope="module")
@@ -28,14 +25,8 @@ def sandbox() -> Iterator[SandboxServer]:
 
 
 def consent(sandbox: SandboxServer) -> dict:
-    """The authorisation-code flow as an app runs it against Xero: consent, redirect, code exchange."""
-    query = urlencode({"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": REDIRECT,
-                       "scope": "offline_access accounting.transactions", "state": "s-42"})
-    answer = requests.get(f"{sandbox.url}/identity/connect/authorize?{query}", allow_redirects=False, timeout=10)
-    back = parse_qs(urlparse(answer.headers["Location"]).query)
-    assert back["state"] == ["s-42"]
-    token = requests.post(f"{sandbox.url}/connect/token", auth=(CLIENT_ID, SECRET), timeout=10, data={
-        "grant_type": "authorization_code", "code": back["code"][0], "redirect_uri": REDIRECT}).json()
+    """The token as an app saves it for xero-python: the SDK's keys only, with `expires_at` added."""
+    token = code_flow(sandbox, "xero")
     return {k: token[k] for k in ("access_token", "refresh_token", "expires_in", "token_type", "scope")} | {
         "expires_at": time.time() + token["expires_in"]}
 

@@ -30,13 +30,20 @@ def _by_xero_id(world: World, entity: str, key: str) -> HostRecord | None:
 def register_xero_writes(app: Flask, world: World, denied: Any) -> None:
     """`denied()` answers the token and tenant checks, or None when the caller may write."""
 
-    def history(entity: str, key: str) -> Any:
+    def target(entity: str, key: str) -> tuple[HostRecord | None, Any]:
+        """The record a write is about, or the answer to give instead (refused, or not found)."""
         refused = denied()
         if refused is not None:
-            return refused
+            return None, refused
         host = _by_xero_id(world, entity, key)
         if host is None:
-            return jsonify({"Type": "NotFound", "Status": 404, "Detail": "Resource not found"}), 404
+            return None, (jsonify({"Type": "NotFound", "Status": 404, "Detail": "Resource not found"}), 404)
+        return host, None
+
+    def history(entity: str, key: str) -> Any:
+        host, answer = target(entity, key)
+        if host is None:
+            return answer
         records = (request.get_json(force=True, silent=True) or {}).get("HistoryRecords") or []
         details = [r.get("Details", "") for r in records]
         if not details or any(not d or len(d) > NOTE_LIMIT for d in details):
@@ -55,12 +62,9 @@ def register_xero_writes(app: Flask, world: World, denied: Any) -> None:
 
     @app.post("/api.xro/2.0/Invoices/<key>/Email")
     def xero_email(key: str) -> Any:
-        refused = denied()
-        if refused is not None:
-            return refused
-        host = _by_xero_id(world, "invoices", key)
+        host, answer = target("invoices", key)
         if host is None:
-            return jsonify({"Type": "NotFound", "Status": 404, "Detail": "Resource not found"}), 404
+            return answer
         status = xero_json.invoice_status(world, host)
         contact = world.records["customers"][host.record.customer_id].record  # type: ignore[union-attr]
         if status not in ("AUTHORISED", "PAID"):
@@ -72,12 +76,9 @@ def register_xero_writes(app: Flask, world: World, denied: Any) -> None:
 
     @app.put("/api.xro/2.0/Contacts/<key>/Attachments/<name>")
     def xero_contact_attachment(key: str, name: str) -> Any:
-        refused = denied()
-        if refused is not None:
-            return refused
-        host = _by_xero_id(world, "customers", key)
+        host, answer = target("customers", key)
         if host is None:
-            return jsonify({"Type": "NotFound", "Status": 404, "Detail": "Resource not found"}), 404
+            return answer
         content = request.get_data()
         attachment_id = str(uuid.uuid4())
         world.record_write("xero", "attachment", f"customers/{host.xero_id}", {"FileName": name, "size": len(content)})
@@ -88,10 +89,7 @@ def register_xero_writes(app: Flask, world: World, denied: Any) -> None:
 
     @app.get("/api.xro/2.0/Invoices/<key>/OnlineInvoice")
     def xero_online_invoice(key: str) -> Any:
-        refused = denied()
-        if refused is not None:
-            return refused
-        host = _by_xero_id(world, "invoices", key)
+        host, answer = target("invoices", key)
         if host is None:
-            return jsonify({"Type": "NotFound", "Status": 404, "Detail": "Resource not found"}), 404
+            return answer
         return jsonify({"OnlineInvoices": [{"OnlineInvoiceUrl": f"{request.host_url}online/{host.xero_id}"}]})
