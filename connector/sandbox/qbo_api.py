@@ -17,7 +17,7 @@ from connector.sandbox import qbo_json
 from connector.sandbox.oauth import OAuthError, TokenService
 from connector.sandbox.qbo_query import QueryError, fault, page, parse, select
 from connector.sandbox.qbo_reports import aged_receivable_detail, aged_receivables
-from connector.sandbox.qbo_writes import register_qbo_writes
+from connector.sandbox.qbo_writes import realm_guard, register_qbo_writes
 from connector.sandbox.world import PACIFIC, HostRecord, World
 
 CDC_LIMIT = 1000
@@ -29,6 +29,7 @@ def _now() -> str:
 
 def register_qbo(app: Flask, world: World, qbo_tokens: TokenService, realm: str) -> None:
     """Serve one QuickBooks company (`realm`) on `app`."""
+    guarded = realm_guard(lambda company: _denied(qbo_tokens, company, realm))
 
     @app.get("/.well-known/openid_sandbox_configuration")
     @app.get("/.well-known/openid_configuration")
@@ -65,10 +66,8 @@ def register_qbo(app: Flask, world: World, qbo_tokens: TokenService, realm: str)
             return jsonify({"error": exc.error}), exc.status
 
     @app.route("/v3/company/<company>/query", methods=["GET", "POST"])
+    @guarded
     def query(company: str) -> Any:
-        denied = _denied(qbo_tokens, company, realm)
-        if denied is not None:
-            return denied
         text = request.args.get("query") if request.method == "GET" else request.get_data(as_text=True)
         try:
             parsed = parse(text or "")
@@ -85,10 +84,8 @@ def register_qbo(app: Flask, world: World, qbo_tokens: TokenService, realm: str)
     register_qbo_writes(app, world, lambda company: _denied(qbo_tokens, company, realm))
 
     @app.get("/v3/company/<company>/reports/<name>")
+    @guarded
     def report(company: str, name: str) -> Any:
-        denied = _denied(qbo_tokens, company, realm)
-        if denied is not None:
-            return denied
         reports = {"AgedReceivables": aged_receivables, "AgedReceivableDetail": aged_receivable_detail}
         if name not in reports:
             return jsonify(fault(QueryError(f"Report {name} is not available in the sandbox"), _now())), 400
@@ -98,11 +95,9 @@ def register_qbo(app: Flask, world: World, qbo_tokens: TokenService, realm: str)
             return jsonify(fault(QueryError(str(exc)), _now())), 400
 
     @app.get("/v3/company/<company>/cdc")
+    @guarded
     def cdc(company: str) -> Any:
         """Changes since a moment, deletions as `status: Deleted`; 30 days back at most, 1,000 objects."""
-        denied = _denied(qbo_tokens, company, realm)
-        if denied is not None:
-            return denied
         try:
             since = dt.datetime.fromisoformat(request.args.get("changedSince", "").replace("Z", "+00:00"))
             since = since if since.tzinfo else since.replace(tzinfo=PACIFIC)
@@ -123,10 +118,8 @@ def register_qbo(app: Flask, world: World, qbo_tokens: TokenService, realm: str)
         return jsonify({"CDCResponse": [{"QueryResponse": responses}], "time": _now()})
 
     @app.get("/v3/company/<company>/<name>/<key>")
+    @guarded
     def read(company: str, name: str, key: str) -> Any:
-        denied = _denied(qbo_tokens, company, realm)
-        if denied is not None:
-            return denied
         kind = next((k for k in qbo_json.ENTITY_NAMES if k.lower() == name.lower()), None)
         found = next((h for h in world.live(qbo_json.ENTITY_NAMES[kind]) if h.qbo_id == key), None) if kind else None
         if found is None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -79,24 +81,32 @@ def update_invoice(world: World, body: dict[str, Any], operation: str | None) ->
     return jsonify({"Invoice": qbo_json.render(world, host)})
 
 
-def register_qbo_writes(app: Flask, world: World, denied: Any) -> None:
+def realm_guard(denied: Callable[[str], Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A decorator for QBO views: answer `denied(company)` first; run the view only for a caller who may."""
+    def guarded(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def checked(**kwargs: Any) -> Any:
+            refused = denied(kwargs["company"])
+            return refused if refused is not None else view(**kwargs)
+        return checked
+    return guarded
+
+
+def register_qbo_writes(app: Flask, world: World, denied: Callable[[str], Any]) -> None:
     """`denied(company)` answers the auth check for a realm, or None when the caller may write."""
+    guarded = realm_guard(denied)
 
     @app.post("/v3/company/<company>/invoice")
+    @guarded
     def qbo_invoice_write(company: str) -> Any:
-        refused = denied(company)
-        if refused is not None:
-            return refused
         body = request.get_json(force=True, silent=True) or {}
         if not body.get("Id"):
             return create_invoice(world, body)
         return update_invoice(world, body, request.args.get("operation"))
 
     @app.post("/v3/company/<company>/customer")
+    @guarded
     def qbo_customer_write(company: str) -> Any:
-        refused = denied(company)
-        if refused is not None:
-            return refused
         body = request.get_json(force=True, silent=True) or {}
         if body.get("Id"):
             return _fault("2020", "Required param missing", "The sandbox only creates customers")
@@ -113,10 +123,8 @@ def register_qbo_writes(app: Flask, world: World, denied: Any) -> None:
         return jsonify({"Customer": qbo_json.render(world, host)})
 
     @app.post("/v3/company/<company>/attachable")
+    @guarded
     def qbo_attachable(company: str) -> Any:
-        refused = denied(company)
-        if refused is not None:
-            return refused
         body = request.get_json(force=True, silent=True) or {}
         refs = body.get("AttachableRef") or []
         if not body.get("Note") or not refs:
@@ -125,10 +133,8 @@ def register_qbo_writes(app: Flask, world: World, denied: Any) -> None:
         return jsonify({"Attachable": _attachable(world, body, len(world.writes), entry["at"])})
 
     @app.post("/v3/company/<company>/upload")
+    @guarded
     def qbo_upload(company: str) -> Any:
-        refused = denied(company)
-        if refused is not None:
-            return refused
         parts = _multipart(request.get_data(), request.headers.get("Content-Type", ""))
         meta = json.loads(parts.get("file_metadata_01", (b"{}", ""))[0] or b"{}")
         if "file_content_01" not in parts:
@@ -144,10 +150,8 @@ def register_qbo_writes(app: Flask, world: World, denied: Any) -> None:
         return jsonify({"AttachableResponse": [{"Attachable": attachable}]})
 
     @app.post("/v3/company/<company>/invoice/<key>/send")
+    @guarded
     def qbo_send(company: str, key: str) -> Any:
-        refused = denied(company)
-        if refused is not None:
-            return refused
         host = _find(world, "invoices", key)
         if host is None:
             return _fault("610", "Object Not Found", f"Object Not Found : Invoice {key}")
