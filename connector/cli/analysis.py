@@ -1,0 +1,165 @@
+"""Read-only reports: aging, metrics, allowance, segments, forecast."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from connector import reports
+from connector.cli.common import (
+    AsOfOption,
+    CsvOption,
+    JsonOption,
+    parse_date,
+    fail,
+    guard,
+    print_json,
+    workspace_of,
+    app,
+    out,
+)
+from connector.engine.aging import AgingReport
+from connector.engine.aging import as_json as aging_json
+from connector.errors import UsageError
+
+
+@app.command()
+def aging(
+    ctx: typer.Context,
+    client: Annotated[str, typer.Argument(help="The client.")],
+    as_of: AsOfOption = None,
+    by: Annotated[str, typer.Option("--by", help="customer | invoice")] = "customer",
+    basis: Annotated[str | None, typer.Option(help="due_date | invoice_date [default: the client's config].")] = None,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
+) -> None:
+    """The receivables aging: open balances by days past due, in the home currency."""
+    if by not in ("customer", "invoice"):
+        fail(UsageError(f"--by must be customer or invoice, not '{by}'"))
+    if basis not in (None, "due_date", "invoice_date"):
+        fail(UsageError(f"--basis must be due_date or invoice_date, not '{basis}'"))
+    report = guard(lambda: reports.aging(workspace_of(ctx), client, as_of=parse_date(as_of), by=by, basis=basis))  # type: ignore[arg-type]
+    if as_json:
+        print_json(aging_json(report))
+    elif as_csv:
+        _print_aging_csv(report)
+    else:
+        _print_aging(report)
+
+
+def _aging_rows(report: AgingReport) -> tuple[list[str], list[list[str]]]:
+    by_invoice = bool(report.lines and report.lines[0].invoice_id)
+    head = ["customer_id", "name", *(["invoice_id", "number", "due_date", "days_past_due"] if by_invoice else [])]
+    tail = ["total"] if by_invoice else ["total", "unapplied_credit"]
+    rows = []
+    for line in report.lines:
+        lead = [line.customer_id, line.name]
+        if by_invoice:
+            lead += [line.invoice_id or "", line.number or "", str(line.due_date), str(line.days)]
+        rest = [str(line.total)] if by_invoice else [str(line.total), str(line.unapplied_credit)]
+        rows.append([*lead, *(str(line.amounts[b]) for b in report.buckets), *rest])
+    return [*head, *report.buckets, *tail], rows
+
+
+def _print_aging_csv(report: AgingReport) -> None:
+    header, rows = _aging_rows(report)
+    writer = csv.writer(sys.stdout)
+    writer.writerow(header)
+    writer.writerows(rows)
+
+
+def _print_aging(report: AgingReport) -> None:
+    header, rows = _aging_rows(report)
+    table = Table(*header, title=f"aging as of {report.as_of} ({report.currency})", box=None)
+    for column in table.columns[len(header) - len(report.buckets) - (2 if "unapplied_credit" in header else 1):]:
+        column.justify = "right"
+    for row in rows:
+        table.add_row(*row)
+    blanks = [""] * (len(header) - len(report.buckets) - (2 if "unapplied_credit" in header else 1) - 1)
+    credit = [str(report.unapplied_credit)] if "unapplied_credit" in header else []
+    table.add_row("[b]total[/b]", *blanks, *(str(report.totals[b]) for b in report.buckets), str(report.total),
+                  *credit)
+    out.print(table)
+
+
+@app.command()
+def metrics(
+    ctx: typer.Context,
+    client: Annotated[str, typer.Argument(help="The client.")],
+    as_of: AsOfOption = None,
+    start: Annotated[str | None, typer.Option("--from", help="First day of the period (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day of the period (YYYY-MM-DD).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """DSO, CEI and the other collection metrics for a period (default: the 90 days to the as-of date)."""
+    day, result = guard(lambda: reports.metrics(workspace_of(ctx), client, as_of=parse_date(as_of),
+                                                 start=parse_date(start), end=parse_date(end)))
+    data = result.as_json(day)
+    if as_json:
+        print_json(data)
+        return
+    table = Table("metric", "value", title=f"metrics {data['from']} to {data['to']}", box=None)
+    for name, value in data.items():
+        if name not in ("as_of", "from", "to"):
+            table.add_row(name, "n/a" if value is None else str(value))
+    out.print(table)
+
+
+@app.command()
+def allowance(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The client.")],
+              as_of: AsOfOption = None, as_json: JsonOption = False) -> None:
+    """The allowance for doubtful accounts by the aging method, for the month-end close."""
+    result = guard(lambda: reports.allowance(workspace_of(ctx), client, as_of=parse_date(as_of)))
+    if as_json:
+        print_json(result.as_json())
+        return
+    table = Table("bucket", "balance", "rate %", "allowance", title=f"allowance as of {result.as_of} "
+                  f"({result.currency}, rounded {result.rounding.replace('_', ' ')})", box=None)
+    for line in result.lines:
+        table.add_row(line.bucket, f"{line.balance:,}", str(line.rate), f"{line.allowance:,}")
+    table.add_row("[b]total[/b]", "", "", f"{result.total:,}")
+    out.print(table)
+
+
+@app.command()
+def segments(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The client.")],
+             as_of: AsOfOption = None, as_json: JsonOption = False, as_csv: CsvOption = False) -> None:
+    """Each customer's payment-behaviour segment and risk score, and why."""
+    day, rows = guard(lambda: reports.segments(workspace_of(ctx), client, as_of=parse_date(as_of)))
+    data = [row.as_json() for row in rows]
+    if as_json:
+        print_json({"as_of": str(day), "customers": data})
+    elif as_csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(list(data[0]) if data else ["customer_id"])
+        writer.writerows([["; ".join(v) if isinstance(v, list) else v for v in row.values()] for row in data])
+    else:
+        table = Table("customer", "name", "segment", "risk", "owes", "why", title=f"segments as of {day}", box=None)
+        for row in rows:
+            table.add_row(row.customer_id, row.name, row.segment, str(row.risk), f"{row.open_balance:,}",
+                          "; ".join(row.reasons))
+        out.print(table)
+
+
+@app.command()
+def forecast(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The client.")],
+             as_of: AsOfOption = None,
+             weeks: Annotated[int, typer.Option(min=1, max=104, help="Weeks to forecast.")] = 13,
+             as_json: JsonOption = False) -> None:
+    """Expected cash by week, from each customer's own payment history."""
+    result = guard(lambda: reports.forecast(workspace_of(ctx), client, as_of=parse_date(as_of), weeks=weeks))
+    if as_json:
+        print_json(result.as_json())
+        return
+    table = Table("week", "from", "to", "expected", title=f"expected cash ({result.currency})", box=None)
+    for n, (start, end, amount) in enumerate(result.weeks, 1):
+        table.add_row(str(n), str(start), str(end), f"{amount:,}")
+    table.add_row("later", "", "", f"{result.later:,}")
+    table.add_row("doubtful", "", "", f"{result.doubtful:,}")
+    out.print(table)
+
+

@@ -1,0 +1,81 @@
+"""The `connector` command: parses what people type, calls the library, prints for people or scripts.
+
+This package holds the shared options and error handling; the commands live in one module per concern
+(ledger, analysis, dunning, tools), each registering on the same Typer `app`.
+
+Exit status: 0 success; 1 the job ran and something failed; 2 bad usage or configuration (including
+ledger data that failed validation).  Errors are one line (or one line per problem) on stderr.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from connector import __version__
+from connector.config import Workspace
+from connector.errors import ConnectorError, UsageError
+
+app = typer.Typer(help="Accounts-receivable collections for QuickBooks Online, Xero and CSV ledgers.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of text.")]
+CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV (one row per line of the table).")]
+AsOfOption = Annotated[str | None, typer.Option(
+    "--as-of", help="Date (YYYY-MM-DD) to report as of [default: today in the client's time zone].")]
+
+
+def parse_date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        fail(UsageError(f"'{text}' is not a date as YYYY-MM-DD"))
+
+
+def workspace_of(ctx: typer.Context) -> Workspace:
+    return ctx.obj  # type: ignore[no-any-return]
+
+
+def fail(exc: ConnectorError) -> NoReturn:
+    err.print(f"[red]error:[/red] {exc}", markup=True)
+    raise typer.Exit(exc.exit_status)
+
+
+def guard(action: Callable[[], Any]) -> Any:
+    try:
+        return action()
+    except ConnectorError as exc:
+        fail(exc)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config_dir: Annotated[Path | None, typer.Option(
+        "--config-dir", envvar="CONNECTOR_CONFIG_DIR", help="Folder of clients/ and policies/ (default ./config).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(
+        "--data-dir", envvar="CONNECTOR_DATA_DIR", help="Folder of the clients' stores (default ./data).")] = None,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    """Sync a client's receivables, work out what is owed and who to chase, and write it back."""
+    if version:
+        out.print(f"connector {__version__}")
+        raise typer.Exit(0)
+    ctx.obj = Workspace.from_env(config_dir, data_dir)
+
+

@@ -1,0 +1,124 @@
+"""Collections work: plan, dispute, promise, payment-plan, log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from connector import planning
+from connector.cli.common import (
+    AsOfOption,
+    JsonOption,
+    parse_date,
+    fail,
+    guard,
+    print_json,
+    workspace_of,
+    app,
+    out,
+)
+from connector.errors import UsageError
+
+
+@app.command()
+def plan(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The client.")],
+         as_of: AsOfOption = None,
+         record: Annotated[bool, typer.Option(
+             "--record", help="Record every action of this plan as executed on the as-of date.")] = False,
+         as_json: JsonOption = False) -> None:
+    """The next dunning actions and the holds; sends nothing."""
+    result = guard(lambda: planning.plan(workspace_of(ctx), client, as_of=parse_date(as_of), record=record))
+    if as_json:
+        print_json(result.as_json())
+        return
+    table = Table("due at (UTC)", "customer", "step", "kind", "channel", "invoices", "amount", "why",
+                  title=f"plan as of {result.as_of}", box=None)
+    for a in result.actions:
+        table.add_row(f"{a.due_at:%Y-%m-%d %H:%M}", a.customer_id, a.step, a.kind, a.channel,
+                      ", ".join(a.invoice_ids), f"{a.amount:,}", a.reason)
+    out.print(table)
+    holds = Table("customer", "invoice", "held because", title="holds", box=None)
+    for h in result.holds:
+        holds.add_row(h.customer_id, h.invoice_id or "(all)", h.reason)
+    out.print(holds)
+    if record:
+        out.print(f"recorded {len(result.actions)} action(s) as executed on {result.as_of}")
+
+
+@app.command()
+def dispute(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The client.")],
+            invoice: Annotated[str, typer.Argument(help="The invoice id.")],
+            open_reason: Annotated[str | None, typer.Option("--open", help="Open a dispute, with its reason.")] = None,
+            resolve: Annotated[str | None, typer.Option("--resolve", help="Resolve the open dispute, with a note.")] = None,
+            ) -> None:
+    """Open or resolve a dispute: a disputed invoice is held out of the plan."""
+    if (open_reason is None) == (resolve is None):
+        fail(UsageError("give --open REASON or --resolve NOTE"))
+    out.print(guard(lambda: planning.dispute(workspace_of(ctx), client, invoice, open_reason=open_reason,
+                                              resolve_note=resolve)))
+
+
+@app.command()
+def promise(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The client.")],
+            invoice: Annotated[str, typer.Argument(help="The invoice id.")],
+            date: Annotated[str, typer.Option("--date", help="Date the customer promised to pay by.")]) -> None:
+    """Record a promise to pay: the invoice is held until that date."""
+    out.print(guard(lambda: planning.promise(workspace_of(ctx), client, invoice, parse_date(date))))  # type: ignore[arg-type]
+
+
+@app.command(name="payment-plan")
+def payment_plan(
+    ctx: typer.Context, client: Annotated[str, typer.Argument(help="The client.")],
+    customer: Annotated[str, typer.Argument(help="The customer id.")],
+    installment: Annotated[list[str] | None, typer.Option(
+        "--installment", help="DATE=AMOUNT; repeat for each installment to create a plan.")] = None,
+    invoice: Annotated[list[str] | None, typer.Option(
+        "--invoice", help="An invoice the plan covers (repeat; default: all the customer's open invoices).")] = None,
+    cancel: Annotated[int | None, typer.Option("--cancel", help="Cancel the plan with this number.")] = None,
+    as_of: AsOfOption = None, as_json: JsonOption = False,
+) -> None:
+    """Create (--installment), cancel (--cancel) or show a customer's installment plans."""
+    installments = [_installment(text) for text in installment or []]
+    states = guard(lambda: planning.payment_plan(workspace_of(ctx), client, customer, installments=installments,
+                                                  invoices=invoice, cancel=cancel, as_of=parse_date(as_of)))
+    rows = [{"plan_id": s.plan.plan_id, "status": s.status, "invoice_ids": list(s.plan.invoice_ids),
+             "currency": s.plan.currency, "paid": str(s.paid),
+             "installments": [{"date": str(d), "amount": str(a)} for d, a in s.plan.installments],
+             "missed": s.missed and {"date": str(s.missed[0]), "amount": str(s.missed[1])}} for s in states]
+    if as_json:
+        print_json({"customer_id": customer, "plans": rows})
+        return
+    for row in rows:
+        out.print(f"plan #{row['plan_id']} ({row['status']}): {row['currency']} {row['paid']} paid; "
+                  + ", ".join(f"{i['date']} {i['amount']}" for i in row["installments"]))  # type: ignore[union-attr]
+    if not rows:
+        out.print(f"no payment plans for customer {customer}")
+
+
+def _installment(text: str) -> tuple[dt.date, Decimal]:
+    on, _, amount = text.partition("=")
+    try:
+        return dt.date.fromisoformat(on), Decimal(amount)
+    except (ValueError, ArithmeticError):
+        fail(UsageError(f"--installment '{text}' is not DATE=AMOUNT (like 2026-07-01=500.00)"))
+
+
+@app.command()
+def log(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The client.")],
+        as_json: JsonOption = False) -> None:
+    """The audit trail of executed actions: what, for whom, when, recorded by whom."""
+    rows = guard(lambda: planning.log(workspace_of(ctx), client))
+    if as_json:
+        print_json({"actions": rows})
+        return
+    table = Table("executed", "customer", "step", "kind", "invoices", "recorded by", "source", box=None)
+    for r in rows:
+        table.add_row(str(r["executed_on"]), str(r["customer_id"]), str(r["step"]), str(r["kind"]),
+                      str(r["invoice_ids"]), str(r["recorded_by"]), str(r["source"]))
+    out.print(table)
+
+
