@@ -82,3 +82,19 @@ class SyncInProgress(ConnectorError):
 
 class StoreError(ConnectorError):
     """The local store is unreadable or of a newer schema than this version knows: report it."""
+
+
+class AuthError(ConnectorError):
+    """The host refused our credentials and a refresh did not help: the client must reconnect (`connector auth`)."""
+
+
+class RetriableHostError(ConnectorError):
+    """The host is busy or failing (429, 5xx, timeouts, resets) and retries ran out: try again later."""
+
+
+class DayLimitReached(RetriableHostError):
+    """The host's daily call budget for this client is spent: the next run resumes where this one stopped."""
+
+
+class FatalHostError(ConnectorError):
+    """The host answered with an error retrying cannot fix (a 4xx other than 401 and 429): report it."""

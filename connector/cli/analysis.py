@@ -14,13 +14,13 @@ from connector.cli.common import (
     AsOfOption,
     CsvOption,
     JsonOption,
-    parse_date,
+    app,
     fail,
     guard,
+    out,
+    parse_date,
     print_json,
     workspace_of,
-    app,
-    out,
 )
 from connector.engine.aging import AgingReport
 from connector.engine.aging import as_json as aging_json

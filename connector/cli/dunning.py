@@ -13,13 +13,13 @@ from connector import planning
 from connector.cli.common import (
     AsOfOption,
     JsonOption,
-    parse_date,
+    app,
     fail,
     guard,
+    out,
+    parse_date,
     print_json,
     workspace_of,
-    app,
-    out,
 )
 from connector.errors import UsageError
 

@@ -12,13 +12,13 @@ from rich.table import Table
 
 from connector.cli.common import (
     JsonOption,
-    fail,
-    guard,
-    print_json,
-    workspace_of,
     app,
     err,
+    fail,
+    guard,
     out,
+    print_json,
+    workspace_of,
 )
 from connector.clients import list_clients
 from connector.config import Workspace

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from connector.cli.common import (
-    guard,
     app,
+    guard,
     out,
 )
 
