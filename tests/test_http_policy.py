@@ -21,10 +21,13 @@ def sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
+ROOMY = HostLimits(per_minute=1000, concurrent=10)
+
+
 class Client:
     """A session with the policy mounted, a sleep that records instead of waiting, and a Xero token."""
 
-    def __init__(self, sandbox: SandboxServer, limits: HostLimits = HostLimits(1000, 10), **policy: object) -> None:
+    def __init__(self, sandbox: SandboxServer, limits: HostLimits = ROOMY, **policy: object) -> None:
         self.waits: list[float] = []
         self.sandbox = sandbox
         self.policy = HostPolicy(RateLimiter(limits, sleep=self.waits.append), sleep=self.waits.append, **policy)
