@@ -136,3 +136,8 @@ def test_invalid_policy_is_refused(workspace: Workspace, steps: str, reason: str
     with pytest.raises(ConfigError, match=reason) as caught:
         workspace.load_policy("strict")
     assert str(file) in str(caught.value)
+
+
+def test_endpoint_urls_are_not_mistaken_for_secrets(workspace: Workspace) -> None:
+    write_client(workspace, "x", 'name = "X"\nhost = "xero"\n[endpoints]\ntoken_url = "http://127.0.0.1:8700/connect/token"\n')
+    assert workspace.load_client("x").endpoints.token_url.endswith("/connect/token")

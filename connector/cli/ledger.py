@@ -49,6 +49,21 @@ def init(
 
 
 @app.command()
+def auth(
+    ctx: typer.Context,
+    client: Annotated[str, typer.Argument(help="The client to connect.")],
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Only print the consent URL.")] = False,
+    port: Annotated[int, typer.Option(help="Loopback port of the redirect URI registered with the app.")] = 8765,
+) -> None:
+    """Connect a QuickBooks or Xero client: consent in the browser, tokens stored for the scheduled jobs."""
+    from connector.adapters.authorize import authorize
+
+    tokens = guard(lambda: authorize(workspace_of(ctx), client, port=port, open_browser=not no_browser,
+                                     show=lambda url: out.print(url, soft_wrap=True, markup=False, highlight=False)))
+    out.print(f"client {client} connected (company {tokens.tenant}); tokens stored in its data folder")
+
+
+@app.command()
 def clients(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List clients with their host, last sync and open balance."""
     summaries = list_clients(workspace_of(ctx))

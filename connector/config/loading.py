@@ -13,7 +13,8 @@ from connector.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
 
-# Key names that would hold a secret.  `*_env` keys are the allowed way to refer to one.
+# Key names that would hold a secret.  `*_env` keys are the allowed way to refer to one; `*_url` keys
+# (`token_url`) name endpoints, not secrets.
 _SECRET_KEY = re.compile(r"(secret|password|passwd|token|api_?key|private_?key|credential_value)", re.I)
 _SECRET_VALUE = re.compile(r"^(eyJ[A-Za-z0-9_-]{10,}|Bearer\s|AB11[A-Za-z0-9]{20,})")
 
@@ -39,7 +40,7 @@ def literal_secrets(data: Any, path: str = "") -> list[tuple[str, str]]:
             dotted = f"{path}.{_quote(key)}" if path else _quote(key)
             if isinstance(value, (dict, list)):
                 found += literal_secrets(value, dotted)
-            elif isinstance(value, str) and not key.endswith("_env") and (
+            elif isinstance(value, str) and not key.endswith(("_env", "_url")) and (
                     _SECRET_KEY.search(key) or _SECRET_VALUE.match(value)):
                 found.append((dotted, "looks like a literal secret; put it in an environment variable "
                                       "and name that variable in a '*_env' key instead"))

@@ -1,0 +1,90 @@
+"""`connector auth` end to end against the sandbox: consent URL, loopback redirect, state, code exchange,
+tokens stored, and the realm or tenant written into the client's config."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from connector.adapters.tokens import TokenStore
+from connector.config import Workspace
+from connector.sandbox.company import CompanySpec
+from connector.sandbox.server import SandboxServer
+from tests.conftest import cli
+from tests.sandbox_auth import CLIENT_ID, SECRET
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(CompanySpec(seed=15, invoices=60), rate_limits="off") as server:
+        yield server
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def configure(workspace: Workspace, sandbox: SandboxServer, host: str) -> None:
+    workspace.create_client("acme", host)  # type: ignore[arg-type]
+    file = workspace.client_file("acme")
+    text = file.read_text()
+    if host == "quickbooks":
+        extra = f'\n[endpoints]\ndiscovery_url = "{sandbox.url}/.well-known/openid_sandbox_configuration"\n'
+        text = text.replace("# [endpoints]", "# endpoints", 1)
+    else:
+        extra = (f'\n[endpoints]\nauthorize_url = "{sandbox.url}/identity/connect/authorize"\n'
+                 f'token_url = "{sandbox.url}/connect/token"\nconnections_url = "{sandbox.url}/connections"\n')
+        text = text.replace("# [endpoints]", "# endpoints", 1)
+    file.write_text(text + extra)
+
+
+@pytest.mark.parametrize("host", ["quickbooks", "xero"])
+def test_auth_connects_a_client_through_the_consent_redirect(workspace: Workspace, sandbox: SandboxServer,
+                                                              host: str) -> None:
+    configure(workspace, sandbox, host)
+    prefix = "QBO" if host == "quickbooks" else "XERO"
+    env = {**os.environ, "CONNECTOR_CONFIG_DIR": str(workspace.config_dir),
+           "CONNECTOR_DATA_DIR": str(workspace.data_dir), f"{prefix}_CLIENT_ID": CLIENT_ID,
+           f"{prefix}_CLIENT_SECRET": SECRET, "COLUMNS": "80"}
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "connector", "auth", "acme", "--no-browser", "--port", str(port)],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = process.stdout.readline().strip()  # type: ignore[union-attr]
+    assert url.startswith(sandbox.url) and "state=" in url  # the consent URL, on a line of its own
+    page = requests.get(url, timeout=30)  # the user consents; the browser follows the redirect home
+    assert page.status_code == 200 and "authorised" in page.text
+    out, errors = process.communicate(timeout=60)
+    assert process.returncode == 0, errors
+    config = workspace.load_client("acme")
+    company = config.realm_id if host == "quickbooks" else config.tenant_id
+    assert company == (sandbox.app.config["REALM"] if host == "quickbooks" else sandbox.app.config["TENANT"])
+    tokens = TokenStore(workspace.client_data_dir("acme"), "acme", host).load()
+    assert tokens is not None and tokens.tenant == company
+    assert tokens.access_token not in out + errors  # tokens never printed
+    assert "# " in workspace.client_file("acme").read_text()  # the file kept its comments
+
+
+def test_auth_without_the_credentials_names_the_variable(workspace: Workspace, sandbox: SandboxServer,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    configure(workspace, sandbox, "xero")
+    monkeypatch.delenv("XERO_CLIENT_ID", raising=False)
+    result = cli(workspace, "auth", "acme", "--no-browser")
+    assert result.exit_code == 2 and "XERO_CLIENT_ID is not set" in result.output
+
+
+def test_auth_of_a_csv_client_is_a_usage_error(workspace: Workspace, tmp_path: Path) -> None:
+    workspace.create_client("books", "csv", path=str(tmp_path))
+    file = workspace.client_file("books")
+    file.write_text(file.read_text() + '\n[credentials]\nclient_id_env = "A"\nclient_secret_env = "B"\n')
+    result = cli(workspace, "auth", "books", "--no-browser")
+    assert result.exit_code == 2 and json.dumps("needs no authorisation")[1:-1] in result.output
