@@ -114,3 +114,11 @@ def test_xero_invoices_match_the_demo_company_ones(world: World) -> None:
         ours = xero_shape(xero_json.invoice(world, host))
         ours.pop("LineItems", None)  # the page lists real invoices without their lines
         assert differences(ours, real) == [], host.record.id
+
+
+def test_a_voided_qbo_invoice_reads_as_qbo_shows_one(world: World) -> None:
+    from connector.records import InvoiceStatus
+
+    voided = next(h for h in world.live("invoices") if h.record.status is InvoiceStatus.VOID)
+    body = qbo_json.render(world, voided)
+    assert (body["TotalAmt"], body["Balance"], body["PrivateNote"]) == (0, 0, "Voided")

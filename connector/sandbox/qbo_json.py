@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from connector.records import CreditNote, Customer, Invoice, Payment
+from connector.records import CreditNote, Customer, Invoice, InvoiceStatus, Payment
 from connector.sandbox.world import PACIFIC, HostRecord, World
 
 CURRENCY_NAMES = {"USD": "United States Dollar", "GBP": "British Pound Sterling", "EUR": "Euro",
@@ -94,6 +94,10 @@ def _invoice(world: World, host: HostRecord, i: Invoice) -> dict[str, Any]:
     }
     if i.exchange_rate is not None:
         body["ExchangeRate"] = _number(i.exchange_rate)
+    if i.status is InvoiceStatus.VOID:  # as QBO shows a voided invoice: amounts zeroed, a note saying so
+        for line in body["Line"]:
+            line["Amount"] = 0
+        body.update(TotalAmt=0, Balance=0, PrivateNote="Voided")
     return body
 
 
