@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from connector.config import Workspace
+from connector.adapters.tokens import TokenStore
+from connector.config import ClientConfig, Workspace
 from connector.errors import ConnectorError
 from connector.sync.store import Store
 
@@ -23,12 +24,13 @@ class ClientSummary:
     last_outcome: str | None = None
     open_balance: Decimal | None = None
     error: str | None = None
+    warning: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"client": self.client, "name": self.name, "host": self.host, "currency": self.currency,
                 "last_sync": self.last_sync, "last_outcome": self.last_outcome,
                 "open_balance": None if self.open_balance is None else str(self.open_balance),
-                "error": self.error}
+                "error": self.error, "warning": self.warning}
 
 
 def list_clients(workspace: Workspace) -> list[ClientSummary]:
@@ -41,7 +43,9 @@ def _summary(workspace: Workspace, key: str) -> ClientSummary:
         config = workspace.load_client(key)
     except ConnectorError as exc:
         return ClientSummary(client=key, error=str(exc))
-    base = ClientSummary(client=key, name=config.name, host=config.host, currency=config.home_currency)
+    warning = _token_warning(workspace, config)
+    base = ClientSummary(client=key, name=config.name, host=config.host, currency=config.home_currency,
+                         warning=warning)
     path = workspace.data_dir / key / "store.sqlite"
     if not path.exists():
         return base
@@ -52,4 +56,18 @@ def _summary(workspace: Workspace, key: str) -> ClientSummary:
             client=key, name=config.name, host=config.host, currency=config.home_currency,
             last_sync=None if succeeded is None else str(succeeded["ended_at"]),
             last_outcome=None if last is None else str(last["outcome"]),
-            open_balance=store.open_balance(config.home_currency))
+            open_balance=store.open_balance(config.home_currency), warning=warning)
+
+
+def _token_warning(workspace: Workspace, config: ClientConfig) -> str | None:
+    """For QuickBooks and Xero clients: not connected yet, or a connection about to expire."""
+    if config.host == "csv":
+        return None
+    folder = workspace.data_dir / config.key
+    store = TokenStore(folder, config.key, config.host)
+    if not store.path.exists():
+        return f"client '{config.key}' is not connected: run `connector auth {config.key}`"
+    try:
+        return store.expiry_warning()
+    except ConnectorError as exc:
+        return str(exc)

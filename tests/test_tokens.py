@@ -137,3 +137,20 @@ def test_expiry_warning_for_the_refresh_token_and_the_qbo_five_year_cap(tmp_path
     store.save(Tokens("a", "r", now[0] + 3600, now[0] + 100 * 86400, first_issued_at=now[0]))
     assert store.expiry_warning() is None
     assert json.loads(store.path.read_text())["refresh_token"] == "r"
+
+
+def test_clients_warns_about_unconnected_and_expiring_connections(tmp_path: Path) -> None:
+    from connector.config import Workspace
+    from tests.conftest import cli
+
+    workspace = Workspace(tmp_path / "config", tmp_path / "data")
+    workspace.create_client("qbo", "quickbooks")
+    workspace.create_client("xer", "xero")
+    store = TokenStore(workspace.client_data_dir("xer"), "xer", "xero")
+    now = time.time()
+    store.save(Tokens("a", "r", now + 1800, now + 3 * 86400, first_issued_at=now - 57 * 86400))
+    result = cli(workspace, "clients", "--json")
+    assert result.exit_code == 0
+    warnings = {c["client"]: c["warning"] for c in json.loads(result.stdout)["clients"]}
+    assert "not connected: run `connector auth qbo`" in warnings["qbo"]
+    assert "expires in 3 day(s)" in warnings["xer"]

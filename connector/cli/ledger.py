@@ -81,6 +81,8 @@ def clients(ctx: typer.Context, as_json: JsonOption = False) -> None:
     for s in summaries:
         if s.error:
             err.print(f"[red]error:[/red] {s.error}")
+        elif s.warning:
+            err.print(f"[yellow]warning:[/yellow] {s.warning}")
     if any(s.error for s in summaries):
         raise typer.Exit(2)
 
