@@ -214,3 +214,23 @@ def test_upload_void_delete_and_paging_payments_and_credit_memos(sandbox: Sandbo
     other = Invoice.where("Balance > '0'", max_results=1, qb=qb)[0]
     other.delete(qb=qb)
     assert other.Id not in [i.Id for i in Invoice.where(f"Id = '{other.Id}'", qb=qb)]
+
+
+def test_credit_memo_applications_read_as_zero_total_payments_like_qbo(sandbox: SandboxServer) -> None:
+    from decimal import Decimal
+
+    from quickbooks.objects.creditmemo import CreditMemo
+    from quickbooks.objects.payment import Payment
+
+    qb = quickbooks(sandbox, connect(sandbox))
+    memo = next(m for m in CreditMemo.all(max_results=1000, qb=qb) if m.RemainingCredit < m.TotalAmt)
+    applied = [p for p in Payment.where("TotalAmt = '0'", max_results=1000, qb=qb)
+               if any(t.TxnId == memo.Id and t.TxnType == "CreditMemo" for line in p.Line for t in line.LinkedTxn)]
+    assert applied, "the credit memo's application is a Payment linking it"
+    (application,) = applied
+    invoice_line, memo_line = application.Line
+    assert invoice_line.LinkedTxn[0].TxnType == "Invoice" and invoice_line.Amount == memo_line.Amount
+    assert Decimal(str(memo.TotalAmt)) - Decimal(str(memo.RemainingCredit)) == Decimal(str(memo_line.Amount))
+    invoice = Invoice.get(invoice_line.LinkedTxn[0].TxnId, qb=qb)
+    assert {"TxnId": application.Id, "TxnType": "Payment"} in [{"TxnId": t.TxnId, "TxnType": t.TxnType}
+                                                               for t in invoice.LinkedTxn]

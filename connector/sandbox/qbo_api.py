@@ -78,7 +78,7 @@ def register_qbo(app: Flask, world: World, qbo_tokens: TokenService, realm: str)
             return jsonify(fault(QueryError(f"Invalid context declaration: {parsed.entity}"), _now())), 400
         selection = (parsed.entity, parsed.where, parsed.order, parsed.mentions_active)
         rows = world.selection(("qbo", repr(selection)), lambda: select(
-            parsed, [qbo_json.render(world, host) for host in world.live(entity)]))
+            parsed, qbo_json.entity_records(world, entity, world.live(entity))))
         return jsonify({"QueryResponse": page(parsed, rows), "time": _now()})
 
     register_qbo_writes(app, world, lambda company: _denied(qbo_tokens, company, realm))
@@ -110,11 +110,15 @@ def register_qbo(app: Flask, world: World, qbo_tokens: TokenService, realm: str)
             entity = qbo_json.ENTITY_NAMES.get(name)
             if entity is None:
                 return jsonify(fault(QueryError(f"Invalid entity for CDC: {name}"), _now())), 400
-            changed = world.changed_since(entity, since)[:left]
-            left -= len(changed)
-            if changed:
-                responses.append({name: [_deleted(h) if h.deleted else qbo_json.render(world, h) for h in changed],
-                                  "startPosition": 1, "maxResults": len(changed)})
+            changed = world.changed_since(entity, since)
+            rows = [_deleted(h) if h.deleted else qbo_json.render(world, h) for h in changed]
+            if entity == "payments":  # a credit memo's applications change when the credit memo does
+                rows += [p for h in world.changed_since("credit_notes", since) if not h.deleted
+                         for p in qbo_json.credit_applications(world, h)]
+            rows = rows[:left]
+            left -= len(rows)
+            if rows:
+                responses.append({name: rows, "startPosition": 1, "maxResults": len(rows)})
         return jsonify({"CDCResponse": [{"QueryResponse": responses}], "time": _now()})
 
     @app.get("/v3/company/<company>/<name>/<key>")

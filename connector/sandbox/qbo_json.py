@@ -77,8 +77,8 @@ def _customer(world: World, host: HostRecord, c: Customer) -> dict[str, Any]:
 
 
 def _invoice(world: World, host: HostRecord, i: Invoice) -> dict[str, Any]:
-    links = [{"TxnId": world.records[e][k].qbo_id, "TxnType": "Payment" if e == "payments" else "CreditMemo"}
-             for e, k, _ in world.applied.get(i.id, []) if not world.records[e][k].deleted]
+    links = [{"TxnId": world.records[e][k].qbo_id if e == "payments" else application_id(world.records[e][k], i.id),
+              "TxnType": "Payment"} for e, k, _ in world.applied.get(i.id, []) if not world.records[e][k].deleted]
     body = {
         "AllowIPNPayment": False, "AllowOnlinePayment": False, "AllowOnlineCreditCardPayment": False,
         "AllowOnlineACHPayment": False, **_meta(host), "DocNumber": i.number or host.qbo_id,
@@ -127,3 +127,43 @@ def _credit_memo(world: World, host: HostRecord, n: CreditNote) -> dict[str, Any
         "TotalAmt": _number(n.amount), "ApplyTaxAfterDiscount": False, "PrintStatus": "NotSet",
         "EmailStatus": "NotSet", "Balance": _number(remaining),
     }
+
+
+def application_id(credit_memo: HostRecord, invoice_id: str) -> str:
+    """The Id of the zero-total Payment through which QBO applies a credit memo to one invoice."""
+    return f"{9_000_000 + int(credit_memo.qbo_id) * 10 + _position(credit_memo, invoice_id)}"
+
+
+def _position(credit_memo: HostRecord, invoice_id: str) -> int:
+    ids = [a.invoice_id for a in credit_memo.record.allocations]  # type: ignore[union-attr]
+    return ids.index(invoice_id) if invoice_id in ids else 0
+
+
+def credit_applications(world: World, host: HostRecord) -> list[dict[str, Any]]:
+    """How QBO records a credit memo applied to invoices: a Payment of total 0, one line taking the amount
+    off the invoice and one taking it from the credit memo (`LinkedTxn` of type CreditMemo)."""
+    n: CreditNote = host.record  # type: ignore[assignment]
+    result = []
+    for allocation in n.allocations:
+        invoice = _ref(world, "invoices", allocation.invoice_id)["value"]
+        result.append({
+            "CustomerRef": _ref(world, "customers", n.customer_id), "DepositToAccountRef": {"value": "4"},
+            "TotalAmt": 0, "UnappliedAmt": 0, "ProcessPayment": False,
+            **_meta(host), "Id": application_id(host, allocation.invoice_id),
+            "TxnDate": (allocation.date or n.date).isoformat(), "CurrencyRef": _currency(n.currency),
+            "LinkedTxn": [],
+            "Line": [{"Amount": _number(allocation.amount), "LinkedTxn": [{"TxnId": invoice, "TxnType": "Invoice"}]},
+                     {"Amount": _number(allocation.amount),
+                      "LinkedTxn": [{"TxnId": host.qbo_id, "TxnType": "CreditMemo"}]}],
+        })
+    return result
+
+
+def entity_records(world: World, entity: str, hosts: list[HostRecord]) -> list[dict[str, Any]]:
+    """The QBO records of an entity for these host records; Payment also lists credit-memo applications."""
+    records = [render(world, h) for h in hosts]
+    if entity == "payments":
+        credits = world.live("credit_notes")
+        records += [p for h in credits for p in world.cached("qbo-apply", "credit_notes", h.record.id,
+                                                             lambda h=h: credit_applications(world, h))]
+    return records
