@@ -91,6 +91,7 @@ class PaymentKind(StrEnum):
     PAYMENT = "payment"  # an ordinary receipt, applied to invoices or left unapplied
     OVERPAYMENT = "overpayment"  # more than was owed; the excess is a credit
     PREPAYMENT = "prepayment"  # money received before any invoice; all credit until applied
+    CREDIT_APPLICATION = "credit_application"  # credit-note credit applied through a payment record (QBO): not cash
 
 
 class Payment(_Record):
@@ -123,6 +124,9 @@ class CreditNote(_Record):
     exchange_rate: Decimal | None = Field(default=None, gt=0, description="Home units per unit; None means 1.")
     reason: str | None = Field(default=None, description="Why it was issued; 'bad_debt' marks a write-off.")
     allocations: tuple[Allocation, ...] = Field(default=(), description="Parts applied to invoices.")
+    host_remaining: Decimal | None = Field(
+        default=None, ge=0, description="The credit left as the host reports it; when set it is the unapplied "
+        "credit (QuickBooks applies credit memos through payment records, not on the credit memo).")
 
     @property
     def write_off(self) -> bool:

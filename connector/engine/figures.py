@@ -81,7 +81,7 @@ def sales(store: Store, start: dt.date, end: dt.date, home: str) -> Amounts:
 def received(store: Store, start: dt.date, end: dt.date, home: str, *, write_offs: bool = False) -> Amounts:
     """Payments received (or, with `write_offs`, bad-debt credit notes) dated in the period."""
     table = "credit_notes" if write_offs else "payments"
-    extra = "AND reason = 'bad_debt'" if write_offs else ""
+    extra = "AND reason = 'bad_debt'" if write_offs else "AND kind <> 'credit_application'"
     return _amounts(store, f"""SELECT currency, exchange_rate, SUM(amount) FROM {table}
         WHERE deleted_at IS NULL AND date BETWEEN :start AND :end {extra} {_split(home)}""",
                     {"start": start.isoformat(), "end": end.isoformat()})

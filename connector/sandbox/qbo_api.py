@@ -31,6 +31,10 @@ def register_qbo(app: Flask, world: World, qbo_tokens: TokenService, realm: str)
     """Serve one QuickBooks company (`realm`) on `app`."""
     guarded = realm_guard(lambda company: _denied(qbo_tokens, company, realm))
 
+    def _now() -> str:
+        """The `time` QBO stamps on answers: the company's clock, so a client's cursor follows its changes."""
+        return world.now.astimezone(PACIFIC).isoformat(timespec="milliseconds")
+
     @app.get("/.well-known/openid_sandbox_configuration")
     @app.get("/.well-known/openid_configuration")
     def discovery() -> Response:

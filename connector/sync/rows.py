@@ -66,7 +66,9 @@ def payment_row(p: Payment, allocations: list[Row]) -> Row:
 
 
 def credit_note_row(n: CreditNote, allocations: list[Row]) -> Row:
+    left = to_minor(n.host_remaining, n.currency) if n.host_remaining is not None else \
+        _unapplied(n.amount, n.allocations, n.currency)
     return _hashed((n.id, n.customer_id, n.number, n.date.isoformat(), n.currency,
-                    to_minor(n.amount, n.currency), _unapplied(n.amount, n.allocations, n.currency),
+                    to_minor(n.amount, n.currency), left,
                     _rate(n.exchange_rate), n.reason, _instant(n.updated_at), _raw(n.raw)),
                    tuple(r[2:5] for r in allocations))

@@ -51,7 +51,7 @@ def sync_client(workspace: Workspace, key: str, *, full: bool = False,
     run to record them in.
     """
     config = workspace.load_client(key)
-    adapter = adapter_for(config)
+    adapter = adapter_for(config, workspace)
     report = SyncReport(client=key, host=config.host)
     started = time.monotonic()
     try:

@@ -1,0 +1,69 @@
+"""Syncing a QuickBooks company from the sandbox: full, then incremental by CDC, balances to the cent."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+import requests
+
+from connector import reports
+from connector.adapters.tokens import Tokens, TokenStore
+from connector.config import Workspace
+from connector.sandbox.company import CompanySpec
+from connector.sandbox.qbo_reports import aged_receivables
+from connector.sandbox.server import SandboxServer
+from connector.sync.runner import sync_client
+from tests.sandbox_auth import CLIENT_ID, SECRET, code_flow
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(CompanySpec(seed=21, invoices=2_000, home_currency="GBP")) as server:
+        yield server
+
+
+@pytest.fixture
+def client(workspace: Workspace, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    monkeypatch.setenv("QBO_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("QBO_CLIENT_SECRET", SECRET)
+    workspace.create_client("qbo", "quickbooks", currency="GBP")
+    file = workspace.client_file("qbo")
+    file.write_text(file.read_text().replace('host = "quickbooks"', f'host = "quickbooks"\nrealm_id = '
+                                             f'"{sandbox.app.config["REALM"]}"').replace("# [endpoints]", "# e")
+                    + f'\n[endpoints]\napi_base = "{sandbox.url}/v3"\n'
+                      f'discovery_url = "{sandbox.url}/.well-known/openid_sandbox_configuration"\n')
+    body = code_flow(sandbox, "qbo")
+    TokenStore(workspace.client_data_dir("qbo"), "qbo", "quickbooks").save(
+        Tokens.from_response(body, "quickbooks", time.time()))
+    return workspace
+
+
+def assert_balances_match_the_report(workspace: Workspace, sandbox: SandboxServer) -> None:
+    today = sandbox.world.today
+    report = aged_receivables(sandbox.world, {"report_date": today.isoformat()})
+    *rows, grand = report["Rows"]["Row"]
+    expected = {r["ColData"][0]["value"]: Decimal(r["ColData"][-1]["value"]) for r in rows}
+    ours = reports.aging(workspace, "qbo", as_of=today)
+    assert {line.name: line.total for line in ours.lines if line.total} == expected
+    assert ours.total == Decimal(grand["Summary"]["ColData"][-1]["value"])
+
+
+def test_full_then_incremental_sync_matches_the_hosts_own_aging(client: Workspace, sandbox: SandboxServer) -> None:
+    first = sync_client(client, "qbo")
+    assert first.outcome == "succeeded", first.error
+    assert first.counts["invoices"].new == 2_000
+    assert_balances_match_the_report(client, sandbox)
+
+    moved = requests.post(f"{sandbox.url}/_sandbox/clock", json={"advance_days": 7}, timeout=60).json()["made"]
+    second = sync_client(client, "qbo")
+    assert second.outcome == "succeeded", second.error
+    assert second.counts["invoices"].new == moved["invoices"]
+    assert second.counts["payments"].deleted == moved["deletions"]
+    assert second.counts["payments"].new >= moved["payments"]
+    assert_balances_match_the_report(client, sandbox)
+
+    quiet = sync_client(client, "qbo")  # nothing changed since: nothing new, nothing deleted
+    assert (quiet.total("new"), quiet.total("deleted")) == (0, 0)
