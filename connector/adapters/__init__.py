@@ -22,10 +22,9 @@ def adapter_for(config: ClientConfig, workspace: Workspace) -> LedgerAdapter:
         from connector.adapters.quickbooks import QuickBooksLedger
 
         return QuickBooksLedger(config, workspace)
-    from connector.errors import UsageError
+    from connector.adapters.xero import XeroLedger
 
-    raise UsageError(f"syncing from {config.host} is not available in this version; "
-                     "csv and QuickBooks clients can be synced")
+    return XeroLedger(config, workspace)
 
 
 __all__ = ["Batch", "LedgerAdapter", "adapter_for"]

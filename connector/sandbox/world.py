@@ -94,7 +94,8 @@ class World:
     def generate(cls, spec: CompanySpec) -> World:
         world = cls(spec, now=dt.datetime.combine(spec.today, dt.time(17), PACIFIC))
         for record in generate(spec):
-            world.add(record, _instant(_day(record), hour=10))
+            # a record dated after today (a credit note dated ahead) was still entered by today
+            world.add(record, min(_instant(_day(record), hour=10), world.now))
         world._supply_side()
         return world
 
@@ -154,7 +155,7 @@ class World:
     def _touch(self, entity: str, key: str, at: dt.datetime) -> None:
         found = self.records[entity].get(key)
         if found is not None:
-            found.updated, found.sync_token = max(found.updated, at), found.sync_token + 1
+            found.updated, found.sync_token = max(found.updated, min(at, self.now)), found.sync_token + 1
 
     def record_write(self, host: str, kind: str, target: str, body: Any) -> dict[str, Any]:
         entry = {"host": host, "kind": kind, "target": target, "body": body, "at": self.now.isoformat()}

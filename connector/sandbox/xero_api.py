@@ -28,9 +28,10 @@ from connector.sandbox.xero_writes import register_xero_writes
 MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE = 1000, 100
 
 
-def _envelope(name: str, items: list[dict[str, Any]], page: int | None, size: int, total: int) -> dict[str, Any]:
+def _envelope(name: str, items: list[dict[str, Any]], page: int | None, size: int, total: int,
+              now: dt.datetime) -> dict[str, Any]:
     body: dict[str, Any] = {"Id": str(uuid.uuid4()), "Status": "OK", "ProviderName": "connector sandbox",
-                            "DateTimeUTC": xero_json.ms_date(dt.datetime.now(dt.UTC))}
+                            "DateTimeUTC": xero_json.ms_date(now)}
     if page is not None:
         body["pagination"] = {"page": page, "pageSize": size, "pageCount": max(1, -(-total // size)),
                               "itemCount": total}
@@ -144,7 +145,7 @@ def register_xero(app: Flask, world: World, tokens: TokenService, tenant: str) -
         total = len(rows)
         if page is not None:
             rows = rows[(page - 1) * size: page * size]
-        return jsonify(_envelope(name, rows, page, size, total))
+        return jsonify(_envelope(name, rows, page, size, total, world.now))
 
     register_xero_writes(app, world, listing_denied)
     summary = lambda: request.args.get("summaryOnly", "").lower() == "true"  # noqa: E731

@@ -125,7 +125,7 @@ def payments(world: World, host: HostRecord) -> list[dict[str, Any]]:
             "HasAccount": True, "IsReconciled": False, "Account": {"AccountID": str(uuid.UUID(int=1)), "Code": "090"},
             "Invoice": {"Type": "ACCREC", "InvoiceID": inv.xero_id if inv else allocation.invoice_id,
                         "InvoiceNumber": (inv.record.number if inv else None) or "",  # type: ignore[union-attr]
-                        "Contact": _contact_ref(world, p.customer_id)},
+                        "CurrencyCode": p.currency, "Contact": _contact_ref(world, p.customer_id)},
             "HasValidationErrors": False,
         })
     return result
@@ -144,6 +144,7 @@ def credit_note(world: World, host: HostRecord) -> dict[str, Any]:
         "Allocations": [{"Amount": _number(a.amount), "Date": ms_date(a.date or n.date),
                          "Invoice": {"InvoiceID": (world.by_id("invoices", a.invoice_id) or host).xero_id,
                                      "InvoiceNumber": a.invoice_id}} for a in n.allocations],
+        "CurrencyRate": _rate(n.exchange_rate),
     }
 
 

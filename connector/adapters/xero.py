@@ -1,0 +1,221 @@
+"""Xero: the AR endpoints read page by page with `If-Modified-Since`, our own tolerant parsing of Xero's JSON.
+
+Each entity is read with `If-Modified-Since` (its cursor: the latest `UpdatedDateUTC` seen), `page`,
+`pageSize=1000` and `order=UpdatedDateUTC ASC`; every page is merged with the cursor it covers, so a run
+cut short (a crash, or Xero's day limit) resumes where it stopped.  Xero keeps deletions as statuses:
+DELETED (and DRAFT or SUBMITTED, which are not receivables) become deletions; VOIDED invoices are kept as
+void.  Changes Xero does not timestamp are caught by a full pass once a week (`FULL_PASS_DAYS`).
+
+Calls go through the shared HTTP policy (rate limiter, retries, day limit) with `requests`: xero-python's
+own transport (urllib3) cannot carry that policy, and its models reject unknown enum values, which would
+fail a whole page, so the SDK is not used for reading.  `CurrencyRate` is taken as units of the document's
+currency per unit of the organisation's (the canonical rate is its inverse, to 6 places).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+import requests
+
+from connector.adapters.authorize import XERO_TOKEN, credentials
+from connector.adapters.base import Batch
+from connector.adapters.http import XERO_LIMITS, HostPolicy, RateLimiter
+from connector.adapters.tokens import TokenStore, refresher
+from connector.config import ClientConfig, Workspace
+from connector.errors import AuthError, FatalHostError
+from connector.records import Allocation, CreditNote, Customer, Invoice, InvoiceStatus, Payment, PaymentKind, Record
+
+log = logging.getLogger(__name__)
+API_BASE = "https://api.xero.com/api.xro/2.0"
+PAGE, FULL_PASS_DAYS = 1000, 7
+# (endpoint, list key, canonical entity, where clause)
+ENDPOINTS = (("Contacts", "Contacts", "customers", "IsCustomer==true"),
+             ("Invoices", "Invoices", "invoices", 'Type=="ACCREC"'),
+             ("CreditNotes", "CreditNotes", "credit_notes", 'Type=="ACCRECCREDIT"'),
+             ("Payments", "Payments", "payments", None),
+             ("Overpayments", "Overpayments", "payments", None),
+             ("Prepayments", "Prepayments", "payments", None))
+_MS = re.compile(r"/Date\((-?\d+)([+-]\d{4})?\)/")
+
+
+class XeroLedger:
+    host = "xero"
+
+    def __init__(self, config: ClientConfig, workspace: Workspace) -> None:
+        if not config.tenant_id:
+            raise AuthError(f"client '{config.key}' has no tenant_id: run `connector auth {config.key}`")
+        self.config = config
+        client_id, secret = credentials(config)
+        self.policy = HostPolicy(RateLimiter(XERO_LIMITS))
+        self.session = requests.Session()
+        self.session.mount("https://", self.policy)
+        self.session.mount("http://", self.policy)
+        self.tokens = TokenStore(workspace.client_data_dir(config.key), config.key, "xero")
+        self.refresh = refresher(self.session, config.endpoints.token_url or XERO_TOKEN, client_id, secret, "xero",
+                                 config.key)
+        self.api_base = config.endpoints.api_base or API_BASE
+
+    def _get(self, endpoint: str, params: dict[str, Any], since: str | None) -> dict[str, Any]:
+        for attempt in range(2):
+            tokens = self.tokens.fresh(self.refresh, margin=float("inf") if attempt else 60)
+            headers = {"Authorization": f"Bearer {tokens.access_token}", "xero-tenant-id": self.config.tenant_id,
+                       "Accept": "application/json"}
+            if since:
+                headers["If-Modified-Since"] = since
+            answer = self.session.get(f"{self.api_base}/{endpoint}", params=params, headers=headers)
+            if answer.status_code == 401 and attempt == 0:
+                continue  # one refresh, one retry
+            if answer.status_code == 401:
+                raise AuthError(f"Xero refused client '{self.config.key}' after a token refresh: "
+                                f"reconnect with `connector auth {self.config.key}`")
+            if answer.status_code == 304:
+                return {}
+            if answer.status_code != 200:
+                raise FatalHostError(f"Xero answered HTTP {answer.status_code} to {endpoint} for client "
+                                     f"'{self.config.key}': {answer.text[:200]}")
+            return answer.json(parse_float=Decimal)  # type: ignore[no-any-return]
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def pull(self, cursors: Mapping[str, str], *, full: bool = False) -> Iterator[Batch]:
+        now = dt.datetime.now(dt.UTC)
+        last_full = cursors.get("xero_full_pass")
+        full = full or last_full is None or dt.datetime.fromisoformat(last_full) < now - dt.timedelta(days=FULL_PASS_DAYS)
+        for endpoint, key, entity, where in ENDPOINTS:
+            since = None if full else cursors.get(f"xero_{endpoint}")
+            page = 1
+            while True:
+                params: dict[str, Any] = {"page": page, "pageSize": PAGE, "order": "UpdatedDateUTC ASC"}
+                if where:
+                    params["where"] = where
+                body = self._get(endpoint, params, since)
+                items = body.get(key, [])
+                records, deletions, latest = self._page(endpoint, items)
+                served = _ms(body.get("DateTimeUTC"))
+                if latest and served is not None:  # never a cursor ahead of the host's own clock
+                    latest = min(latest, served.isoformat())
+                cursor = {f"xero_{endpoint}": latest} if latest else {}
+                yield Batch(records=records, deletions={entity: deletions} if deletions else {}, cursors=cursor,
+                            api_calls=1)
+                pages = (body.get("pagination") or {}).get("pageCount", page)
+                if len(items) < PAGE or page >= pages:
+                    break
+                page += 1
+        if full:
+            yield Batch(records=(), cursors={"xero_full_pass": now.isoformat()})
+
+    def _page(self, endpoint: str, items: list[dict[str, Any]]) -> tuple[list[Record], list[str], str | None]:
+        records: list[Record] = []
+        deletions: list[str] = []
+        latest = None
+        for raw in items:
+            stamp = _ms(raw.get("UpdatedDateUTC"))
+            if stamp is not None:
+                latest = max(latest or stamp.isoformat(), stamp.isoformat())
+            try:
+                mapped = _MAPPERS[endpoint](raw)
+            except (KeyError, ValueError, ArithmeticError) as exc:
+                log.warning("skipped Xero %s record: %s", endpoint, exc)
+                continue
+            if isinstance(mapped, str):
+                deletions.append(mapped)
+            elif mapped is not None:
+                records.append(mapped)
+        return records, deletions, latest
+
+
+def _ms(value: Any) -> dt.datetime | None:
+    match = _MS.match(str(value or ""))
+    if not match:
+        return None
+    moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(milliseconds=int(match.group(1)))
+    return moment
+
+
+def _date(value: Any) -> dt.date:
+    moment = _ms(value)
+    if moment is None:
+        return dt.date.fromisoformat(str(value)[:10])
+    return moment.date()
+
+
+def _rate(raw: Mapping[str, Any], currency: str) -> Decimal | None:
+    rate = raw.get("CurrencyRate")
+    if rate in (None, 0) or Decimal(str(rate)) == 1:
+        return None
+    return (1 / Decimal(str(rate))).quantize(Decimal("0.000001"))
+
+
+def _contact(raw: Mapping[str, Any]) -> Customer | None:
+    if raw.get("IsCustomer") is False:
+        return None
+    return Customer(id=raw["ContactID"], name=raw.get("Name") or raw["ContactID"], email=raw.get("EmailAddress"),
+                    currency=raw.get("DefaultCurrency"), active=raw.get("ContactStatus", "ACTIVE") == "ACTIVE",
+                    updated_at=_ms(raw.get("UpdatedDateUTC")), raw=raw)
+
+
+def _invoice(raw: Mapping[str, Any]) -> Invoice | str | None:
+    if raw.get("Type") != "ACCREC":
+        return None
+    if raw.get("Status") in ("DELETED", "DRAFT", "SUBMITTED"):
+        return str(raw["InvoiceID"])
+    currency = raw.get("CurrencyCode") or "USD"
+    return Invoice(id=raw["InvoiceID"], customer_id=raw["Contact"]["ContactID"], number=raw.get("InvoiceNumber"),
+                   issue_date=_date(raw["Date"]), due_date=_date(raw.get("DueDate") or raw["Date"]), currency=currency,
+                   total=Decimal(str(raw.get("Total", 0))), exchange_rate=_rate(raw, currency),
+                   status=InvoiceStatus.VOID if raw.get("Status") == "VOIDED" else InvoiceStatus.OPEN,
+                   host_balance=Decimal(str(raw.get("AmountDue", 0))), updated_at=_ms(raw.get("UpdatedDateUTC")),
+                   raw=raw)
+
+
+def _payment(raw: Mapping[str, Any]) -> Payment | str | None:
+    if raw.get("Status") == "DELETED":
+        return str(raw["PaymentID"])
+    invoice = raw.get("Invoice") or {}
+    if raw.get("PaymentType", "ACCRECPAYMENT") != "ACCRECPAYMENT" or invoice.get("Type", "ACCREC") != "ACCREC":
+        return None
+    amount = Decimal(str(raw["Amount"]))
+    return Payment(id=raw["PaymentID"], customer_id=(invoice.get("Contact") or {})["ContactID"], date=_date(raw["Date"]),
+                   currency=invoice.get("CurrencyCode") or "USD", amount=amount, reference=raw.get("Reference") or None,
+                   allocations=(Allocation(invoice_id=invoice["InvoiceID"], amount=amount),),
+                   updated_at=_ms(raw.get("UpdatedDateUTC")), raw=raw)
+
+
+def _credit_note(raw: Mapping[str, Any]) -> CreditNote | str | None:
+    if raw.get("Type") != "ACCRECCREDIT":
+        return None
+    if raw.get("Status") in ("DELETED", "DRAFT", "SUBMITTED", "VOIDED"):
+        return str(raw["CreditNoteID"])
+    currency = raw.get("CurrencyCode") or "USD"
+    return CreditNote(id=raw["CreditNoteID"], customer_id=raw["Contact"]["ContactID"],
+                      number=raw.get("CreditNoteNumber"), date=_date(raw["Date"]), currency=currency,
+                      amount=Decimal(str(raw["Total"])), exchange_rate=_rate(raw, currency),
+                      allocations=tuple(Allocation(invoice_id=a["Invoice"]["InvoiceID"], amount=Decimal(str(a["Amount"])),
+                                                   date=_date(a["Date"]) if a.get("Date") else None)
+                                        for a in raw.get("Allocations") or [] if Decimal(str(a["Amount"])) > 0),
+                      updated_at=_ms(raw.get("UpdatedDateUTC")), raw=raw)
+
+
+def _credit_payment(kind: PaymentKind, key: str) -> Any:
+    def mapped(raw: Mapping[str, Any]) -> Payment | str | None:
+        if raw.get("Status") in ("DELETED", "VOIDED"):
+            return str(raw[key])
+        if not str(raw.get("Type", "")).startswith("RECEIVE"):
+            return None
+        return Payment(id=raw[key], customer_id=raw["Contact"]["ContactID"], date=_date(raw["Date"]),
+                       currency=raw.get("CurrencyCode") or "USD", amount=Decimal(str(raw["Total"])), kind=kind,
+                       allocations=tuple(Allocation(invoice_id=a["Invoice"]["InvoiceID"], amount=Decimal(str(a["Amount"])))
+                                         for a in raw.get("Allocations") or [] if Decimal(str(a["Amount"])) > 0),
+                       updated_at=_ms(raw.get("UpdatedDateUTC")), raw=raw)
+    return mapped
+
+
+_MAPPERS: dict[str, Any] = {"Contacts": _contact, "Invoices": _invoice, "CreditNotes": _credit_note,
+                            "Payments": _payment,
+                            "Overpayments": _credit_payment(PaymentKind.OVERPAYMENT, "OverpaymentID"),
+                            "Prepayments": _credit_payment(PaymentKind.PREPAYMENT, "PrepaymentID")}
