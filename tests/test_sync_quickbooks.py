@@ -65,5 +65,17 @@ def test_full_then_incremental_sync_matches_the_hosts_own_aging(client: Workspac
     assert second.counts["payments"].new >= moved["payments"]
     assert_balances_match_the_report(client, sandbox)
 
-    quiet = sync_client(client, "qbo")  # nothing changed since: nothing new, nothing deleted
-    assert (quiet.total("new"), quiet.total("deleted")) == (0, 0)
+    quiet = sync_client(client, "qbo")  # nothing changed since: nothing new, nothing deleted, one CDC call
+    assert (quiet.total("new"), quiet.total("deleted"), quiet.api_calls) == (0, 0, 1)
+
+
+def test_a_full_sync_reads_each_entity_in_pages_of_1000(client: Workspace, sandbox: SandboxServer) -> None:
+    import math
+
+    report = sync_client(client, "qbo", full=True)
+    assert report.outcome == "succeeded", report.error
+    # each entity takes ceil(n / 1000) pages, plus one empty page when n is a multiple of 1000 (a full page
+    # cannot tell that it is the last one)
+    staged = {name: c.new + c.updated + c.unchanged for name, c in report.counts.items()}
+    allowed = sum(math.floor(n / 1000) + 1 for n in staged.values()) + 1  # + the credit applications' share
+    assert report.api_calls <= allowed

@@ -64,3 +64,6 @@ def test_full_then_incremental_xero_sync(client: Workspace, sandbox: SandboxServ
     assert second.counts["invoices"].new == moved["invoices"]
     assert second.counts["payments"].deleted >= moved["deletions"]
     assert_balances_match(client, sandbox)
+    quiet = sync_client(client, "xero")
+    assert (quiet.total("new"), quiet.total("deleted")) == (0, 0)
+    assert quiet.api_calls <= 6  # one page per entity

@@ -24,13 +24,13 @@ class Batch:
     deletions: dict[str, list[str]] = field(default_factory=dict)
     strict: bool = False
     expected: int | None = None
-    api_calls: int = 0
 
 
 class LedgerAdapter(Protocol):
     """A host the connector can sync from."""
 
     host: str
+    api_calls: int  # calls made to the host so far (0 for csv)
 
     def pull(self, cursors: Mapping[str, str], *, full: bool = False) -> Iterator[Batch]:
         """Yield batches of what changed since `cursors` (everything, when `full`)."""

@@ -160,6 +160,7 @@ class CsvLedger:
     """A csv folder as a ledger adapter."""
 
     host = "csv"
+    api_calls = 0
 
     def __init__(self, folder: Path, home_currency: str) -> None:
         self.folder = folder

@@ -93,30 +93,45 @@ class QuickBooksLedger:
 
     # -- pulling --------------------------------------------------------------------------------
 
+    @property
+    def api_calls(self) -> int:
+        return self.policy.calls
+
     def pull(self, cursors: Mapping[str, str], *, full: bool = False) -> Iterator[Batch]:
+        """A snapshot by query when there is no usable cursor, else one CDC call.
+
+        The new cursor is the QBO server's `time` on the first answer of the pull: what changes while the
+        pull runs is read again next time rather than missed.
+        """
         since = cursors.get(CURSOR)
-        started = self._call("query", "SELECT COUNT(*) FROM Customer WHERE Active IN (true, false)")["time"]
-        stale = since is None or _instant(since) < _instant(started) - dt.timedelta(days=CDC_DAYS - 1)
-        if full or stale:
-            yield Batch(records=self._everything(), cursors={CURSOR: started},
-                        snapshot=frozenset(name for _, name in ENTITIES), api_calls=self.policy.calls)
-            return
-        records, deletions = self._changes(since)  # type: ignore[arg-type]
-        yield Batch(records=records, deletions=deletions, cursors={CURSOR: started}, api_calls=self.policy.calls)
+        if not full and since is not None:
+            answer = self._call("change_data_capture", ",".join(n for n, _ in ENTITIES), since)
+            if _instant(since) >= _instant(answer["time"]) - dt.timedelta(days=CDC_DAYS - 1):
+                records, deletions = self._changes(answer, since)
+                yield Batch(records=records, deletions=deletions, cursors={CURSOR: answer["time"]})
+                return
+        started: dict[str, str] = {}
+        yield Batch(records=self._everything(started), cursors=started,
+                    snapshot=frozenset(name for _, name in ENTITIES))
 
-    def _everything(self) -> Iterator[Record]:
+    def _everything(self, started: dict[str, str]) -> Iterator[Record]:
+        """Every record; `started` gets the cursor (the server's time on the first page) as a side effect,
+        read by the runner only after the records are consumed."""
         for qbo_name, _ in ENTITIES:
-            yield from self._query_all(qbo_name, None)
+            yield from self._query_all(qbo_name, None, started)
 
-    def _query_all(self, qbo_name: str, since: str | None) -> Iterator[Record]:
+    def _query_all(self, qbo_name: str, since: str | None, started: dict[str, str] | None = None) -> Iterator[Record]:
         where = [f"Metadata.LastUpdatedTime >= '{since}'"] if since else []
         if qbo_name == "Customer":
             where.append("Active IN (true, false)")
         condition = f" WHERE {' AND '.join(where)}" if where else ""
         start = 1
         while True:
-            page = self._call("query", f"SELECT * FROM {qbo_name}{condition} ORDERBY Metadata.LastUpdatedTime "
-                                       f"STARTPOSITION {start} MAXRESULTS {PAGE}")["QueryResponse"].get(qbo_name, [])
+            answer = self._call("query", f"SELECT * FROM {qbo_name}{condition} ORDERBY Metadata.LastUpdatedTime "
+                                         f"STARTPOSITION {start} MAXRESULTS {PAGE}")
+            if started is not None:
+                started.setdefault(CURSOR, answer["time"])
+            page = answer["QueryResponse"].get(qbo_name, [])
             for raw in page:
                 record = to_record(qbo_name, raw)
                 if record is not None:
@@ -125,8 +140,7 @@ class QuickBooksLedger:
                 return
             start += len(page)
 
-    def _changes(self, since: str) -> tuple[list[Record], dict[str, list[str]]]:
-        answer = self._call("change_data_capture", ",".join(n for n, _ in ENTITIES), since)
+    def _changes(self, answer: dict[str, Any], since: str) -> tuple[list[Record], dict[str, list[str]]]:
         records: list[Record] = []
         deletions: dict[str, list[str]] = {}
         for block in answer["CDCResponse"][0].get("QueryResponse", []):

@@ -61,6 +61,10 @@ class XeroLedger:
                                  config.key)
         self.api_base = config.endpoints.api_base or API_BASE
 
+    @property
+    def api_calls(self) -> int:
+        return self.policy.calls
+
     def _get(self, endpoint: str, params: dict[str, Any], since: str | None) -> dict[str, Any]:
         for attempt in range(2):
             tokens = self.tokens.fresh(self.refresh, margin=float("inf") if attempt else 60)
@@ -100,8 +104,7 @@ class XeroLedger:
                 if latest and served is not None:  # never a cursor ahead of the host's own clock
                     latest = min(latest, served.isoformat())
                 cursor = {f"xero_{endpoint}": latest} if latest else {}
-                yield Batch(records=records, deletions={entity: deletions} if deletions else {}, cursors=cursor,
-                            api_calls=1)
+                yield Batch(records=records, deletions={entity: deletions} if deletions else {}, cursors=cursor)
                 pages = (body.get("pagination") or {}).get("pageCount", page)
                 if len(items) < PAGE or page >= pages:
                     break

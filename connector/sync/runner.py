@@ -60,12 +60,14 @@ def sync_client(workspace: Workspace, key: str, *, full: bool = False,
             try:
                 total = _pull_into(store, adapter.pull(store.cursors(), full=full), progress, report)
             except ConnectorError as exc:
+                report.api_calls = adapter.api_calls
                 store.finish_run(run_id, "failed", api_calls=report.api_calls, error=str(exc))
                 raise
             except Exception as exc:  # a bug: record it for the unattended job's log, then let it surface
-                store.finish_run(run_id, "failed", api_calls=report.api_calls,
+                store.finish_run(run_id, "failed", api_calls=adapter.api_calls,
                                  error=f"internal error: {type(exc).__name__}: {exc}")
                 raise
+            report.api_calls = adapter.api_calls
             store.finish_run(run_id, "succeeded", total, api_calls=report.api_calls)
     except ConnectorError as exc:
         report.outcome, report.error, report.exit_status = "failed", str(exc), exc.exit_status
@@ -95,7 +97,6 @@ def _pull_into(store: Store, batches: Iterable[Batch], progress: Progress | None
                                  cursors=batch.cursors)
         finally:
             staging.drop()
-        report.api_calls += batch.api_calls
         for entity, counts in result.counts.items():
             into = total.counts.setdefault(entity, EntityCounts())
             for what in ("new", "updated", "deleted", "unchanged"):
