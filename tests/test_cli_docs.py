@@ -30,6 +30,10 @@ def test_readme_opens_with_the_two_commands() -> None:
 def test_demo_runs_the_loop_without_credentials_or_network(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["demo", "--size", "300", "--workdir", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "second sync (nothing changed): 0 new, 0 updated, 0 deleted" in result.output
-    assert "demo-csv" in result.output and "largest open balances" in result.output
-    assert (tmp_path / "data" / "demo-csv" / "store.sqlite").exists()
+    assert "demo-qbo: connected through OAuth" in result.output and "demo-xero: connected through OAuth" in result.output
+    balances = {line.split()[0]: line.split()[-1] for line in result.output.splitlines()
+                if len(line.split()) == 4 and line.split()[1] in ("quickbooks", "xero", "csv")}
+    assert set(balances) == {"demo-qbo", "demo-xero", "demo-csv"} and len(set(balances.values())) == 1
+    assert "aging as of" in result.output and "plan:" in result.output and "demo finished" in result.output
+    for key in ("demo-qbo", "demo-xero", "demo-csv"):
+        assert (tmp_path / "data" / key / "store.sqlite").exists()
