@@ -10,7 +10,6 @@ answered with 429, `Retry-After` and `X-Rate-Limit-Problem`, and with `X-MinLimi
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import struct
@@ -130,11 +129,18 @@ def _throttled(host: str, problem: str, guard: Guard, now: float) -> Response:
 
 
 def _reset_connection() -> None:
-    """Close the client's socket with a TCP reset, the way a failing load balancer does."""
+    """Drop the client's connection without an answer, the way a failing load balancer does.
+
+    The socket is shut down rather than closed: the server's own handler still holds it and closes it
+    afterwards, so no descriptor is closed twice (which could hit a newer connection reusing its number).
+    """
     sock = request.environ.get("werkzeug.socket")
     if isinstance(sock, socket.socket):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        os.close(sock.detach())  # the request's file objects still hold the socket: close the descriptor itself
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def _fault_response(fault: Fault, host: str | None, guard: Guard, now: float) -> Response | None:
