@@ -1,0 +1,136 @@
+"""Full sync of a sandbox company per host: records per second, data calls against the minimum, peak RSS,
+and the floor: the same pages fetched, parsed with `json.loads` and inserted with one `executemany`.
+
+The sandbox runs in this process with rate limits off; each sync runs in a child process (its peak RSS
+is the child's).  Pages are served warm (each host's pages are fetched once before timing).
+
+    python benchmarks/host_sync.py --invoices 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from connector.adapters.tokens import Tokens, TokenStore
+from connector.config import Workspace
+from connector.sandbox.company import CompanySpec
+from connector.sandbox.server import DEMO_CLIENTS, SandboxServer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.sandbox_auth import code_flow  # noqa: E402
+
+(CLIENT_ID, SECRET), = DEMO_CLIENTS.items()
+WRAPPER = ("import resource, sys, runpy; sys.argv = ['connector', *sys.argv[1:]]\n"
+           "try:\n    runpy.run_module('connector', run_name='__main__')\n"
+           "finally:\n    print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
+
+
+def configure(workspace: Workspace, server: SandboxServer, host: str) -> str:
+    key = {"quickbooks": "qbo", "xero": "xero"}[host]
+    workspace.create_client(key, host, currency="GBP")  # type: ignore[arg-type]
+    file = workspace.client_file(key)
+    company = server.app.config["REALM" if host == "quickbooks" else "TENANT"]
+    field = "realm_id" if host == "quickbooks" else "tenant_id"
+    endpoints = (f'api_base = "{server.url}/v3"\ndiscovery_url = "{server.url}/.well-known/openid_sandbox_configuration"\n'
+                 if host == "quickbooks" else
+                 f'api_base = "{server.url}/api.xro/2.0"\ntoken_url = "{server.url}/connect/token"\n')
+    file.write_text(file.read_text().replace(f'host = "{host}"', f'host = "{host}"\n{field} = "{company}"')
+                    .replace("# [endpoints]", "# e") + "\n[endpoints]\n" + endpoints)
+    body = code_flow(server, "qbo" if host == "quickbooks" else "xero")
+    TokenStore(workspace.client_data_dir(key), key, host).save(Tokens.from_response(body, host, time.time()))
+    return key
+
+
+def sync(workspace: Workspace, key: str) -> tuple[float, float, dict]:
+    env = {**os.environ, "CONNECTOR_CONFIG_DIR": str(workspace.config_dir), "CONNECTOR_DATA_DIR": str(workspace.data_dir),
+           "QBO_CLIENT_ID": CLIENT_ID, "QBO_CLIENT_SECRET": SECRET, "XERO_CLIENT_ID": CLIENT_ID,
+           "XERO_CLIENT_SECRET": SECRET}
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", WRAPPER, "sync", key, "--json"], env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"sync failed: {done.stdout[-1500:]} {done.stderr[-1500:]}")
+    rss = int(done.stderr.rsplit("MAXRSS", 1)[1].split()[0]) / 1024
+    return seconds, rss, json.loads(done.stdout)["clients"][0]
+
+
+def pages(server: SandboxServer, host: str) -> list[bytes]:
+    """Every page of every entity, raw, the way a client fetches them."""
+    token = code_flow(server, "qbo" if host == "quickbooks" else "xero")["access_token"]
+    bodies = []
+    if host == "quickbooks":
+        for entity in ("Customer", "Invoice", "Payment", "CreditMemo"):
+            start = 1
+            while True:
+                answer = requests.get(f"{server.url}/v3/company/{server.app.config['REALM']}/query", timeout=300,
+                                      headers={"Authorization": f"Bearer {token}"}, params={
+                                          "query": f"SELECT * FROM {entity} STARTPOSITION {start} MAXRESULTS 1000"})
+                bodies.append(answer.content)
+                count = len(answer.json()["QueryResponse"].get(entity, []))
+                if count < 1000:
+                    break
+                start += count
+    else:
+        for entity in ("Contacts", "Invoices", "CreditNotes", "Payments", "Overpayments", "Prepayments"):
+            page = 1
+            while True:
+                answer = requests.get(f"{server.url}/api.xro/2.0/{entity}", params={"page": page, "pageSize": 1000},
+                                      headers={"Authorization": f"Bearer {token}",
+                                               "xero-tenant-id": server.app.config["TENANT"]}, timeout=300)
+                bodies.append(answer.content)
+                if page >= answer.json()["pagination"]["pageCount"]:
+                    break
+                page += 1
+    return bodies
+
+
+def floor(bodies: list[bytes]) -> tuple[float, int]:
+    """json.loads every page and executemany its records as (id, json) rows: the least any sync can do."""
+    started = time.perf_counter()
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE r (id TEXT, body TEXT)")
+    count = 0
+    for body in bodies:
+        data = json.loads(body)
+        items = next((v for v in (data.get("QueryResponse") or data).values() if isinstance(v, list)), [])
+        conn.executemany("INSERT INTO r VALUES (?, ?)", [(str(i.get("Id") or next(iter(i.values()))), "") for i in items])
+        count += len(items)
+    conn.commit()
+    return time.perf_counter() - started, count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--invoices", type=int, default=100_000)
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="connector-bench-") as temp, \
+            SandboxServer(CompanySpec(seed=1, invoices=args.invoices, home_currency="GBP"), rate_limits="off") as server:
+        for host in ("quickbooks", "xero"):
+            bodies = pages(server, host)  # warms the sandbox's render cache too
+            floor_seconds, records = floor(bodies)
+            workspace = Workspace(Path(temp) / host / "config", Path(temp) / host / "data")
+            key = configure(workspace, server, host)
+            seconds, rss, report = sync(workspace, key)
+            minimum = sum(math.ceil(c["new"] / 1000) for c in report["entities"].values())
+            rows.append((host, report["new"], seconds, rss, report["api_calls"], minimum, floor_seconds, records))
+    print(f"{'host':<12}{'records':>9}{'seconds':>9}{'records/s':>11}{'peak RSS MB':>13}{'calls':>7}{'min':>6}"
+          f"{'floor s':>9}{'x floor':>9}")
+    for host, new, seconds, rss, calls, minimum, floor_seconds, records in rows:
+        print(f"{host:<12}{new:>9,}{seconds:>9.1f}{new / seconds:>11,.0f}{rss:>13,.0f}{calls:>7}{minimum:>6}"
+              f"{floor_seconds:>9.1f}{seconds / floor_seconds:>9.1f}")
+
+
+if __name__ == "__main__":
+    main()
