@@ -25,12 +25,9 @@ import requests
 from connector.adapters.tokens import Tokens, TokenStore
 from connector.config import Workspace
 from connector.sandbox.company import CompanySpec
-from connector.sandbox.server import DEMO_CLIENTS, SandboxServer
+from connector.sandbox.consent import CLIENT_ID, SECRET, code_flow
+from connector.sandbox.server import SandboxServer
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.sandbox_auth import code_flow  # noqa: E402
-
-(CLIENT_ID, SECRET), = DEMO_CLIENTS.items()
 WRAPPER = ("import resource, sys, runpy; sys.argv = ['connector', *sys.argv[1:]]\n"
            "try:\n    runpy.run_module('connector', run_name='__main__')\n"
            "finally:\n    print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
@@ -127,7 +124,7 @@ def main() -> None:
             rows.append((host, report["new"], seconds, rss, report["api_calls"], minimum, floor_seconds, records))
     print(f"{'host':<12}{'records':>9}{'seconds':>9}{'records/s':>11}{'peak RSS MB':>13}{'calls':>7}{'min':>6}"
           f"{'floor s':>9}{'x floor':>9}")
-    for host, new, seconds, rss, calls, minimum, floor_seconds, records in rows:
+    for host, new, seconds, rss, calls, minimum, floor_seconds, _records in rows:
         print(f"{host:<12}{new:>9,}{seconds:>9.1f}{new / seconds:>11,.0f}{rss:>13,.0f}{calls:>7}{minimum:>6}"
               f"{floor_seconds:>9.1f}{seconds / floor_seconds:>9.1f}")
 

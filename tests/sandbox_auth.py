@@ -1,26 +1,5 @@
-"""The authorisation-code flow against the sandbox, as an app runs it, for tests that need tokens."""
+"""The sandbox's OAuth helpers, for the tests (they live in the package so that benchmarks share them)."""
 
-from __future__ import annotations
+from connector.sandbox.consent import CLIENT_ID, REDIRECT, SECRET, code_flow
 
-from urllib.parse import parse_qs, urlencode, urlparse
-
-import requests
-
-from connector.sandbox.server import DEMO_CLIENTS, SandboxServer
-
-(CLIENT_ID, SECRET), = DEMO_CLIENTS.items()
-REDIRECT = "http://127.0.0.1:8765/callback"
-ENDPOINTS = {"qbo": ("/connect/oauth2", "/oauth2/v1/tokens/bearer"),
-             "xero": ("/identity/connect/authorize", "/connect/token")}
-
-
-def code_flow(sandbox: SandboxServer, host: str, state: str = "s-42") -> dict:
-    """Consent (which the sandbox gives at once), check `state`, exchange the code: the token response."""
-    consent, token = ENDPOINTS[host]
-    query = urlencode({"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": REDIRECT,
-                       "scope": "offline_access accounting.transactions", "state": state})
-    answer = requests.get(f"{sandbox.url}{consent}?{query}", allow_redirects=False, timeout=10)
-    back = parse_qs(urlparse(answer.headers["Location"]).query)
-    assert back["state"] == [state]
-    return requests.post(f"{sandbox.url}{token}", auth=(CLIENT_ID, SECRET), timeout=10, data={
-        "grant_type": "authorization_code", "code": back["code"][0], "redirect_uri": REDIRECT}).json()
+__all__ = ["CLIENT_ID", "REDIRECT", "SECRET", "code_flow"]
