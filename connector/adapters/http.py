@@ -153,10 +153,9 @@ class HostPolicy(HTTPAdapter):
         return response
 
 
-def session_for(limits: HostLimits, **policy: object) -> requests.Session:
-    """A session whose every call goes through one limiter and the retry policy."""
+def session_with(policy: HostPolicy) -> requests.Session:
+    """A session whose every call goes through `policy` (one per client: its limiter is the client's)."""
     session = requests.Session()
-    adapter = HostPolicy(RateLimiter(limits), **policy)  # type: ignore[arg-type]
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
+    session.mount("https://", policy)
+    session.mount("http://", policy)
     return session

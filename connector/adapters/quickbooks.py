@@ -28,7 +28,7 @@ from quickbooks.exceptions import AuthorizationException, QuickbooksException
 
 from connector.adapters.authorize import QBO_DISCOVERY, credentials
 from connector.adapters.base import Batch
-from connector.adapters.http import QBO_LIMITS, HostPolicy, RateLimiter
+from connector.adapters.http import QBO_LIMITS, HostPolicy, RateLimiter, session_with
 from connector.adapters.tokens import TokenStore, refresher
 from connector.config import ClientConfig, Workspace
 from connector.errors import AuthError, FatalHostError
@@ -62,7 +62,7 @@ class QuickBooksLedger:
         auth = AuthClient(self.client_id, self.secret, "http://127.0.0.1/callback",
                           self.config.endpoints.discovery_url or QBO_DISCOVERY)
         margin = float("inf") if force_refresh else 60
-        refresh = refresher(_session(self.policy), auth.token_endpoint, self.client_id, self.secret, "quickbooks",
+        refresh = refresher(session_with(self.policy), auth.token_endpoint, self.client_id, self.secret, "quickbooks",
                             self.config.key)
         tokens = self.tokens.fresh(refresh, margin=margin)
         auth.access_token, auth.refresh_token = tokens.access_token, tokens.refresh_token
@@ -157,15 +157,6 @@ class QuickBooksLedger:
                     elif (record := to_record(qbo_name, raw)) is not None:
                         records.append(record)
         return records, deletions
-
-
-def _session(policy: HostPolicy) -> Any:
-    import requests
-
-    session = requests.Session()
-    session.mount("https://", policy)
-    session.mount("http://", policy)
-    return session
 
 
 def _instant(text: str) -> dt.datetime:

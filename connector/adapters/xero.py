@@ -21,11 +21,9 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-import requests
-
 from connector.adapters.authorize import XERO_TOKEN, credentials
 from connector.adapters.base import Batch
-from connector.adapters.http import XERO_LIMITS, HostPolicy, RateLimiter
+from connector.adapters.http import XERO_LIMITS, HostPolicy, RateLimiter, session_with
 from connector.adapters.tokens import TokenStore, refresher
 from connector.config import ClientConfig, Workspace
 from connector.errors import AuthError, FatalHostError
@@ -53,9 +51,7 @@ class XeroLedger:
         self.config = config
         client_id, secret = credentials(config)
         self.policy = HostPolicy(RateLimiter(XERO_LIMITS))
-        self.session = requests.Session()
-        self.session.mount("https://", self.policy)
-        self.session.mount("http://", self.policy)
+        self.session = session_with(self.policy)
         self.tokens = TokenStore(workspace.client_data_dir(config.key), config.key, "xero")
         self.refresh = refresher(self.session, config.endpoints.token_url or XERO_TOKEN, client_id, secret, "xero",
                                  config.key)
