@@ -22,10 +22,9 @@ from pathlib import Path
 
 import requests
 
-from connector.adapters.tokens import Tokens, TokenStore
 from connector.config import Workspace
 from connector.sandbox.company import CompanySpec
-from connector.sandbox.consent import CLIENT_ID, SECRET, code_flow
+from connector.sandbox.consent import CLIENT_ID, SECRET, code_flow, connect_client
 from connector.sandbox.server import SandboxServer
 
 WRAPPER = ("import resource, sys, runpy; sys.argv = ['connector', *sys.argv[1:]]\n"
@@ -34,19 +33,7 @@ WRAPPER = ("import resource, sys, runpy; sys.argv = ['connector', *sys.argv[1:]]
 
 
 def configure(workspace: Workspace, server: SandboxServer, host: str) -> str:
-    key = {"quickbooks": "qbo", "xero": "xero"}[host]
-    workspace.create_client(key, host, currency="GBP")  # type: ignore[arg-type]
-    file = workspace.client_file(key)
-    company = server.app.config["REALM" if host == "quickbooks" else "TENANT"]
-    field = "realm_id" if host == "quickbooks" else "tenant_id"
-    endpoints = (f'api_base = "{server.url}/v3"\ndiscovery_url = "{server.url}/.well-known/openid_sandbox_configuration"\n'
-                 if host == "quickbooks" else
-                 f'api_base = "{server.url}/api.xro/2.0"\ntoken_url = "{server.url}/connect/token"\n')
-    file.write_text(file.read_text().replace(f'host = "{host}"', f'host = "{host}"\n{field} = "{company}"')
-                    .replace("# [endpoints]", "# e") + "\n[endpoints]\n" + endpoints)
-    body = code_flow(server, "qbo" if host == "quickbooks" else "xero")
-    TokenStore(workspace.client_data_dir(key), key, host).save(Tokens.from_response(body, host, time.time()))
-    return key
+    return connect_client(workspace, server, host)
 
 
 def sync(workspace: Workspace, key: str) -> tuple[float, float, dict]:

@@ -13,7 +13,9 @@ from typer.testing import CliRunner
 from connector.cli import app
 from connector.config import Workspace
 from connector.sandbox.company import CompanySpec, generate
+from connector.sandbox.consent import CLIENT_ID, SECRET, connect_client
 from connector.sandbox.csv_export import write_csv_company
+from connector.sandbox.server import SandboxServer
 
 TODAY = dt.date(2026, 6, 30)
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "ar_late_payments.csv"
@@ -97,3 +99,10 @@ def ibm_csv_company(rows: list[dict[str, str]], folder: Path) -> None:
         csv.writer(f).writerows([["id", "customer_id", "date", "amount", "invoice_id"],
                                  *([f"PAY-{r['invoiceNumber']}", r["customerID"], us_date(r["SettledDate"]),
                                     r["InvoiceAmount"], r["invoiceNumber"]] for r in rows)])
+
+
+def connect_host(workspace: Workspace, sandbox: SandboxServer, host: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    prefix = "QBO" if host == "quickbooks" else "XERO"
+    monkeypatch.setenv(f"{prefix}_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv(f"{prefix}_CLIENT_SECRET", SECRET)
+    return connect_client(workspace, sandbox, host)

@@ -15,9 +15,8 @@ import pytest
 from connector.config import Workspace
 from connector.sandbox.company import CompanySpec
 from connector.sandbox.server import SandboxServer
-from tests.conftest import dump_store
+from tests.conftest import connect_host, dump_store
 from tests.sandbox_auth import CLIENT_ID, SECRET
-from tests.test_sync_hosts_robust import connect
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +47,8 @@ def test_sigkill_mid_host_sync_then_rerun(sandbox: SandboxServer, tmp_path: Path
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     reference = Workspace(tmp_path / "ref" / "config", tmp_path / "ref" / "data")
     crashed = Workspace(tmp_path / "crash" / "config", tmp_path / "crash" / "data")
-    key = connect(reference, sandbox, host, monkeypatch)
-    connect(crashed, sandbox, host, monkeypatch)
+    key = connect_host(reference, sandbox, host, monkeypatch)
+    connect_host(crashed, sandbox, host, monkeypatch)
     run(reference, key)
     for moment in (0.6, 1.2):
         assert run(crashed, key, kill_after=moment) == -signal.SIGKILL

@@ -4,7 +4,6 @@ mid-run."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -12,13 +11,12 @@ import pytest
 import requests
 
 from connector import reports
-from connector.adapters.tokens import Tokens, TokenStore
 from connector.config import Workspace
 from connector.sandbox.company import CompanySpec
 from connector.sandbox.qbo_reports import aged_receivables
 from connector.sandbox.server import SandboxServer
 from connector.sync.runner import sync_client
-from tests.sandbox_auth import CLIENT_ID, SECRET, code_flow
+from tests.conftest import connect_host
 
 HOSTS = {"quickbooks": ("qbo", "/v3/company/"), "xero": ("xero", "/api.xro/2.0/")}
 
@@ -29,25 +27,6 @@ def sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
-def connect(workspace: Workspace, sandbox: SandboxServer, host: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    key, _ = HOSTS[host]
-    prefix = "QBO" if host == "quickbooks" else "XERO"
-    monkeypatch.setenv(f"{prefix}_CLIENT_ID", CLIENT_ID)
-    monkeypatch.setenv(f"{prefix}_CLIENT_SECRET", SECRET)
-    workspace.create_client(key, host, currency="GBP")  # type: ignore[arg-type]
-    file = workspace.client_file(key)
-    company = sandbox.app.config["REALM" if host == "quickbooks" else "TENANT"]
-    field = "realm_id" if host == "quickbooks" else "tenant_id"
-    endpoints = (f'api_base = "{sandbox.url}/v3"\ndiscovery_url = "{sandbox.url}/.well-known/openid_sandbox_configuration"\n'
-                 if host == "quickbooks" else
-                 f'api_base = "{sandbox.url}/api.xro/2.0"\ntoken_url = "{sandbox.url}/connect/token"\n')
-    file.write_text(file.read_text().replace(f'host = "{host}"', f'host = "{host}"\n{field} = "{company}"')
-                    .replace("# [endpoints]", "# e") + "\n[endpoints]\n" + endpoints)
-    TokenStore(workspace.client_data_dir(key), key, host).save(
-        Tokens.from_response(code_flow(sandbox, "qbo" if host == "quickbooks" else "xero"), host, time.time()))
-    return key
-
-
 def expected(sandbox: SandboxServer) -> dict[str, Decimal]:
     *rows, _ = aged_receivables(sandbox.world, {"report_date": sandbox.world.today.isoformat()})["Rows"]["Row"]
     return {r["ColData"][0]["value"]: Decimal(r["ColData"][-1]["value"]) for r in rows}
@@ -56,7 +35,7 @@ def expected(sandbox: SandboxServer) -> dict[str, Decimal]:
 @pytest.mark.parametrize("host", ["quickbooks", "xero"])
 def test_twenty_thousand_invoices_through_faults_equal_the_hosts_aging(
         workspace: Workspace, sandbox: SandboxServer, host: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    key = connect(workspace, sandbox, host, monkeypatch)
+    key = connect_host(workspace, sandbox, host, monkeypatch)
     path = HOSTS[host][1]
     requests.post(f"{sandbox.url}/_sandbox/oauth", json={"expire_access_tokens": True}, timeout=10)
     # five failures in a row on the first calls (the policy's sixth attempt succeeds), then clean calls

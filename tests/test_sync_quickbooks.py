@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -10,13 +9,12 @@ import pytest
 import requests
 
 from connector import reports
-from connector.adapters.tokens import Tokens, TokenStore
 from connector.config import Workspace
 from connector.sandbox.company import CompanySpec
 from connector.sandbox.qbo_reports import aged_receivables
 from connector.sandbox.server import SandboxServer
 from connector.sync.runner import sync_client
-from tests.sandbox_auth import CLIENT_ID, SECRET, code_flow
+from tests.conftest import connect_host
 
 
 @pytest.fixture(scope="module")
@@ -27,17 +25,7 @@ def sandbox() -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def client(workspace: Workspace, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> Workspace:
-    monkeypatch.setenv("QBO_CLIENT_ID", CLIENT_ID)
-    monkeypatch.setenv("QBO_CLIENT_SECRET", SECRET)
-    workspace.create_client("qbo", "quickbooks", currency="GBP")
-    file = workspace.client_file("qbo")
-    file.write_text(file.read_text().replace('host = "quickbooks"', f'host = "quickbooks"\nrealm_id = '
-                                             f'"{sandbox.app.config["REALM"]}"').replace("# [endpoints]", "# e")
-                    + f'\n[endpoints]\napi_base = "{sandbox.url}/v3"\n'
-                      f'discovery_url = "{sandbox.url}/.well-known/openid_sandbox_configuration"\n')
-    body = code_flow(sandbox, "qbo")
-    TokenStore(workspace.client_data_dir("qbo"), "qbo", "quickbooks").save(
-        Tokens.from_response(body, "quickbooks", time.time()))
+    connect_host(workspace, sandbox, "quickbooks", monkeypatch)
     return workspace
 
 

@@ -3,7 +3,6 @@ bills and suppliers left out, balances equal to the books' own aging to the cent
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -11,13 +10,12 @@ import pytest
 import requests
 
 from connector import reports
-from connector.adapters.tokens import Tokens, TokenStore
 from connector.config import Workspace
 from connector.sandbox.company import CompanySpec
 from connector.sandbox.qbo_reports import aged_receivables
 from connector.sandbox.server import SandboxServer
 from connector.sync.runner import sync_client
-from tests.sandbox_auth import CLIENT_ID, SECRET, code_flow
+from tests.conftest import connect_host
 
 
 @pytest.fixture(scope="module")
@@ -28,15 +26,7 @@ def sandbox() -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def client(workspace: Workspace, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> Workspace:
-    monkeypatch.setenv("XERO_CLIENT_ID", CLIENT_ID)
-    monkeypatch.setenv("XERO_CLIENT_SECRET", SECRET)
-    workspace.create_client("xero", "xero", currency="GBP")
-    file = workspace.client_file("xero")
-    file.write_text(file.read_text().replace('host = "xero"', f'host = "xero"\ntenant_id = '
-                                             f'"{sandbox.app.config["TENANT"]}"').replace("# [endpoints]", "# e")
-                    + f'\n[endpoints]\napi_base = "{sandbox.url}/api.xro/2.0"\ntoken_url = "{sandbox.url}/connect/token"\n')
-    TokenStore(workspace.client_data_dir("xero"), "xero", "xero").save(
-        Tokens.from_response(code_flow(sandbox, "xero"), "xero", time.time()))
+    connect_host(workspace, sandbox, "xero", monkeypatch)
     return workspace
 
 

@@ -26,3 +26,28 @@ def code_flow(sandbox: SandboxServer, host: str, state: str = "s-42") -> dict:
         raise AssertionError("the sandbox's consent redirect lost the state")
     return requests.post(f"{sandbox.url}{token}", auth=(CLIENT_ID, SECRET), timeout=10, data={
         "grant_type": "authorization_code", "code": back["code"][0], "redirect_uri": REDIRECT}).json()
+
+
+def connect_client(workspace: object, sandbox: SandboxServer, host: str, key: str | None = None,
+                   currency: str = "GBP") -> str:
+    """A QuickBooks or Xero client of the sandbox, configured and connected (tokens stored), for tests and
+    benchmarks; the app credentials must be in the environment variables its config names."""
+    import time
+
+    from connector.adapters.tokens import Tokens, TokenStore
+
+    key = key or {"quickbooks": "qbo", "xero": "xero"}[host]
+    workspace.create_client(key, host, currency=currency)  # type: ignore[attr-defined]
+    file = workspace.client_file(key)  # type: ignore[attr-defined]
+    company = sandbox.app.config["REALM" if host == "quickbooks" else "TENANT"]
+    field = "realm_id" if host == "quickbooks" else "tenant_id"
+    endpoints = (f'api_base = "{sandbox.url}/v3"\ndiscovery_url = "{sandbox.url}/.well-known/openid_sandbox_configuration"\n'
+                 if host == "quickbooks" else
+                 f'api_base = "{sandbox.url}/api.xro/2.0"\ntoken_url = "{sandbox.url}/connect/token"\n'
+                 f'connections_url = "{sandbox.url}/connections"\n')
+    file.write_text(file.read_text().replace(f'host = "{host}"', f'host = "{host}"\n{field} = "{company}"')
+                    .replace("# [endpoints]", "# (sandbox endpoints below)") + "\n[endpoints]\n" + endpoints)
+    body = code_flow(sandbox, "qbo" if host == "quickbooks" else "xero")
+    TokenStore(workspace.client_data_dir(key), key, host).save(  # type: ignore[attr-defined]
+        Tokens.from_response(body, host, time.time()))
+    return key
