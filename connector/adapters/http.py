@@ -85,7 +85,7 @@ class _Retry(Exception):
 def _retry_after(response: requests.Response) -> float | None:
     value = response.headers.get("Retry-After")
     try:
-        return float(value) if value is not None else None
+        return float(value) if value is not None else None  # ok: seconds to wait, not money
     except ValueError:
         return None
 

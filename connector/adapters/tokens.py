@@ -45,10 +45,11 @@ class Tokens:
     @classmethod
     def from_response(cls, body: dict[str, Any], host: str, now: float, previous: Tokens | None = None) -> Tokens:
         """Tokens from a token endpoint's JSON answer (a first grant, or a refresh of `previous`)."""
-        lifetime = float(body.get("x_refresh_token_expires_in") or REFRESH_LIFETIME[host])
+        lifetime = float(body.get("x_refresh_token_expires_in") or REFRESH_LIFETIME[host])  # ok: seconds
         return cls(access_token=body["access_token"], refresh_token=body.get("refresh_token") or
                    (previous.refresh_token if previous else ""),
-                   access_expires_at=now + float(body.get("expires_in", 1800)), refresh_expires_at=now + lifetime,
+                   access_expires_at=now + float(body.get("expires_in", 1800)),  # ok: seconds, not money
+                   refresh_expires_at=now + lifetime,
                    first_issued_at=previous.first_issued_at if previous else now,
                    tenant=previous.tenant if previous else body.get("realmId"),
                    scope=body.get("scope") or (previous.scope if previous else None))

@@ -63,7 +63,7 @@ class XeroLedger:
 
     def _get(self, endpoint: str, params: dict[str, Any], since: str | None) -> dict[str, Any]:
         for attempt in range(2):
-            tokens = self.tokens.fresh(self.refresh, margin=float("inf") if attempt else 60)
+            tokens = self.tokens.fresh(self.refresh, margin=float("inf") if attempt else 60)  # ok: seconds
             headers = {"Authorization": f"Bearer {tokens.access_token}", "xero-tenant-id": self.config.tenant_id,
                        "Accept": "application/json"}
             if since:
