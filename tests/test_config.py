@@ -141,3 +141,15 @@ def test_invalid_policy_is_refused(workspace: Workspace, steps: str, reason: str
 def test_endpoint_urls_are_not_mistaken_for_secrets(workspace: Workspace) -> None:
     write_client(workspace, "x", 'name = "X"\nhost = "xero"\n[endpoints]\ntoken_url = "http://127.0.0.1:8700/connect/token"\n')
     assert workspace.load_client("x").endpoints.token_url.endswith("/connect/token")
+
+
+def test_limits_override_the_host_defaults(workspace: Workspace) -> None:
+    from connector.adapters.http import XERO_LIMITS, limits_for
+
+    write_client(workspace, "x", 'name = "X"\nhost = "xero"\n[limits]\nper_minute = 600\n')
+    config = workspace.load_client("x")
+    limits = limits_for(XERO_LIMITS, **config.limits.model_dump())
+    assert (limits.per_minute, limits.concurrent, limits.per_day) == (600, 4, 5000)
+    write_client(workspace, "y", 'name = "Y"\nhost = "xero"\n[limits]\nper_minute = "lots"\n')
+    with pytest.raises(ConfigError, match="limits.per_minute"):
+        workspace.load_client("y")

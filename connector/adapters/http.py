@@ -39,6 +39,13 @@ QBO_LIMITS = HostLimits(per_minute=450, concurrent=8)
 XERO_LIMITS = HostLimits(per_minute=55, concurrent=4, per_day=5000)
 
 
+def limits_for(defaults: HostLimits, per_minute: int | None = None, concurrent: int | None = None,
+               per_day: int | None = None) -> HostLimits:
+    """The host's defaults with a client's own settings (`[limits]` in its config) laid over them."""
+    return HostLimits(per_minute=per_minute or defaults.per_minute, concurrent=concurrent or defaults.concurrent,
+                      per_day=per_day or defaults.per_day)
+
+
 class RateLimiter:
     """A sliding one-minute window, a cap on calls in flight, and an optional daily budget, per client."""
 

@@ -28,7 +28,7 @@ from quickbooks.exceptions import AuthorizationException, QuickbooksException
 
 from connector.adapters.authorize import QBO_DISCOVERY, credentials
 from connector.adapters.base import Batch
-from connector.adapters.http import QBO_LIMITS, HostPolicy, RateLimiter, session_with
+from connector.adapters.http import QBO_LIMITS, HostPolicy, RateLimiter, limits_for, session_with
 from connector.adapters.tokens import TokenStore, refresher
 from connector.config import ClientConfig, Workspace
 from connector.errors import AuthError, FatalHostError
@@ -53,7 +53,7 @@ class QuickBooksLedger:
         self.api_base = config.endpoints.api_base or API_BASE
         if self.api_base.startswith("http://127.0.0.1"):
             os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the sandbox on loopback speaks plain HTTP
-        self.policy = HostPolicy(RateLimiter(QBO_LIMITS))
+        self.policy = HostPolicy(RateLimiter(limits_for(QBO_LIMITS, **config.limits.model_dump())))
         self.qb: QuickBooks | None = None
 
     # -- connection -----------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import Any
 
 from connector.adapters.authorize import XERO_TOKEN, credentials
 from connector.adapters.base import Batch
-from connector.adapters.http import XERO_LIMITS, HostPolicy, RateLimiter, session_with
+from connector.adapters.http import XERO_LIMITS, HostPolicy, RateLimiter, limits_for, session_with
 from connector.adapters.tokens import TokenStore, refresher
 from connector.config import ClientConfig, Workspace
 from connector.errors import AuthError, FatalHostError
@@ -53,7 +53,7 @@ class XeroLedger:
             raise AuthError(f"client '{config.key}' has no tenant_id: run `connector auth {config.key}`")
         self.config = config
         client_id, secret = credentials(config)
-        self.policy = HostPolicy(RateLimiter(XERO_LIMITS))
+        self.policy = HostPolicy(RateLimiter(limits_for(XERO_LIMITS, **config.limits.model_dump())))
         self.session = session_with(self.policy)
         self.tokens = TokenStore(workspace.client_data_dir(config.key), config.key, "xero")
         self.refresh = refresher(self.session, config.endpoints.token_url or XERO_TOKEN, client_id, secret, "xero",

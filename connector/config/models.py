@@ -143,6 +143,15 @@ class SegmentThresholds(_Strict):
     problem_days_past_due: StrictInt = Field(default=90, ge=1)
 
 
+class LimitSettings(_Strict):
+    """Our own call ceilings for this client, when the host's defaults do not fit (a test server, or an app
+    tier with other limits).  Unset keys keep the defaults: just under the host's published limits."""
+
+    per_minute: StrictInt | None = Field(default=None, ge=1)
+    concurrent: StrictInt | None = Field(default=None, ge=1)
+    per_day: StrictInt | None = Field(default=None, ge=1)
+
+
 Host = Literal["quickbooks", "xero", "csv"]
 
 
@@ -163,6 +172,7 @@ class ClientConfig(_Strict):
     credentials: Credentials = Credentials()
     endpoints: Endpoints = Endpoints()
     email: EmailSettings = EmailSettings()
+    limits: LimitSettings = LimitSettings()
     metrics: MetricsSettings = MetricsSettings()
     aging: AgingSettings = AgingSettings()
     allowance: AllowanceSettings = AllowanceSettings()
