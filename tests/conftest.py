@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,22 @@ def connect_host(workspace: Workspace, sandbox: SandboxServer, host: str, monkey
     monkeypatch.setenv(f"{prefix}_CLIENT_ID", CLIENT_ID)
     monkeypatch.setenv(f"{prefix}_CLIENT_SECRET", SECRET)
     return connect_client(workspace, sandbox, host)
+
+
+def host_aging(sandbox: SandboxServer) -> tuple[dict[str, Decimal], Decimal]:
+    """The sandbox company's own aged-receivables totals today: by customer name, and the grand total."""
+    from connector.sandbox.qbo_reports import aged_receivables
+
+    *rows, grand = aged_receivables(sandbox.world, {"report_date": sandbox.world.today.isoformat()})["Rows"]["Row"]
+    return ({r["ColData"][0]["value"]: Decimal(r["ColData"][-1]["value"]) for r in rows},
+            Decimal(grand["Summary"]["ColData"][-1]["value"]))
+
+
+def assert_aging_matches_host(workspace: Workspace, key: str, sandbox: SandboxServer) -> None:
+    """The client's store, aged as of the company's today, equals the host's own figures to the cent."""
+    from connector import reports
+
+    by_customer, total = host_aging(sandbox)
+    ours = reports.aging(workspace, key, as_of=sandbox.world.today)
+    assert {line.name: line.total for line in ours.lines if line.total} == by_customer
+    assert ours.total == total

@@ -61,7 +61,7 @@ class QuickBooksLedger:
     def _connect(self, force_refresh: bool = False) -> QuickBooks:
         auth = AuthClient(self.client_id, self.secret, "http://127.0.0.1/callback",
                           self.config.endpoints.discovery_url or QBO_DISCOVERY)
-        margin = float("inf") if force_refresh else 60
+        margin = float("inf") if force_refresh else 60  # ok: seconds, not money
         refresh = refresher(session_with(self.policy), auth.token_endpoint, self.client_id, self.secret, "quickbooks",
                             self.config.key)
         tokens = self.tokens.fresh(refresh, margin=margin)
