@@ -10,13 +10,12 @@ sync again with `--full` (every file re-read, nothing to change).  Prints a tabl
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from child import run_connector
 
 from connector.config import Workspace
 from connector.sandbox.company import CompanySpec, generate
@@ -27,17 +26,8 @@ def run_sync(workspace: Workspace, *extra: str) -> tuple[float, float, dict]:
     """(wall seconds, peak RSS in MB of the sync process, its JSON report)."""
     env = {**os.environ, "CONNECTOR_CONFIG_DIR": str(workspace.config_dir),
            "CONNECTOR_DATA_DIR": str(workspace.data_dir)}
-    script = ("import json, resource, sys, runpy; sys.argv = ['connector', *sys.argv[1:]]\n"
-              "try:\n    runpy.run_module('connector', run_name='__main__')\n"
-              "finally:\n    print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", script, "sync", "bench", "--json", *extra], env=env,
-                          capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        sys.exit(f"sync failed ({done.returncode}): {done.stdout[-2000:]} {done.stderr[-2000:]}")
-    rss_kb = int(done.stderr.rsplit("MAXRSS", 1)[1].split()[0])
-    return seconds, rss_kb / 1024, json.loads(done.stdout)["clients"][0]
+    seconds, peak, output = run_connector(["sync", "bench", *extra], env)
+    return seconds, peak, output["clients"][0]
 
 
 def main() -> None:

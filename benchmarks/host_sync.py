@@ -16,22 +16,17 @@ import json
 import math
 import os
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import requests
+from child import run_connector
 
 from connector.config import Workspace
 from connector.sandbox.company import CompanySpec
 from connector.sandbox.consent import CLIENT_ID, SECRET, code_flow, connect_client
 from connector.sandbox.server import SandboxServer
-
-WRAPPER = ("import resource, sys, runpy; sys.argv = ['connector', *sys.argv[1:]]\n"
-           "try:\n    runpy.run_module('connector', run_name='__main__')\n"
-           "finally:\n    print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
 
 
 def configure(workspace: Workspace, server: SandboxServer, host: str) -> str:
@@ -46,13 +41,8 @@ def sync(workspace: Workspace, key: str) -> tuple[float, float, dict]:
     env = {**os.environ, "CONNECTOR_CONFIG_DIR": str(workspace.config_dir), "CONNECTOR_DATA_DIR": str(workspace.data_dir),
            "QBO_CLIENT_ID": CLIENT_ID, "QBO_CLIENT_SECRET": SECRET, "XERO_CLIENT_ID": CLIENT_ID,
            "XERO_CLIENT_SECRET": SECRET}
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", WRAPPER, "sync", key, "--json"], env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        sys.exit(f"sync failed: {done.stdout[-1500:]} {done.stderr[-1500:]}")
-    rss = int(done.stderr.rsplit("MAXRSS", 1)[1].split()[0]) / 1024
-    return seconds, rss, json.loads(done.stdout)["clients"][0]
+    seconds, peak, output = run_connector(["sync", key], env)
+    return seconds, peak, output["clients"][0]
 
 
 def pages(server: SandboxServer, host: str) -> list[bytes]:
