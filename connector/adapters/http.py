@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
@@ -152,12 +153,22 @@ class HostPolicy(HTTPAdapter):
             body = response.content  # read the body now, so that a connection cut mid-body is retried here
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
             raise _Retry("body cut short") from exc
-        if body and "json" in response.headers.get("Content-Type", ""):
-            try:
-                json.loads(body)
-            except ValueError:
-                raise _Retry("a JSON response that does not parse (cut short or garbled)") from None
+        if body and "json" in response.headers.get("Content-Type", "") and not _parses(body):
+            raise _Retry("a JSON response that does not parse (cut short or garbled)")
         return response
+
+
+def _parses(body: bytes) -> bool:
+    """Whether a body is JSON.  orjson is twice as fast as `json` at this, but stricter (it refuses NaN and
+    lone surrogates, which `json` and the SDKs accept), so what it refuses is asked of `json` too."""
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError:
+        try:
+            json.loads(body)
+        except ValueError:
+            return False
+    return True
 
 
 def session_with(policy: HostPolicy) -> requests.Session:

@@ -29,6 +29,7 @@ from quickbooks.exceptions import AuthorizationException, QuickbooksException
 from connector.adapters.authorize import QBO_DISCOVERY, credentials
 from connector.adapters.base import Batch
 from connector.adapters.http import QBO_LIMITS, HostPolicy, RateLimiter, limits_for, session_with
+from connector.adapters.readahead import read_ahead
 from connector.adapters.tokens import TokenStore, refresher
 from connector.config import ClientConfig, Workspace
 from connector.errors import AuthError, FatalHostError
@@ -117,10 +118,15 @@ class QuickBooksLedger:
     def _everything(self, started: dict[str, str]) -> Iterator[Record]:
         """Every record; `started` gets the cursor (the server's time on the first page) as a side effect,
         read by the runner only after the records are consumed."""
-        for qbo_name, _ in ENTITIES:
-            yield from self._query_all(qbo_name, None, started)
+        pages = (page for qbo_name, _ in ENTITIES for page in self._query_pages(qbo_name, None, started))
+        yield from self._mapped(read_ahead(pages))
 
-    def _query_all(self, qbo_name: str, since: str | None, started: dict[str, str] | None = None) -> Iterator[Record]:
+    def _query_all(self, qbo_name: str, since: str | None) -> Iterator[Record]:
+        yield from self._mapped(read_ahead(self._query_pages(qbo_name, since)))
+
+    def _query_pages(self, qbo_name: str, since: str | None, started: dict[str, str] | None = None,
+                     ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+        """(entity, page of raw records) by query, 1,000 at a time, in `Metadata.LastUpdatedTime` order."""
         where = [f"Metadata.LastUpdatedTime >= '{since}'"] if since else []
         if qbo_name == "Customer":
             where.append("Active IN (true, false)")
@@ -132,13 +138,17 @@ class QuickBooksLedger:
             if started is not None:
                 started.setdefault(CURSOR, answer["time"])
             page = answer["QueryResponse"].get(qbo_name, [])
-            for raw in page:
-                record = to_record(qbo_name, raw)
-                if record is not None:
-                    yield record
+            yield qbo_name, page
             if len(page) < PAGE:
                 return
             start += len(page)
+
+    @staticmethod
+    def _mapped(pages: Iterator[tuple[str, list[dict[str, Any]]]]) -> Iterator[Record]:
+        for qbo_name, page in pages:
+            for raw in page:
+                if (record := to_record(qbo_name, raw)) is not None:
+                    yield record
 
     def _changes(self, answer: dict[str, Any], since: str) -> tuple[list[Record], dict[str, list[str]]]:
         records: list[Record] = []

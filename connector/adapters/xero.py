@@ -24,6 +24,7 @@ from typing import Any
 from connector.adapters.authorize import XERO_TOKEN, credentials
 from connector.adapters.base import Batch
 from connector.adapters.http import XERO_LIMITS, HostPolicy, RateLimiter, limits_for, session_with
+from connector.adapters.readahead import read_ahead
 from connector.adapters.tokens import TokenStore, refresher
 from connector.config import ClientConfig, Workspace
 from connector.errors import AuthError, FatalHostError
@@ -109,7 +110,17 @@ class XeroLedger:
             yield Batch(records=(), cursors={"xero_full_pass": now.isoformat()})
 
     def _pages(self, endpoint: str, since: str | None) -> Iterator[tuple[list[Record], list[str], str | None]]:
-        """Each page of an endpoint as (records, deleted ids, the cursor it reaches)."""
+        """Each page of an endpoint as (records, deleted ids, the cursor it reaches), the next page read
+        while this one is mapped."""
+        for body, items in read_ahead(self._bodies(endpoint, since)):
+            records, deletions, latest = self._page(endpoint, items)
+            served = _ms(body.get("DateTimeUTC"))
+            if latest and served is not None:  # never a cursor ahead of the host's own clock
+                latest = min(latest, served.isoformat())
+            yield records, deletions, latest
+
+    def _bodies(self, endpoint: str, since: str | None) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """Each page's body and its list of records, until a short page or the last page."""
         _, key, _, where = next(e for e in ENDPOINTS if e[0] == endpoint)
         page = 1
         while True:
@@ -118,11 +129,7 @@ class XeroLedger:
                 params["where"] = where
             body = self._get(endpoint, params, since)
             items = body.get(key, [])
-            records, deletions, latest = self._page(endpoint, items)
-            served = _ms(body.get("DateTimeUTC"))
-            if latest and served is not None:  # never a cursor ahead of the host's own clock
-                latest = min(latest, served.isoformat())
-            yield records, deletions, latest
+            yield body, items
             if len(items) < PAGE or page >= (body.get("pagination") or {}).get("pageCount", page):
                 return
             page += 1

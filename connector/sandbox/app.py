@@ -15,6 +15,7 @@ from connector.sandbox.control import register_control
 from connector.sandbox.guard import Guard, Limits, register_guard
 from connector.sandbox.oauth import QBO, XERO, TokenService
 from connector.sandbox.qbo_api import register_qbo
+from connector.sandbox.wire import OrjsonProvider
 from connector.sandbox.world import World
 from connector.sandbox.xero_api import register_xero
 
@@ -23,6 +24,7 @@ def create_app(world: World, *, clients: dict[str, str], realm: str = "913035776
                tenant: str | None = None, rate_limits: str = "real") -> Flask:
     """A Flask app serving the world to the OAuth `clients` (id → secret) as QuickBooks and as Xero."""
     app = Flask("connector-sandbox")
+    app.json = OrjsonProvider(app)
     tenant = tenant or str(uuid.uuid5(uuid.NAMESPACE_URL, f"xero-tenant/{world.spec.seed}"))
     qbo_tokens, xero_tokens = TokenService(QBO, clients), TokenService(XERO, clients)
     app.config.update(QBO_TOKENS=qbo_tokens, XERO_TOKENS=xero_tokens, REALM=realm, TENANT=tenant, WORLD=world)
