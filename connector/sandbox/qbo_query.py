@@ -188,20 +188,33 @@ def _order(p: _Parser) -> list[tuple[str, bool]]:
         p.take()
 
 
+_SPELLINGS: dict[str, str] = {}  # a path part as queried → the key's spelling last found in a record
+
+
 def lookup(record: Mapping[str, Any], path: str) -> Any:
     """A field by dotted path, case-insensitively; a reference gives its `value`."""
     value: Any = record
     for part in path.split("."):
-        if not isinstance(value, Mapping):
+        if not isinstance(value, dict | Mapping):
             return None
         if part in value:
             value = value[part]
             continue
-        key = next((k for k in value if k.lower() == part.lower()), None)
-        value = value.get(key) if key is not None else None
+        spelling = _SPELLINGS.get(part)
+        if spelling is None or spelling not in value:
+            spelling = next((k for k in value if k.lower() == part.lower()), None)
+            if spelling is None:
+                value = None
+                continue
+            _SPELLINGS[part] = spelling
+        value = value[spelling]
     if isinstance(value, Mapping) and "value" in value:
         value = value["value"]
     return value
+
+
+_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
 def _comparable(value: Any) -> Any:
@@ -210,14 +223,14 @@ def _comparable(value: Any) -> Any:
     if isinstance(value, (int, float, Decimal)):
         return Decimal(str(value))
     text = str(value)
-    if re.match(r"^\d{4}-\d{2}-\d{2}T", text):
+    if _INSTANT.match(text):
         try:
             moment = dt.datetime.fromisoformat(text)
             return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
         except ValueError:
             return text
     try:
-        return Decimal(text) if re.match(r"^-?\d+(\.\d+)?$", text) else text
+        return Decimal(text) if _NUMBER.match(text) else text
     except InvalidOperation:
         return text
 
@@ -245,7 +258,7 @@ def select(query: Query, records: Iterable[Mapping[str, Any]]) -> list[Mapping[s
     if query.entity.lower() in NAME_LISTS and not query.mentions_active:
         rows = [r for r in rows if lookup(r, "Active") is not False]
     for path, descending in reversed(query.order):
-        keyed = [((_comparable(lookup(r, path)) is None, _sort_key(lookup(r, path))), r) for r in rows]
+        keyed = [(_sort_key(_comparable(lookup(r, path))), r) for r in rows]
         keyed.sort(key=lambda pair: pair[0], reverse=descending)
         rows = [r for _, r in keyed]
     return rows
@@ -266,13 +279,13 @@ def run(query: Query, records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return page(query, select(query, records))
 
 
-def _sort_key(value: Any) -> tuple[int, Any]:
-    comparable = _comparable(value)
+def _sort_key(comparable: Any) -> tuple[bool, int, Any]:
+    """Missing values last, then instants, numbers and text, each in its own order."""
     if isinstance(comparable, dt.datetime):
-        return (0, comparable.timestamp())
+        return (False, 0, comparable.timestamp())
     if isinstance(comparable, Decimal):
-        return (1, comparable)
-    return (2, str(comparable))
+        return (False, 1, comparable)
+    return (comparable is None, 2, str(comparable))
 
 
 def fault(error: QueryError, now: str) -> dict[str, Any]:

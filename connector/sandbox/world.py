@@ -183,9 +183,11 @@ class World:
     def balance(self, invoice: Invoice) -> Decimal:
         if invoice.status is InvoiceStatus.VOID:
             return Decimal(0)
-        paid = sum((amount for entity, key, amount in self.applied.get(invoice.id, [])
-                    if not self.records[entity][key].deleted), Decimal(0))
-        return invoice.total - paid
+        balance, records = invoice.total, self.records
+        for entity, key, amount in self.applied.get(invoice.id, ()):
+            if not records[entity][key].deleted:
+                balance -= amount
+        return balance
 
     def customer_balance(self, customer_id: str) -> Decimal:
         """What a customer owes, from its live invoices (computed once for all customers, then kept)."""
