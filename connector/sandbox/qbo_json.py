@@ -7,11 +7,12 @@ Amounts are JSON numbers, dates `YYYY-MM-DD`, instants in US Pacific time with t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 from connector.records import CreditNote, Customer, Invoice, InvoiceStatus, Payment
-from connector.sandbox.world import PACIFIC, HostRecord, World
+from connector.sandbox.world import PACIFIC, HostRecord, Listed, World
 
 CURRENCY_NAMES = {"USD": "United States Dollar", "GBP": "British Pound Sterling", "EUR": "Euro",
                   "AUD": "Australian Dollar", "NZD": "New Zealand Dollar", "CAD": "Canadian Dollar"}
@@ -34,15 +35,19 @@ def _currency(code: str) -> dict[str, str]:
 
 
 def _ref(world: World, entity: str, key: str) -> dict[str, str]:
-    host = world.by_id(entity, key)
-    record = host.record if host else None
-    name = getattr(record, "name", None) or getattr(record, "number", None) or key
-    return {"value": host.qbo_id if host else key, "name": name}
+    def build() -> dict[str, str]:
+        host = world.by_id(entity, key)
+        record = host.record if host else None
+        name = getattr(record, "name", None) or getattr(record, "number", None) or key
+        return {"value": host.qbo_id if host else key, "name": name}
+    if entity != "customers":  # an invoice is referred to once or twice: not worth keeping
+        return build()
+    return world.part(("qbo-customer", key), build)  # type: ignore[no-any-return]
 
 
 def render(world: World, host: HostRecord) -> dict[str, Any]:
-    """The record as QBO JSON (cached until the world next changes)."""
-    return world.cached("qbo", _kind(host), host.record.id, lambda: _render(world, host))
+    """The record as QBO JSON."""
+    return _render(world, host)
 
 
 def _kind(host: HostRecord) -> str:
@@ -159,11 +164,11 @@ def credit_applications(world: World, host: HostRecord) -> list[dict[str, Any]]:
     return result
 
 
-def entity_records(world: World, entity: str, hosts: list[HostRecord]) -> list[dict[str, Any]]:
-    """The QBO records of an entity for these host records; Payment also lists credit-memo applications."""
-    records = [render(world, h) for h in hosts]
+def entity_records(world: World, entity: str, hosts: list[HostRecord]) -> Iterator[Listed]:
+    """The QBO records of an entity for these host records, as list items; Payment also lists credit-memo
+    applications.  One at a time, so that only what the query keeps stays in memory."""
+    for h in hosts:
+        yield from world.listed("qbo", _kind(h), h.record.id, lambda h=h: _render(world, h))
     if entity == "payments":
-        credits = world.live("credit_notes")
-        records += [p for h in credits for p in world.cached("qbo-apply", "credit_notes", h.record.id,
-                                                             lambda h=h: credit_applications(world, h))]
-    return records
+        for h in world.live("credit_notes"):
+            yield from world.listed("qbo-apply", "credit_notes", h.record.id, lambda h=h: credit_applications(world, h))

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 NAME_LISTS = frozenset({"customer", "vendor", "employee", "item", "account", "term", "class", "department"})
 MAX_RESULTS, DEFAULT_RESULTS = 1000, 100
@@ -30,6 +30,9 @@ _TOKEN = re.compile(r"""\s*(?:
 
 class QueryError(ValueError):
     """A query the real API would refuse, with the parser's complaint."""
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -252,19 +255,23 @@ def _matches(record: Mapping[str, Any], condition: Condition) -> bool:
         return False
 
 
-def select(query: Query, records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The records the query's WHERE keeps, in its ORDER BY order (before paging)."""
-    rows = [r for r in records if all(_matches(r, c) for c in query.where)]
-    if query.entity.lower() in NAME_LISTS and not query.mentions_active:
-        rows = [r for r in rows if lookup(r, "Active") is not False]
-    for path, descending in reversed(query.order):
-        keyed = [(_sort_key(_comparable(lookup(r, path))), r) for r in rows]
-        keyed.sort(key=lambda pair: pair[0], reverse=descending)
-        rows = [r for _, r in keyed]
-    return rows
+def select(query: Query, records: Iterable[tuple[Mapping[str, Any], T]]) -> list[T]:
+    """The items the query's WHERE keeps, in its ORDER BY order (before paging).
+
+    `records` pairs each record's fields with what to answer for it (the record itself, or its wire JSON);
+    only the fields are looked at, and only the answers, with their sort keys, are kept.
+    """
+    name_list = query.entity.lower() in NAME_LISTS and not query.mentions_active
+    kept: list[tuple[tuple[Any, ...], T]] = []
+    for record, answer in records:
+        if all(_matches(record, c) for c in query.where) and not (name_list and lookup(record, "Active") is False):
+            kept.append((tuple(_sort_key(_comparable(lookup(record, path))) for path, _ in query.order), answer))
+    for position in reversed(range(len(query.order))):
+        kept.sort(key=lambda pair: pair[0][position], reverse=query.order[position][1])
+    return [answer for _, answer in kept]
 
 
-def page(query: Query, rows: list[Mapping[str, Any]]) -> dict[str, Any]:
+def page(query: Query, rows: list[Any]) -> dict[str, Any]:
     """The `QueryResponse` body for the selected rows: a count, one page, or `{}` past the end."""
     if query.count:
         return {"totalCount": len(rows)}
@@ -276,7 +283,7 @@ def page(query: Query, rows: list[Mapping[str, Any]]) -> dict[str, Any]:
 
 def run(query: Query, records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """The `QueryResponse` body for `query` over the entity's records (already of that entity)."""
-    return page(query, select(query, records))
+    return page(query, select(query, ((r, r) for r in records)))
 
 
 def _sort_key(comparable: Any) -> tuple[bool, int, Any]:

@@ -13,22 +13,23 @@ import base64
 import datetime as dt
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 from flask import Flask, jsonify, redirect, request
 
 from connector.sandbox import xero_json
 from connector.sandbox.oauth import OAuthError, TokenService
-from connector.sandbox.world import World
+from connector.sandbox.world import Listed, World
 from connector.sandbox.xero_reports import aged_receivables_by_contact
 from connector.sandbox.xero_writes import register_xero_writes
 
 MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE = 1000, 100
 
 
-def _envelope(name: str, items: list[dict[str, Any]], page: int | None, size: int, total: int,
+def _envelope(name: str, items: list[Any], page: int | None, size: int, total: int,
               now: dt.datetime) -> dict[str, Any]:
     body: dict[str, Any] = {"Id": str(uuid.uuid4()), "Status": "OK", "ProviderName": "connector sandbox",
                             "DateTimeUTC": xero_json.ms_date(now)}
@@ -122,7 +123,7 @@ def register_xero(app: Flask, world: World, tokens: TokenService, tenant: str) -
             return _problem(403, "Forbidden", "AuthorizationUnsuccessful: xero-tenant-id is missing or not yours")
         return None
 
-    def listing(name: str, items: Callable[[], list[dict[str, Any]]]) -> Any:
+    def listing(name: str, items: Callable[[], Iterable[Listed]]) -> Any:
         denied = listing_denied()
         if denied is not None:
             return denied
@@ -138,9 +139,11 @@ def register_xero(app: Flask, world: World, tokens: TokenService, tenant: str) -
             return _problem(400, "ValidationException", f"pageSize must be between 1 and {MAX_PAGE_SIZE}")
         wanted = repr((name, sorted((k, v) for k, v in args.items() if k not in ("page", "pageSize")), since))
 
-        def choose() -> list[dict[str, Any]]:
-            rows = [r for r in items() if keep(r) and (since is None or _updated(r) >= since)]
-            return _order(_filter_lists(rows, args, name), args.get("order"))
+        def choose() -> list[orjson.Fragment]:
+            wanted = _list_filter(args, name)
+            rows = (pair for pair in items() if keep(pair[0]) and wanted(pair[0])
+                    and (since is None or _updated(pair[0]) >= since))
+            return _ordered(rows, args.get("order"))
         rows = world.selection(("xero", wanted), choose)
         total = len(rows)
         if page is not None:
@@ -149,23 +152,30 @@ def register_xero(app: Flask, world: World, tokens: TokenService, tenant: str) -
 
     register_xero_writes(app, world, listing_denied)
     summary = lambda: request.args.get("summaryOnly", "").lower() == "true"  # noqa: E731
-    def every(kind: str, entity: str, render: Callable[[Any], Any], live: bool = False) -> list[Any]:
-        hosts = world.live(entity) if live else world.records[entity].values()
-        return [world.cached(kind, entity, h.record.id, lambda h=h: render(h)) for h in hosts]
+    def every(kind: str, entity: str, render: Callable[[Any], Any], live: bool = False) -> Iterator[Listed]:
+        """The entity's list items one at a time, so that only what the request keeps stays in memory."""
+        hosts = world.live(entity) if live else list(world.records[entity].values())
+        for h in hosts:
+            yield from world.listed(kind, entity, h.record.id, lambda h=h: render(h))
 
-    app.add_url_rule("/api.xro/2.0/Invoices", "xero_invoices", lambda: listing("Invoices", lambda: every(
-        f"xero-invoice-{summary()}", "invoices", lambda h: xero_json.invoice(world, h, summary()))
-        + every("xero", "bills", lambda h: xero_json.bill(world, h))))
-    app.add_url_rule("/api.xro/2.0/Contacts", "xero_contacts", lambda: listing("Contacts", lambda: every(
-        "xero", "customers", lambda h: xero_json.contact(world, h), live=True)
-        + every("xero", "suppliers", lambda h: xero_json.contact(world, h, supplier=True))))
-    app.add_url_rule("/api.xro/2.0/Payments", "xero_payments", lambda: listing("Payments", lambda: [
-        p for group in every("xero", "payments", lambda h: xero_json.payments(world, h)) for p in group]))
+    def invoices() -> Iterator[Listed]:
+        brief = summary()  # once: reading request.args per record would cost more than rendering it
+        yield from every(f"xero-invoice-{brief}", "invoices", lambda h: xero_json.invoice(world, h, brief))
+        yield from every("xero", "bills", lambda h: xero_json.bill(world, h))
+
+    app.add_url_rule("/api.xro/2.0/Invoices", "xero_invoices", lambda: listing("Invoices", invoices))
+    def contacts() -> Iterator[Listed]:
+        yield from every("xero", "customers", lambda h: xero_json.contact(world, h), live=True)
+        yield from every("xero", "suppliers", lambda h: xero_json.contact(world, h, supplier=True))
+
+    app.add_url_rule("/api.xro/2.0/Contacts", "xero_contacts", lambda: listing("Contacts", contacts))
+    app.add_url_rule("/api.xro/2.0/Payments", "xero_payments", lambda: listing("Payments", lambda: every(
+        "xero", "payments", lambda h: xero_json.payments(world, h))))
     app.add_url_rule("/api.xro/2.0/CreditNotes", "xero_credit_notes", lambda: listing("CreditNotes", lambda: every(
         "xero", "credit_notes", lambda h: xero_json.credit_note(world, h))))
-    app.add_url_rule("/api.xro/2.0/Overpayments", "xero_overpayments", lambda: listing("Overpayments", lambda: [
-        o for o in every("xero-over", "payments", lambda h: xero_json.overpayment(world, h)) if o is not None]))
-    app.add_url_rule("/api.xro/2.0/Prepayments", "xero_prepayments", lambda: listing("Prepayments", list))
+    app.add_url_rule("/api.xro/2.0/Overpayments", "xero_overpayments", lambda: listing("Overpayments", lambda: every(
+        "xero-over", "payments", lambda h: xero_json.overpayment(world, h))))
+    app.add_url_rule("/api.xro/2.0/Prepayments", "xero_prepayments", lambda: listing("Prepayments", lambda: iter(())))
 
     @app.get("/api.xro/2.0/Reports/AgedReceivablesByContact")
     def xero_aged_receivables() -> Any:
@@ -195,19 +205,20 @@ _ID_KEYS = {"Invoices": "InvoiceID", "Contacts": "ContactID", "Payments": "Payme
             "Overpayments": "OverpaymentID", "Prepayments": "PrepaymentID"}
 
 
-def _filter_lists(rows: list[dict[str, Any]], args: Any, name: str) -> list[dict[str, Any]]:
+def _list_filter(args: Any, name: str) -> Callable[[dict[str, Any]], bool]:
+    """`Statuses` and `IDs`, as a test of one item."""
     statuses = {s.strip().upper() for s in args.get("Statuses", "").split(",") if s.strip()}
     ids = {i.strip().lower() for i in args.get("IDs", "").split(",") if i.strip()}
-    if statuses:
-        rows = [r for r in rows if r.get("Status", r.get("ContactStatus")) in statuses]
-    if ids:
-        rows = [r for r in rows if r[_ID_KEYS[name]].lower() in ids]
-    return rows
+    return lambda item: ((not statuses or item.get("Status", item.get("ContactStatus")) in statuses)
+                         and (not ids or item[_ID_KEYS[name]].lower() in ids))
 
 
-def _order(rows: list[dict[str, Any]], order: str | None) -> list[dict[str, Any]]:
+def _ordered(rows: Iterable[Listed], order: str | None) -> list[orjson.Fragment]:
+    """The answers of the kept items, in `order` (`UpdatedDateUTC ASC|DESC` or a top-level field)."""
     if not order:
-        return rows
+        return [answer for _, answer in rows]
     field, _, direction = order.strip().partition(" ")
     key: Callable[[dict[str, Any]], Any] = _updated if field == "UpdatedDateUTC" else (lambda r: str(r.get(field, "")))
-    return sorted(rows, key=key, reverse=direction.strip().upper() == "DESC")
+    keyed = [(key(item), answer) for item, answer in rows]
+    keyed.sort(key=lambda pair: pair[0], reverse=direction.strip().upper() == "DESC")
+    return [answer for _, answer in keyed]

@@ -9,20 +9,31 @@ reads it back the same way (an assumption to check against a real multi-currency
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from decimal import Decimal
 from typing import Any
 
 from connector.records import CreditNote, Customer, Invoice, InvoiceStatus, Payment
-from connector.sandbox.world import HostRecord, World
+from connector.sandbox.world import HostRecord, World, guid
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def ms_date(value: dt.date | dt.datetime) -> str:
     """Microsoft JSON date: milliseconds since the epoch, UTC."""
-    moment = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time(), dt.UTC)
-    return f"/Date({int((moment - EPOCH).total_seconds() * 1000)}+0000)/"
+    if not isinstance(value, dt.datetime):
+        return _day_ms(value)
+    return f"/Date({(value - EPOCH) // _MILLISECOND}+0000)/"
+
+
+_MILLISECOND = dt.timedelta(milliseconds=1)
+
+
+@functools.lru_cache(maxsize=8192)
+def _day_ms(day: dt.date) -> str:
+    """A day's Microsoft JSON date (few distinct days, many documents: kept)."""
+    return ms_date(dt.datetime.combine(day, dt.time(), dt.UTC))
 
 
 def _date_string(value: dt.date) -> str:
@@ -38,9 +49,11 @@ def _rate(rate: Decimal | None) -> float | int:
 
 
 def _contact_ref(world: World, customer_id: str) -> dict[str, Any]:
-    host = world.by_id("customers", customer_id) or world.by_id("suppliers", customer_id)
-    return {"ContactID": host.xero_id if host else customer_id,
-            "Name": host.record.name if host else customer_id}  # type: ignore[union-attr]
+    def build() -> dict[str, Any]:
+        host = world.by_id("customers", customer_id) or world.by_id("suppliers", customer_id)
+        return {"ContactID": host.xero_id if host else customer_id,
+                "Name": host.record.name if host else customer_id}  # type: ignore[union-attr]
+    return world.part(("xero-contact", customer_id), build)  # type: ignore[no-any-return]
 
 
 def contact(world: World, host: HostRecord, supplier: bool = False) -> dict[str, Any]:
@@ -80,22 +93,23 @@ def invoice(world: World, host: HostRecord, summary: bool = False) -> dict[str, 
     parts = [(e, k, a) for e, k, a in world.applied.get(i.id, []) if not world.records[e][k].deleted]
     paid = sum((a for e, _, a in parts if e == "payments"), Decimal(0))
     credited = sum((a for e, _, a in parts if e == "credit_notes"), Decimal(0))
+    total, rate = _number(i.total), _rate(i.exchange_rate)
     body: dict[str, Any] = {
         "Type": "ACCREC", "InvoiceID": host.xero_id, "InvoiceNumber": i.number or host.qbo_id, "Reference": "",
         "Contact": _contact_ref(world, i.customer_id), "DateString": _date_string(i.issue_date),
         "Date": ms_date(i.issue_date), "DueDateString": _date_string(i.due_date), "DueDate": ms_date(i.due_date),
-        "Status": invoice_status(world, host), "LineAmountTypes": "Exclusive", "SubTotal": _number(i.total),
-        "TotalTax": 0, "Total": _number(i.total), "UpdatedDateUTC": ms_date(host.updated),
-        "CurrencyCode": i.currency, "CurrencyRate": _rate(i.exchange_rate), "AmountDue": _number(due),
+        "Status": invoice_status(world, host), "LineAmountTypes": "Exclusive", "SubTotal": total,
+        "TotalTax": 0, "Total": total, "UpdatedDateUTC": ms_date(host.updated),
+        "CurrencyCode": i.currency, "CurrencyRate": rate, "AmountDue": _number(due),
         "AmountPaid": _number(paid), "AmountCredited": _number(credited), "SentToContact": False,
         "HasAttachments": False, "IsDiscounted": False, "HasErrors": False,
     }
     if not summary:
-        body["LineItems"] = [{"Description": "Services", "Quantity": 1, "UnitAmount": _number(i.total),
-                              "LineAmount": _number(i.total), "AccountCode": "200", "TaxType": "NONE",
+        body["LineItems"] = [{"Description": "Services", "Quantity": 1, "UnitAmount": total,
+                              "LineAmount": total, "AccountCode": "200", "TaxType": "NONE",
                               "TaxAmount": 0}]
         body["Payments"] = [{"PaymentID": payment_id(world, k, i.id), "Date": ms_date(world.records[e][k].record.date),
-                             "Amount": _number(a), "CurrencyRate": _rate(i.exchange_rate), "Reference": ""}
+                             "Amount": _number(a), "CurrencyRate": rate, "Reference": ""}
                             for e, k, a in parts if e == "payments"]
         body["CreditNotes"] = [{"CreditNoteID": world.records[e][k].xero_id, "AppliedAmount": _number(a),
                                 "Date": ms_date(world.records[e][k].record.date),
@@ -107,7 +121,7 @@ def invoice(world: World, host: HostRecord, summary: bool = False) -> dict[str, 
 
 
 def payment_id(world: World, payment_key: str, invoice_key: str) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{world.spec.seed}/{payment_key}/{invoice_key}"))
+    return guid(f"{world.spec.seed}/{payment_key}/{invoice_key}")
 
 
 def payments(world: World, host: HostRecord) -> list[dict[str, Any]]:
