@@ -84,17 +84,18 @@ def _customer(world: World, host: HostRecord, c: Customer) -> dict[str, Any]:
 def _invoice(world: World, host: HostRecord, i: Invoice) -> dict[str, Any]:
     links = [{"TxnId": world.records[e][k].qbo_id if e == "payments" else application_id(world.records[e][k], i.id),
               "TxnType": "Payment"} for e, k, _ in world.applied.get(i.id, []) if not world.records[e][k].deleted]
+    total = _number(i.total)
     body = {
         "AllowIPNPayment": False, "AllowOnlinePayment": False, "AllowOnlineCreditCardPayment": False,
         "AllowOnlineACHPayment": False, **_meta(host), "DocNumber": i.number or host.qbo_id,
         "TxnDate": i.issue_date.isoformat(), "CurrencyRef": _currency(i.currency), "LinkedTxn": links,
-        "Line": [{"Id": "1", "LineNum": 1, "Description": "Services", "Amount": _number(i.total),
+        "Line": [{"Id": "1", "LineNum": 1, "Description": "Services", "Amount": total,
                   "DetailType": "SalesItemLineDetail",
                   "SalesItemLineDetail": {"ItemRef": {"value": "1", "name": "Services"},
-                                          "UnitPrice": _number(i.total), "Qty": 1, "TaxCodeRef": {"value": "NON"}}},
-                 {"Amount": _number(i.total), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}],
+                                          "UnitPrice": total, "Qty": 1, "TaxCodeRef": {"value": "NON"}}},
+                 {"Amount": total, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}],
         "TxnTaxDetail": {"TotalTax": 0}, "CustomerRef": _ref(world, "customers", i.customer_id),
-        "DueDate": i.due_date.isoformat(), "TotalAmt": _number(i.total), "ApplyTaxAfterDiscount": False,
+        "DueDate": i.due_date.isoformat(), "TotalAmt": total, "ApplyTaxAfterDiscount": False,
         "PrintStatus": "NotSet", "EmailStatus": "NotSet", "Balance": _number(world.balance(i)),
     }
     if i.exchange_rate is not None:

@@ -71,13 +71,13 @@ def contact(world: World, host: HostRecord, supplier: bool = False) -> dict[str,
     return body
 
 
-def invoice_status(world: World, host: HostRecord) -> str:
+def invoice_status(world: World, host: HostRecord, balance: Decimal | None = None) -> str:
     i: Invoice = host.record  # type: ignore[assignment]
     if host.deleted:
         return "DELETED"
     if i.status is InvoiceStatus.VOID:
         return "VOIDED"
-    return "PAID" if world.balance(i) == 0 else "AUTHORISED"
+    return "PAID" if (world.balance(i) if balance is None else balance) == 0 else "AUTHORISED"
 
 
 def bill(world: World, host: HostRecord) -> dict[str, Any]:
@@ -89,7 +89,8 @@ def bill(world: World, host: HostRecord) -> dict[str, Any]:
 
 def invoice(world: World, host: HostRecord, summary: bool = False) -> dict[str, Any]:
     i: Invoice = host.record  # type: ignore[assignment]
-    due = world.balance(i) if i.status is InvoiceStatus.OPEN else Decimal(0)
+    balance = world.balance(i)
+    due = balance if i.status is InvoiceStatus.OPEN else Decimal(0)
     parts = [(e, k, a) for e, k, a in world.applied.get(i.id, []) if not world.records[e][k].deleted]
     paid = sum((a for e, _, a in parts if e == "payments"), Decimal(0))
     credited = sum((a for e, _, a in parts if e == "credit_notes"), Decimal(0))
@@ -98,7 +99,7 @@ def invoice(world: World, host: HostRecord, summary: bool = False) -> dict[str, 
         "Type": "ACCREC", "InvoiceID": host.xero_id, "InvoiceNumber": i.number or host.qbo_id, "Reference": "",
         "Contact": _contact_ref(world, i.customer_id), "DateString": _date_string(i.issue_date),
         "Date": ms_date(i.issue_date), "DueDateString": _date_string(i.due_date), "DueDate": ms_date(i.due_date),
-        "Status": invoice_status(world, host), "LineAmountTypes": "Exclusive", "SubTotal": total,
+        "Status": invoice_status(world, host, balance), "LineAmountTypes": "Exclusive", "SubTotal": total,
         "TotalTax": 0, "Total": total, "UpdatedDateUTC": ms_date(host.updated),
         "CurrencyCode": i.currency, "CurrencyRate": rate, "AmountDue": _number(due),
         "AmountPaid": _number(paid), "AmountCredited": _number(credited), "SentToContact": False,
