@@ -23,6 +23,7 @@ from pathlib import Path
 import requests
 from child import run_connector
 
+from connector.adapters import quickbooks, xero
 from connector.config import Workspace
 from connector.sandbox.company import CompanySpec
 from connector.sandbox.consent import CLIENT_ID, SECRET, code_flow, connect_client
@@ -46,28 +47,33 @@ def sync(workspace: Workspace, key: str) -> tuple[float, float, dict]:
 
 
 def pages(server: SandboxServer, host: str) -> list[bytes]:
-    """Every page of every entity, raw, the way a client fetches them."""
+    """Every page of every entity, raw, fetched with the very queries the adapters send (so that the sync
+    is served from the sandbox's caches, and what is measured is the client)."""
     token = code_flow(server, "qbo" if host == "quickbooks" else "xero")["access_token"]
     bodies = []
     if host == "quickbooks":
-        for entity in ("Customer", "Invoice", "Payment", "CreditMemo"):
+        for entity, _ in quickbooks.ENTITIES:
+            where = " WHERE Active IN (true, false)" if entity == "Customer" else ""
             start = 1
             while True:
                 answer = requests.get(f"{server.url}/v3/company/{server.app.config['REALM']}/query", timeout=300,
                                       headers={"Authorization": f"Bearer {token}"}, params={
-                                          "query": f"SELECT * FROM {entity} STARTPOSITION {start} MAXRESULTS 1000"})
+                                          "query": f"SELECT * FROM {entity}{where} ORDERBY Metadata.LastUpdatedTime "
+                                                   f"STARTPOSITION {start} MAXRESULTS 1000"})
                 bodies.append(answer.content)
                 count = len(answer.json()["QueryResponse"].get(entity, []))
                 if count < 1000:
                     break
                 start += count
     else:
-        for entity in ("Contacts", "Invoices", "CreditNotes", "Payments", "Overpayments", "Prepayments"):
+        for entity, _, _, where in xero.ENDPOINTS:
             page = 1
             while True:
-                answer = requests.get(f"{server.url}/api.xro/2.0/{entity}", params={"page": page, "pageSize": 1000},
+                params = {"page": page, "pageSize": 1000, "order": "UpdatedDateUTC ASC",
+                          **({"where": where} if where else {})}
+                answer = requests.get(f"{server.url}/api.xro/2.0/{entity}", params=params, timeout=300,
                                       headers={"Authorization": f"Bearer {token}",
-                                               "xero-tenant-id": server.app.config["TENANT"]}, timeout=300)
+                                               "xero-tenant-id": server.app.config["TENANT"]})
                 bodies.append(answer.content)
                 if page >= answer.json()["pagination"]["pageCount"]:
                     break
