@@ -7,6 +7,8 @@ Amounts are JSON numbers, dates `YYYY-MM-DD`, instants in US Pacific time with t
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -26,8 +28,14 @@ def _number(amount: Decimal) -> float | int:
 
 def _meta(host: HostRecord) -> dict[str, Any]:
     return {"domain": "QBO", "sparse": False, "Id": host.qbo_id, "SyncToken": str(host.sync_token),
-            "MetaData": {"CreateTime": host.created.astimezone(PACIFIC).isoformat(),
-                         "LastUpdatedTime": host.updated.astimezone(PACIFIC).isoformat()}}
+            "MetaData": {"CreateTime": _pacific(host.created), "LastUpdatedTime": _pacific(host.updated)}}
+
+
+@functools.lru_cache(maxsize=65536)
+def _pacific(moment: dt.datetime) -> str:
+    """An instant as QBO writes it, in US Pacific time with its offset (a company's records share few
+    instants: a day's documents are entered at the same hour, so these are kept)."""
+    return moment.astimezone(PACIFIC).isoformat()
 
 
 def _currency(code: str) -> dict[str, str]:

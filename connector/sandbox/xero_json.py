@@ -20,20 +20,16 @@ from connector.sandbox.world import HostRecord, World, guid
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
+@functools.lru_cache(maxsize=65536)
 def ms_date(value: dt.date | dt.datetime) -> str:
-    """Microsoft JSON date: milliseconds since the epoch, UTC."""
+    """Microsoft JSON date: milliseconds since the epoch, UTC (few distinct days and instants, many
+    documents: kept)."""
     if not isinstance(value, dt.datetime):
-        return _day_ms(value)
+        value = dt.datetime.combine(value, dt.time(), dt.UTC)
     return f"/Date({(value - EPOCH) // _MILLISECOND}+0000)/"
 
 
 _MILLISECOND = dt.timedelta(milliseconds=1)
-
-
-@functools.lru_cache(maxsize=8192)
-def _day_ms(day: dt.date) -> str:
-    """A day's Microsoft JSON date (few distinct days, many documents: kept)."""
-    return ms_date(dt.datetime.combine(day, dt.time(), dt.UTC))
 
 
 def _date_string(value: dt.date) -> str:
