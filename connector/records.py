@@ -14,25 +14,19 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class _Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str = Field(min_length=1, description="The host's id for the record, unique per entity.")
-    updated_at: dt.datetime | None = Field(
-        default=None, description="When the host last changed the record, in UTC (None for csv).")
+    updated_at: AwareDatetime | None = Field(
+        default=None, description="When the host last changed the record, with its timezone (None for csv); "
+                                  "a naive instant is refused, since the store keeps UTC instants.")
     raw: Any = Field(default=None, description="The host's own JSON for the record (the row for csv).")
     origin: str | None = Field(
         default=None, description="Where the record was read, for error messages; not stored.")
-
-    @field_validator("updated_at")
-    @classmethod
-    def _utc(cls, value: dt.datetime | None) -> dt.datetime | None:
-        if value is not None and value.utcoffset() is None:
-            raise ValueError("updated_at must carry a timezone (the store keeps UTC instants)")
-        return value
 
 
 class Customer(_Record):

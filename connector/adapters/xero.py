@@ -15,6 +15,7 @@ currency per unit of the organisation's (the canonical rate is its inverse, to 6
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import re
 from collections.abc import Iterator, Mapping
@@ -163,9 +164,15 @@ def _ms(value: Any) -> dt.datetime | None:
 
 
 def _date(value: Any) -> dt.date:
+    """A document date (`/Date(…)/` or ISO); a ledger's documents share few dates, so these are kept."""
+    return _date_text(value if isinstance(value, str) else str(value))
+
+
+@functools.lru_cache(maxsize=8192)
+def _date_text(value: str) -> dt.date:
     moment = _ms(value)
     if moment is None:
-        return dt.date.fromisoformat(str(value)[:10])
+        return dt.date.fromisoformat(value[:10])
     return moment.date()
 
 
