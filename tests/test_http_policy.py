@@ -103,3 +103,16 @@ def test_our_limiter_waits_before_the_host_would_refuse(sandbox: SandboxServer) 
     with pytest.raises(DayLimitReached, match="daily budget of 3"):
         with limiter.slot():
             pass
+
+
+@pytest.mark.parametrize("body, parses", [
+    (b'{"Contacts": [{"Name": "A"}]}', True),
+    (b'{"Total": NaN}', True),  # refused by orjson, accepted by `json` and the SDKs: not a garbled page
+    (b'{"Name": "\\ud800"}', True),  # a lone surrogate escape, the same
+    (b'{"Contacts": [{"Name": "A"', False),  # cut short
+    (b"<html><body>Service Unavailable</body></html>", False),
+])
+def test_only_a_body_no_json_parser_accepts_counts_as_garbled(body: bytes, parses: bool) -> None:
+    from connector.adapters.http import _parses
+
+    assert _parses(body) is parses
