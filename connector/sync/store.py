@@ -59,6 +59,9 @@ class Store:
         conn.execute("PRAGMA busy_timeout = 30000")
         self.db = sqlite_utils.Database(conn)
         self.conn = conn
+        # A new store gets 8 KB pages: rows carry the host's JSON (1–1.5 KB), and bigger pages made a large
+        # merge about 10 % faster.  An existing store keeps its page size (this is a no-op there).
+        conn.execute("PRAGMA page_size = 8192")
         self.db.enable_wal()
         for pragma in ("synchronous = NORMAL", "cache_size = -65536", "temp.cache_size = -131072", "temp_store = FILE"):
             conn.execute(f"PRAGMA {pragma}")
