@@ -38,7 +38,9 @@ def _pacific(moment: dt.datetime) -> str:
     return moment.astimezone(PACIFIC).isoformat()
 
 
+@functools.lru_cache(maxsize=256)
 def _currency(code: str) -> dict[str, str]:
+    """A currency reference (shared by every record in that currency: never to be changed in place)."""
     return {"value": code, "name": CURRENCY_NAMES.get(code, code)}
 
 

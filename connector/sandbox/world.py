@@ -102,7 +102,11 @@ class World:
         if found is not None and found[0] == self.version:
             return [(orjson.loads(text), orjson.Fragment(text)) for text in found[1]]
         value = render()
-        items = [] if value is None else value if isinstance(value, list) else [value]
+        if isinstance(value, dict):  # the usual case, a record is one item: no lists to build
+            text = wire.dumps(value)
+            self.rendered[(kind, entity, key)] = (self.version, (text,))
+            return [(value, orjson.Fragment(text))]
+        items = [] if value is None else value
         texts = tuple(wire.dumps(item) for item in items)
         self.rendered[(kind, entity, key)] = (self.version, texts)
         return [(item, orjson.Fragment(text)) for item, text in zip(items, texts, strict=True)]

@@ -32,6 +32,7 @@ def ms_date(value: dt.date | dt.datetime) -> str:
 _MILLISECOND = dt.timedelta(milliseconds=1)
 
 
+@functools.lru_cache(maxsize=8192)
 def _date_string(value: dt.date) -> str:
     return f"{value.isoformat()}T00:00:00"
 
