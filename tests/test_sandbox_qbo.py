@@ -13,6 +13,7 @@ from intuitlib.client import AuthClient
 from intuitlib.enums import Scopes
 from intuitlib.exceptions import AuthClientError
 from quickbooks import QuickBooks
+from quickbooks.objects.company_info import CompanyInfo
 from quickbooks.objects.customer import Customer
 from quickbooks.objects.invoice import Invoice
 
@@ -64,6 +65,16 @@ def test_intuit_oauth_completes_the_flow_and_refresh_tokens_rotate(sandbox: Sand
     with pytest.raises(AuthClientError):
         AuthClient(CLIENT_ID, "wrong", REDIRECT, sandbox.url + "/.well-known/openid_sandbox_configuration"
                    ).refresh(refresh_token=client.refresh_token)
+
+
+def test_python_quickbooks_reads_the_company_info_by_query_and_by_id(sandbox: SandboxServer) -> None:
+    qb = quickbooks(sandbox, connect(sandbox))
+    (queried,) = CompanyInfo.all(qb=qb)
+    read = CompanyInfo.get(1, qb=qb)
+    assert queried.Id == read.Id == "1" and read.CompanyName == queried.CompanyName
+    assert read.Country == "GB" and read.FiscalYearStartMonth == "January"  # the company's home is GBP
+    assert CompanyInfo.count(qb=qb) == 1
+    assert CompanyInfo.filter(CompanyName="nobody", qb=qb) == []
 
 
 def test_python_quickbooks_pages_through_every_invoice(sandbox: SandboxServer) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -77,6 +78,10 @@ def register_qbo(app: Flask, world: World, qbo_tokens: TokenService, realm: str)
             parsed = parse(text or "")
         except QueryError as exc:
             return jsonify(fault(exc, _now())), 400
+        if parsed.entity.lower() == "companyinfo":  # a singleton, not one of the company's books
+            info = qbo_json.company_info(world)
+            return jsonify({"QueryResponse": page(replace(parsed, entity="CompanyInfo"), select(parsed, [(info, info)])),
+                            "time": _now()})
         entity = qbo_json.ENTITY_NAMES.get(parsed.entity)
         if entity is None:
             return jsonify(fault(QueryError(f"Invalid context declaration: {parsed.entity}"), _now())), 400
@@ -128,6 +133,8 @@ def register_qbo(app: Flask, world: World, qbo_tokens: TokenService, realm: str)
     @app.get("/v3/company/<company>/<name>/<key>")
     @guarded
     def read(company: str, name: str, key: str) -> Any:
+        if name.lower() == "companyinfo" and key == "1":
+            return jsonify({"CompanyInfo": qbo_json.company_info(world), "time": _now()})
         kind = next((k for k in qbo_json.ENTITY_NAMES if k.lower() == name.lower()), None)
         found = next((h for h in world.live(qbo_json.ENTITY_NAMES[kind]) if h.qbo_id == key), None) if kind else None
         if found is None:

@@ -38,6 +38,29 @@ def _pacific(moment: dt.datetime) -> str:
     return moment.astimezone(PACIFIC).isoformat()
 
 
+_COUNTRIES = {"USD": "US", "GBP": "GB", "EUR": "IE", "AUD": "AU", "NZD": "NZ", "CAD": "CA"}
+
+
+def company_info(world: World) -> dict[str, Any]:
+    """The company's one CompanyInfo record (Id 1, as in QBO), in its real layout."""
+    country = _COUNTRIES.get(world.spec.home_currency, "US")
+    address = {"Id": "1", "Line1": "1 Ledger Street", "City": "Sandbox City", "PostalCode": "00001",
+               "Country": country}
+    started = dt.datetime.combine(world.spec.today.replace(day=1) - dt.timedelta(days=31 * world.spec.months),
+                                  dt.time(9), PACIFIC)
+    return {
+        "CompanyName": f"Sandbox Company {world.spec.seed}", "LegalName": f"Sandbox Company {world.spec.seed} Ltd",
+        "CompanyAddr": address, "CustomerCommunicationAddr": address, "LegalAddr": address,
+        "CustomerCommunicationEmailAddr": {"Address": "accounts@sandbox.example"}, "PrimaryPhone": {},
+        "CompanyStartDate": started.date().isoformat(), "FiscalYearStartMonth": "January", "Country": country,
+        "Email": {"Address": "accounts@sandbox.example"}, "WebAddr": {}, "SupportedLanguages": "en",
+        "NameValue": [{"Name": "NeoEnabled", "Value": "true"}, {"Name": "IsQbdtMigrated", "Value": "false"},
+                      {"Name": "OfferingSku", "Value": "QuickBooks Online Advanced"}],
+        "domain": "QBO", "sparse": False, "Id": "1", "SyncToken": "1",
+        "MetaData": {"CreateTime": _pacific(started), "LastUpdatedTime": _pacific(started)},
+    }
+
+
 @functools.lru_cache(maxsize=256)
 def _currency(code: str) -> dict[str, str]:
     """A currency reference (shared by every record in that currency: never to be changed in place)."""
