@@ -54,6 +54,10 @@ def test_xero_minute_limit_with_retry_after_and_remaining_headers(sandbox: Sandb
     answers = [xero_get(sandbox, token) for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert [a.headers["X-MinLimit-Remaining"] for a in answers[:3]] == ["2", "1", "0"]
+    day_left = [int(a.headers["X-DayLimit-Remaining"]) for a in answers[:3]]
+    app_left = [int(a.headers["X-AppMinLimit-Remaining"]) for a in answers[:3]]
+    assert day_left == sorted(day_left, reverse=True) and app_left == sorted(app_left, reverse=True)
+    assert day_left[0] - day_left[2] == 2 and app_left[0] - app_left[2] == 2  # every call counted
     assert answers[3].headers["X-Rate-Limit-Problem"] == "minute" and int(answers[3].headers["Retry-After"]) >= 1
     limits(sandbox, mode="off")
     assert xero_get(sandbox, token).status_code == 200
