@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
@@ -30,11 +31,13 @@ def _now() -> str:
 
 def register_qbo(app: Flask, world: World, qbo_tokens: TokenService, realm: str) -> None:
     """Serve one QuickBooks company (`realm`) on `app`."""
-    guarded = realm_guard(lambda company: _denied(qbo_tokens, company, realm))
+    _register_oauth(app, qbo_tokens, realm)
+    _register_reads(app, world, realm_guard(lambda company: _denied(qbo_tokens, company, realm)))
+    register_qbo_writes(app, world, lambda company: _denied(qbo_tokens, company, realm))
 
-    def _now() -> str:
-        """The `time` QBO stamps on answers: the company's clock, so a client's cursor follows its changes."""
-        return world.now.astimezone(PACIFIC).isoformat(timespec="milliseconds")
+
+def _register_oauth(app: Flask, qbo_tokens: TokenService, realm: str) -> None:
+    """Discovery, consent and the token endpoint, where intuit-oauth expects them."""
 
     @app.get("/.well-known/openid_sandbox_configuration")
     @app.get("/.well-known/openid_configuration")
@@ -70,6 +73,15 @@ def register_qbo(app: Flask, world: World, qbo_tokens: TokenService, realm: str)
         except OAuthError as exc:
             return jsonify({"error": exc.error}), exc.status
 
+
+
+def _register_reads(app: Flask, world: World, guarded: Callable[[Any], Any]) -> None:
+    """`query`, reports, `cdc` and read by id."""
+
+    def _now() -> str:
+        """The `time` QBO stamps on answers: the company's clock, so a client's cursor follows its changes."""
+        return world.now.astimezone(PACIFIC).isoformat(timespec="milliseconds")
+
     @app.route("/v3/company/<company>/query", methods=["GET", "POST"])
     @guarded
     def query(company: str) -> Any:
@@ -80,8 +92,8 @@ def register_qbo(app: Flask, world: World, qbo_tokens: TokenService, realm: str)
             return jsonify(fault(exc, _now())), 400
         if parsed.entity.lower() == "companyinfo":  # a singleton, not one of the company's books
             info = qbo_json.company_info(world)
-            return jsonify({"QueryResponse": page(replace(parsed, entity="CompanyInfo"), select(parsed, [(info, info)])),
-                            "time": _now()})
+            answer = page(replace(parsed, entity="CompanyInfo"), select(parsed, [(info, info)]))
+            return jsonify({"QueryResponse": answer, "time": _now()})
         entity = qbo_json.ENTITY_NAMES.get(parsed.entity)
         if entity is None:
             return jsonify(fault(QueryError(f"Invalid context declaration: {parsed.entity}"), _now())), 400
@@ -89,8 +101,6 @@ def register_qbo(app: Flask, world: World, qbo_tokens: TokenService, realm: str)
         rows = world.selection(("qbo", repr(selection)), lambda: select(
             parsed, qbo_json.entity_records(world, entity, world.live(entity))))
         return jsonify({"QueryResponse": page(parsed, rows), "time": _now()})
-
-    register_qbo_writes(app, world, lambda company: _denied(qbo_tokens, company, realm))
 
     @app.get("/v3/company/<company>/reports/<name>")
     @guarded

@@ -76,6 +76,40 @@ def _where(text: str | None) -> Callable[[dict[str, Any]], bool]:
 
 def register_xero(app: Flask, world: World, tokens: TokenService, tenant: str) -> None:
     """Serve one Xero organisation (`tenant`) on `app`."""
+    denied = _denial(tokens, tenant)
+    _register_identity(app, tokens, tenant)
+    _register_lists(app, world, denied)
+    register_xero_writes(app, world, denied)
+
+    @app.get("/api.xro/2.0/Reports/AgedReceivablesByContact")
+    def xero_aged_receivables() -> Any:
+        refused = denied()
+        if refused is not None:
+            return refused
+        try:
+            on = dt.date.fromisoformat(request.args["date"]) if request.args.get("date") else None
+        except ValueError:
+            return _problem(400, "ValidationException", "date must be YYYY-MM-DD")
+        body = aged_receivables_by_contact(world, request.args.get("contactId", ""), on)
+        if body is None:
+            return _problem(404, "NotFound", "no contact with that contactId")
+        return jsonify(body)
+
+
+def _denial(tokens: TokenService, tenant: str) -> Callable[[], Any]:
+    """The answer refusing the current request (401, or 403 for another tenant), or None to go on."""
+    def denied() -> Any:
+        granted = tokens.tenant_of(request.headers.get("Authorization"))
+        if granted is None:
+            return _problem(401, "Unauthorized", "AuthenticationUnsuccessful")
+        if request.headers.get("xero-tenant-id") != granted or granted != tenant:
+            return _problem(403, "Forbidden", "AuthorizationUnsuccessful: xero-tenant-id is missing or not yours")
+        return None
+    return denied
+
+
+def _register_identity(app: Flask, tokens: TokenService, tenant: str) -> None:
+    """Consent, the token endpoint and `/connections`."""
 
     @app.get("/identity/connect/authorize")
     def xero_consent() -> Any:
@@ -115,18 +149,14 @@ def register_xero(app: Flask, world: World, tokens: TokenService, tenant: str) -
                          "tenantType": "ORGANISATION", "tenantName": "Sandbox Trading Ltd",
                          "createdDateUtc": stamp, "updatedDateUtc": stamp}])
 
-    def listing_denied() -> Any:
-        granted = tokens.tenant_of(request.headers.get("Authorization"))
-        if granted is None:
-            return _problem(401, "Unauthorized", "AuthenticationUnsuccessful")
-        if request.headers.get("xero-tenant-id") != granted or granted != tenant:
-            return _problem(403, "Forbidden", "AuthorizationUnsuccessful: xero-tenant-id is missing or not yours")
-        return None
+
+def _register_lists(app: Flask, world: World, denied: Callable[[], Any]) -> None:
+    """The AR list endpoints: every one filters, orders and pages the same way (`listing`)."""
 
     def listing(name: str, items: Callable[[], Iterable[Listed]]) -> Any:
-        denied = listing_denied()
-        if denied is not None:
-            return denied
+        refused = denied()
+        if refused is not None:
+            return refused
         args = request.args
         try:
             keep = _where(args.get("where"))
@@ -137,21 +167,19 @@ def register_xero(app: Flask, world: World, tokens: TokenService, tenant: str) -
             return _problem(400, "ValidationException", str(exc))
         if not 1 <= size <= MAX_PAGE_SIZE:
             return _problem(400, "ValidationException", f"pageSize must be between 1 and {MAX_PAGE_SIZE}")
-        wanted = repr((name, sorted((k, v) for k, v in args.items() if k not in ("page", "pageSize")), since))
+        query = repr((name, sorted((k, v) for k, v in args.items() if k not in ("page", "pageSize")), since))
 
         def choose() -> list[orjson.Fragment]:
-            wanted = _list_filter(args, name)
-            rows = (pair for pair in items() if keep(pair[0]) and wanted(pair[0])
+            listed_only = _list_filter(args, name)
+            rows = (pair for pair in items() if keep(pair[0]) and listed_only(pair[0])
                     and (since is None or _updated(pair[0]) >= since))
             return _ordered(rows, args.get("order"))
-        rows = world.selection(("xero", wanted), choose)
+        rows = world.selection(("xero", query), choose)
         total = len(rows)
         if page is not None:
             rows = rows[(page - 1) * size: page * size]
         return jsonify(_envelope(name, rows, page, size, total, world.now))
 
-    register_xero_writes(app, world, listing_denied)
-    summary = lambda: request.args.get("summaryOnly", "").lower() == "true"  # noqa: E731
     def every(kind: str, entity: str, render: Callable[[Any], Any], live: bool = False) -> Iterator[Listed]:
         """The entity's list items one at a time, so that only what the request keeps stays in memory."""
         hosts = world.live(entity) if live else list(world.records[entity].values())
@@ -159,37 +187,24 @@ def register_xero(app: Flask, world: World, tokens: TokenService, tenant: str) -
             yield from world.listed(kind, entity, h.record.id, lambda h=h: render(h))
 
     def invoices() -> Iterator[Listed]:
-        brief = summary()  # once: reading request.args per record would cost more than rendering it
+        brief = request.args.get("summaryOnly", "").lower() == "true"  # once, not per record: it is costly
         yield from every(f"xero-invoice-{brief}", "invoices", lambda h: xero_json.invoice(world, h, brief))
         yield from every("xero", "bills", lambda h: xero_json.bill(world, h))
 
-    app.add_url_rule("/api.xro/2.0/Invoices", "xero_invoices", lambda: listing("Invoices", invoices))
     def contacts() -> Iterator[Listed]:
         yield from every("xero", "customers", lambda h: xero_json.contact(world, h), live=True)
         yield from every("xero", "suppliers", lambda h: xero_json.contact(world, h, supplier=True))
 
-    app.add_url_rule("/api.xro/2.0/Contacts", "xero_contacts", lambda: listing("Contacts", contacts))
-    app.add_url_rule("/api.xro/2.0/Payments", "xero_payments", lambda: listing("Payments", lambda: every(
-        "xero", "payments", lambda h: xero_json.payments(world, h))))
-    app.add_url_rule("/api.xro/2.0/CreditNotes", "xero_credit_notes", lambda: listing("CreditNotes", lambda: every(
-        "xero", "credit_notes", lambda h: xero_json.credit_note(world, h))))
-    app.add_url_rule("/api.xro/2.0/Overpayments", "xero_overpayments", lambda: listing("Overpayments", lambda: every(
-        "xero-over", "payments", lambda h: xero_json.overpayment(world, h))))
-    app.add_url_rule("/api.xro/2.0/Prepayments", "xero_prepayments", lambda: listing("Prepayments", lambda: iter(())))
-
-    @app.get("/api.xro/2.0/Reports/AgedReceivablesByContact")
-    def xero_aged_receivables() -> Any:
-        denied = listing_denied()
-        if denied is not None:
-            return denied
-        try:
-            on = dt.date.fromisoformat(request.args["date"]) if request.args.get("date") else None
-        except ValueError:
-            return _problem(400, "ValidationException", "date must be YYYY-MM-DD")
-        body = aged_receivables_by_contact(world, request.args.get("contactId", ""), on)
-        if body is None:
-            return _problem(404, "NotFound", "no contact with that contactId")
-        return jsonify(body)
+    lists: dict[str, Callable[[], Iterable[Listed]]] = {
+        "Invoices": invoices, "Contacts": contacts,
+        "Payments": lambda: every("xero", "payments", lambda h: xero_json.payments(world, h)),
+        "CreditNotes": lambda: every("xero", "credit_notes", lambda h: xero_json.credit_note(world, h)),
+        "Overpayments": lambda: every("xero-over", "payments", lambda h: xero_json.overpayment(world, h)),
+        "Prepayments": lambda: iter(()),  # generated companies hold none
+    }
+    for name, items in lists.items():
+        app.add_url_rule(f"/api.xro/2.0/{name}", f"xero_{name.lower()}",
+                         lambda name=name, items=items: listing(name, items))
 
 
 def _client(form: Any) -> tuple[str, str]:
