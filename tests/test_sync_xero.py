@@ -3,6 +3,7 @@ bills and suppliers left out, balances equal to the books' own aging to the cent
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 
 import pytest
@@ -36,6 +37,11 @@ def test_full_then_incremental_xero_sync(client: Workspace, sandbox: SandboxServ
     assert_aging_matches_host(client, "xero", sandbox)
     credit = reports.aging(client, "xero", as_of=sandbox.world.today).unapplied_credit
     assert credit > 0  # overpayments came through as unapplied credit
+    ahead = {h.record.id: h for h in sandbox.world.records["payments"].values() if h.record.kind.value == "prepayment"}
+    conn = sqlite3.connect(client.store_path("xero"))
+    stored = conn.execute("SELECT id, amount, unapplied FROM payments WHERE kind = 'prepayment'").fetchall()
+    assert sorted(stored) == sorted((h.xero_id, int(h.record.amount * 100), int(h.record.amount * 100))
+                                    for h in ahead.values())  # each prepayment, whole, as unapplied credit
 
     moved = requests.post(f"{sandbox.url}/_sandbox/clock", json={"advance_days": 6}, timeout=60).json()["made"]
     second = sync_client(client, "xero")

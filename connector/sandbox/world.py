@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from connector.records import CreditNote, Customer, Invoice, InvoiceStatus, Payment
+from connector.records import CreditNote, Customer, Invoice, InvoiceStatus, Payment, PaymentKind
 from connector.sandbox import wire
 from connector.sandbox.company import CompanySpec, generate
 
@@ -130,7 +130,23 @@ class World:
             # a record dated after today (a credit note dated ahead) was still entered by today
             world.add(record, min(_instant(_day(record), hour=10), world.now))
         world._supply_side()
+        world._prepayments()
         return world
+
+    def _prepayments(self) -> None:
+        """A few customers who paid ahead, money not yet applied to any invoice: Xero keeps it as a
+        RECEIVE-PREPAYMENT, QuickBooks as a payment with nothing linked.  From a random stream of their own,
+        so that the rest of the company is the same with or without them."""
+        rng = random.Random(f"{self.spec.seed}/prepayments")
+        customers = sorted(self.records["customers"])
+        for n, key in enumerate(rng.sample(customers, max(1, len(customers) // 100)), 1):
+            customer: Customer = self.records["customers"][key].record  # type: ignore[assignment]
+            day = self.spec.today - dt.timedelta(days=rng.randint(1, 90))
+            prepayment = Payment(id=f"PRE{n:06d}", customer_id=key, date=day,
+                                 currency=customer.currency or self.spec.home_currency,
+                                 amount=Decimal(rng.randint(100, 2500)), kind=PaymentKind.PREPAYMENT,
+                                 reference=f"Advance {n}")
+            self.add(prepayment, _instant(day, 11))
 
     def _supply_side(self) -> None:
         """A few suppliers and their bills: what a Xero organisation also holds and a connector must skip."""

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 import orjson
 from flask import Flask, jsonify, redirect, request
 
+from connector.records import PaymentKind
 from connector.sandbox import xero_json
 from connector.sandbox.oauth import OAuthError, TokenService
 from connector.sandbox.world import Listed, World
@@ -180,11 +181,14 @@ def _register_lists(app: Flask, world: World, denied: Callable[[], Any]) -> None
             rows = rows[(page - 1) * size: page * size]
         return jsonify(_envelope(name, rows, page, size, total, world.now))
 
-    def every(kind: str, entity: str, render: Callable[[Any], Any], live: bool = False) -> Iterator[Listed]:
-        """The entity's list items one at a time, so that only what the request keeps stays in memory."""
+    def every(kind: str, entity: str, render: Callable[[Any], Any], live: bool = False,
+              only: Callable[[Any], bool] | None = None) -> Iterator[Listed]:
+        """The entity's list items one at a time, so that only what the request keeps stays in memory;
+        `only` picks the host records worth rendering at all."""
         hosts = world.live(entity) if live else list(world.records[entity].values())
         for h in hosts:
-            yield from world.listed(kind, entity, h.record.id, lambda h=h: render(h))
+            if only is None or only(h):
+                yield from world.listed(kind, entity, h.record.id, lambda h=h: render(h))
 
     def invoices() -> Iterator[Listed]:
         brief = request.args.get("summaryOnly", "").lower() == "true"  # once, not per record: it is costly
@@ -200,7 +204,8 @@ def _register_lists(app: Flask, world: World, denied: Callable[[], Any]) -> None
         "Payments": lambda: every("xero", "payments", lambda h: xero_json.payments(world, h)),
         "CreditNotes": lambda: every("xero", "credit_notes", lambda h: xero_json.credit_note(world, h)),
         "Overpayments": lambda: every("xero-over", "payments", lambda h: xero_json.overpayment(world, h)),
-        "Prepayments": lambda: iter(()),  # generated companies hold none
+        "Prepayments": lambda: every("xero-pre", "payments", lambda h: xero_json.prepayment(world, h),
+                                     only=lambda h: h.record.kind is PaymentKind.PREPAYMENT),
     }
     for name, items in lists.items():
         app.add_url_rule(f"/api.xro/2.0/{name}", f"xero_{name.lower()}",

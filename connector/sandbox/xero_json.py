@@ -14,7 +14,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from connector.records import CreditNote, Customer, Invoice, InvoiceStatus, Payment
+from connector.records import CreditNote, Customer, Invoice, InvoiceStatus, Payment, PaymentKind
 from connector.sandbox.world import HostRecord, World, guid
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -161,14 +161,30 @@ def credit_note(world: World, host: HostRecord) -> dict[str, Any]:
 
 
 def overpayment(world: World, host: HostRecord) -> dict[str, Any] | None:
-    """The unapplied part of a receipt, which Xero keeps as a RECEIVE-OVERPAYMENT (None if fully applied)."""
+    """The unapplied part of a receipt, which Xero keeps as a RECEIVE-OVERPAYMENT (None if fully applied,
+    and for a prepayment, which Xero keeps apart)."""
     p: Payment = host.record  # type: ignore[assignment]
     left = p.amount - sum((a.amount for a in p.allocations), Decimal(0))
-    if left <= 0:
+    if left <= 0 or p.kind is PaymentKind.PREPAYMENT:
         return None
     key = payment_id(world, p.id, "overpayment")
+    return _credit(world, host, left, {"OverpaymentID": key, "ID": key, "Type": "RECEIVE-OVERPAYMENT"})
+
+
+def prepayment(world: World, host: HostRecord) -> dict[str, Any] | None:
+    """Money received ahead of any invoice, as Xero's RECEIVE-PREPAYMENT (None for any other receipt)."""
+    p: Payment = host.record  # type: ignore[assignment]
+    if p.kind is not PaymentKind.PREPAYMENT:
+        return None
+    left = p.amount - sum((a.amount for a in p.allocations), Decimal(0))
+    return _credit(world, host, left, {"PrepaymentID": host.xero_id, "ID": host.xero_id, "Type": "RECEIVE-PREPAYMENT"})
+
+
+def _credit(world: World, host: HostRecord, left: Decimal, ids: dict[str, Any]) -> dict[str, Any]:
+    """What an overpayment and a prepayment share: a customer's credit with what is left of it."""
+    p: Payment = host.record  # type: ignore[assignment]
     return {
-        "OverpaymentID": key, "ID": key, "Type": "RECEIVE-OVERPAYMENT", "Reference": p.reference or "",
+        **ids, "Reference": p.reference or "",
         "RemainingCredit": _number(left), "Allocations": [], "Payments": [], "HasAttachments": False,
         "Contact": _contact_ref(world, p.customer_id), "DateString": _date_string(p.date), "Date": ms_date(p.date),
         "Status": "DELETED" if host.deleted else "AUTHORISED", "LineAmountTypes": "NoTax", "LineItems": [],
