@@ -114,3 +114,21 @@ def test_forecast_uses_each_customers_own_lateness_then_the_segment(workspace: W
     assert (result.later, result.doubtful) == (Decimal("0.00"), Decimal("80.00"))
     data = json.loads(cli(workspace, "forecast", key, "--as-of", str(AS_OF), "--weeks", "2", "--json").stdout)
     assert len(data["weeks"]) == 2 and data["later"] == "200.00"
+
+
+def test_lateness_added_up_by_the_store_equals_lateness_from_each_settlement(workspace: Workspace,
+                                                                           tmp_path: Path) -> None:
+    from connector.engine import inputs
+    from connector.sync.store import Store
+    from tests.conftest import make_company
+
+    folder = make_company(tmp_path / "ledger", invoices=3_000, seed=8)
+    workspace.create_client("big", "csv", path=str(folder), currency="GBP")
+    assert sync_client(workspace, "big").outcome == "succeeded"
+    with Store(workspace.store_path("big")) as store:
+        start, end = AS_OF - dt.timedelta(days=364), AS_OF
+        by_store = inputs.lateness(store, start, end)
+        by_settlement = inputs.lateness_of(inputs.settlements(store, start, end))
+    assert by_store == by_settlement and len(by_store) > 100
+    assert any(late.paid_late for late in by_store.values()) and any(
+        late.paid_late < late.paid for late in by_store.values())  # both late and prompt payers are in it

@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from connector.config.models import SegmentThresholds
-from connector.engine.inputs import CustomerInfo, OpenItem, Receipt, Settlement
+from connector.engine.inputs import CustomerInfo, Lateness, OpenItem, Receipt
 from connector.money import to_home
 
 SEGMENTS = ("prompt", "occasionally_late", "frequently_late", "problem", "new")
 DEFAULT_THRESHOLDS = SegmentThresholds()
 TWO = Decimal("0.01")
+_NO_HISTORY = Lateness(0, 0, 0)
 
 
 @dataclass
@@ -59,32 +60,32 @@ def window(as_of: dt.date) -> tuple[dt.date, dt.date]:
     return as_of - dt.timedelta(days=364), as_of
 
 
-def segment(customers: Mapping[str, CustomerInfo], settled: Iterable[Settlement], open_items: Iterable[OpenItem],
+def segment(customers: Mapping[str, CustomerInfo], lateness: Mapping[str, Lateness], open_items: Iterable[OpenItem],
             write_offs: Iterable[Receipt], *, as_of: dt.date, home: str, rates: Mapping[str, Decimal],
             thresholds: SegmentThresholds = DEFAULT_THRESHOLDS,
             credit_limits: Mapping[str, Decimal] | None = None) -> list[CustomerSegment]:
-    """Every live customer's segment and risk, ordered by risk (worst first), then name."""
-    lateness: dict[str, list[int]] = defaultdict(list)
-    for s in settled:
-        lateness[s.customer_id].append(max(0, (s.settled - s.due_date).days))
+    """Every live customer's segment and risk, ordered by risk (worst first), then name.
+
+    `lateness` is per customer, from `inputs.lateness` (the store) or `inputs.lateness_of` (settlements).
+    """
     owed: dict[str, list[tuple[int, Decimal]]] = defaultdict(list)
     for item in open_items:
         rate = item.exchange_rate if item.currency == home or item.exchange_rate else rates.get(item.currency)
         owed[item.customer_id].append(((as_of - item.due_date).days, to_home(item.balance, rate, home)))
     written_off = {r.customer_id for r in write_offs}
-    result = [_one(info, lateness.get(key, []), owed.get(key, []), key in written_off, thresholds,
+    result = [_one(info, lateness.get(key, _NO_HISTORY), owed.get(key, []), key in written_off, thresholds,
                    (credit_limits or {}).get(key, info.credit_limit))
               for key, info in customers.items()]
     return sorted(result, key=lambda c: (-c.risk, c.name.casefold(), c.customer_id))
 
 
-def _one(info: CustomerInfo, late: Sequence[int], owed: Sequence[tuple[int, Decimal]], written_off: bool,
+def _one(info: CustomerInfo, late: Lateness, owed: Sequence[tuple[int, Decimal]], written_off: bool,
          t: SegmentThresholds, limit: Decimal | None) -> CustomerSegment:
     balance = sum((amount for _, amount in owed), Decimal(0))
     deep = sum((amount for days, amount in owed if days > 60), Decimal(0))
     oldest = max((days for days, _ in owed), default=None)
-    avg = (Decimal(sum(late)) / len(late)).quantize(TWO, ROUND_HALF_UP) if late else None
-    pct = (Decimal(sum(1 for d in late if d > 0)) * 100 / len(late)).quantize(TWO, ROUND_HALF_UP) if late else None
+    avg = (Decimal(late.days_late) / late.paid).quantize(TWO, ROUND_HALF_UP) if late.paid else None
+    pct = (Decimal(late.paid_late) * 100 / late.paid).quantize(TWO, ROUND_HALF_UP) if late.paid else None
     over = limit is not None and balance > limit
     reasons = []
     if oldest is not None and oldest > t.problem_days_past_due:
@@ -95,8 +96,8 @@ def _one(info: CustomerInfo, late: Sequence[int], owed: Sequence[tuple[int, Deci
         reasons.append(f"pays {avg} days late on average (more than {t.frequent_max_avg_days_late})")
     if reasons:
         name = "problem"
-    elif len(late) < t.min_paid_invoices:
-        name, reasons = "new", [f"{len(late)} invoice(s) paid in the last 12 months (fewer than {t.min_paid_invoices})"]
+    elif late.paid < t.min_paid_invoices:
+        name, reasons = "new", [f"{late.paid} invoice(s) paid in the last 12 months (fewer than {t.min_paid_invoices})"]
     elif pct <= t.prompt_max_pct_late and avg <= t.prompt_max_avg_days_late:  # type: ignore[operator]
         name, reasons = "prompt", [f"{pct}% paid late, {avg} days late on average"]
     elif pct <= t.occasional_max_pct_late and avg <= t.occasional_max_avg_days_late:  # type: ignore[operator]
@@ -110,5 +111,5 @@ def _one(info: CustomerInfo, late: Sequence[int], owed: Sequence[tuple[int, Deci
     risk = int(score.quantize(Decimal(1), ROUND_HALF_UP))
     if name == "problem":
         risk = max(risk, 60)
-    return CustomerSegment(info.customer_id, info.name, name, min(risk, 100), len(late), avg, pct, balance, deep,
+    return CustomerSegment(info.customer_id, info.name, name, min(risk, 100), late.paid, avg, pct, balance, deep,
                            oldest, limit, over, reasons)
