@@ -43,7 +43,8 @@ def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: Col
             day: dt.date) -> PlanInputs:
     items = inputs.open_items(store, day)
     rates = inputs.latest_rates(store)
-    segment_of = {s.customer_id: s.segment for s in customer_segments(store, config, day, items, rates)}
+    known = inputs.customers(store)
+    segment_of = {s.customer_id: s.segment for s in customer_segments(store, config, day, items, rates, known)}
     policies: dict[str, Policy] = {}
 
     def policy(name: str) -> Policy:
@@ -52,7 +53,7 @@ def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: Col
         return policies[name]
 
     customers = {}
-    for key, info in inputs.customers(store).items():
+    for key, info in known.items():
         own = config.customers.get(key)
         customers[key] = CustomerContext(
             key, info.name, (own.timezone if own and own.timezone else None) or info.timezone or config.timezone,
