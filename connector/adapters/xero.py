@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import logging
 import re
 from collections.abc import Iterator, Mapping
@@ -84,7 +85,7 @@ class XeroLedger:
             if answer.status_code != 200:
                 raise FatalHostError(f"Xero answered HTTP {answer.status_code} to {endpoint} for client "
                                      f"'{self.config.key}': {answer.text[:200]}")
-            return answer.json(parse_float=Decimal)  # type: ignore[no-any-return]
+            return json.loads(answer.content, parse_float=Decimal)  # type: ignore[no-any-return]
         raise AssertionError("unreachable")  # pragma: no cover
 
     def pull(self, cursors: Mapping[str, str], *, full: bool = False) -> Iterator[Batch]:
@@ -138,11 +139,11 @@ class XeroLedger:
     def _page(self, endpoint: str, items: list[dict[str, Any]]) -> tuple[list[Record], list[str], str | None]:
         records: list[Record] = []
         deletions: list[str] = []
-        latest = None
+        latest: dt.datetime | None = None
         for raw in items:
             stamp = _ms(raw.get("UpdatedDateUTC"))
-            if stamp is not None:
-                latest = max(latest or stamp.isoformat(), stamp.isoformat())
+            if stamp is not None and (latest is None or stamp > latest):
+                latest = stamp
             try:
                 mapped = _MAPPERS[endpoint](raw)
             except (KeyError, ValueError, ArithmeticError) as exc:
@@ -152,7 +153,7 @@ class XeroLedger:
                 deletions.append(mapped)
             elif mapped is not None:
                 records.append(mapped)
-        return records, deletions, latest
+        return records, deletions, None if latest is None else latest.isoformat()
 
 
 def _ms(value: Any) -> dt.datetime | None:
