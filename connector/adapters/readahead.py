@@ -2,9 +2,10 @@
 
 A sync alternates between waiting for the host (the network, the host's own work) and our CPU work on the
 page it got (mapping, hashing, staging).  Fetching one page ahead in a background thread overlaps the two:
-the wait costs nothing while there is a page to work on.  One page ahead, never more, so memory stays at two
-pages and the calls made are exactly the calls a plain loop would make (the producer stops when the pages
-end, and at once when the consumer stops early).
+the wait costs nothing while there is a page to work on.  One page ahead, never more: at most three pages
+are held (the one worked on, one waiting, one arriving), and the calls made are the calls a plain loop
+would make, give or take the one in flight when the consumer stops early (the producer stops at its next
+hand-off).
 """
 
 from __future__ import annotations
