@@ -9,6 +9,7 @@ import typer
 
 from connector.cli.common import (
     app,
+    err,
     guard,
     out,
 )
@@ -24,7 +25,9 @@ def sandbox(
     from connector.sandbox.company import CompanySpec
     from connector.sandbox.server import DEMO_CLIENTS, SandboxServer
 
-    server = SandboxServer(CompanySpec(seed=seed, invoices=size), port=port)
+    # A big company takes a while to generate (about a minute per million invoices): say so meanwhile.
+    with err.status(f"generating a company of {size:,} invoices"):
+        server = SandboxServer(CompanySpec(seed=seed, invoices=size), port=port)
     (client_id, secret), = DEMO_CLIENTS.items()
     config = server.app.config
     out.print(f"sandbox on {server.url}\n  QuickBooks: discovery {server.url}/.well-known/openid_sandbox_configuration,"
