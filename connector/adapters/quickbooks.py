@@ -184,6 +184,9 @@ def _ref(raw: Mapping[str, Any], key: str) -> str:
 
 
 def _money(value: Any) -> Decimal:
+    """An amount as QBO sent it: already a Decimal (the SDK parses with `use_decimal`), else its text."""
+    if isinstance(value, Decimal):
+        return value
     return Decimal(str(value if value is not None else 0))
 
 
