@@ -78,16 +78,12 @@ def _ref(world: World, entity: str, key: str) -> dict[str, str]:
     return world.part(("qbo-customer", key), build)  # type: ignore[no-any-return]
 
 
-def render(world: World, host: HostRecord) -> dict[str, Any]:
-    """The record as QBO JSON."""
-    return _render(world, host)
-
-
 def _kind(host: HostRecord) -> str:
     return type(host.record).__name__
 
 
-def _render(world: World, host: HostRecord) -> dict[str, Any]:
+def render(world: World, host: HostRecord) -> dict[str, Any]:
+    """The record as QBO JSON (list answers keep it, rendered once per change: `entity_records`)."""
     record = host.record
     if isinstance(record, Customer):
         body = _customer(world, host, record)
@@ -202,7 +198,7 @@ def entity_records(world: World, entity: str, hosts: list[HostRecord]) -> Iterat
     """The QBO records of an entity for these host records, as list items; Payment also lists credit-memo
     applications.  One at a time, so that only what the query keeps stays in memory."""
     for h in hosts:
-        yield from world.listed("qbo", _kind(h), h.record.id, lambda h=h: _render(world, h))
+        yield from world.listed("qbo", _kind(h), h.record.id, lambda h=h: render(world, h))
     if entity == "payments":
         for h in world.live("credit_notes"):
             yield from world.listed("qbo-apply", "credit_notes", h.record.id, lambda h=h: credit_applications(world, h))
