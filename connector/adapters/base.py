@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from connector.records import Record
+from connector.sync.rows import Prepared
 
 
 @dataclass
@@ -18,7 +19,7 @@ class Batch:
     not resolve, which suits ledgers that are read whole, like a csv folder.
     """
 
-    records: Iterable[Record]
+    records: Iterable[Record | Prepared]
     cursors: dict[str, str] = field(default_factory=dict)
     snapshot: frozenset[str] = frozenset()
     deletions: dict[str, list[str]] = field(default_factory=dict)

@@ -10,16 +10,28 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from functools import lru_cache
+from itertools import accumulate, islice
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from connector.adapters import csv_columns
 from connector.adapters.base import Batch
+from connector.adapters.csv_columns import Chunk, Layout
 from connector.errors import InvalidLedgerData, Problem
 from connector.money import MoneyError, check_currency, parse_amount, parse_rate
-from connector.records import Allocation, CreditNote, Customer, Invoice, InvoiceStatus, Payment
+from connector.records import (
+    Allocation,
+    CreditNote,
+    Customer,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+)
+from connector.sync.rows import Prepared
 
 FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # file: (required columns, optional columns)
@@ -31,6 +43,8 @@ FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                          ("invoice_id", "reason", "currency", "exchange_rate")),
 }
 OPTIONAL_FILES = frozenset({"credit_notes.csv"})
+GROUPED = frozenset({"payments.csv", "credit_notes.csv"})  # files where adjacent rows of one id are one record
+CHUNK_ROWS = 5_000
 MAX_PROBLEMS = 100
 CURSOR = "csv_files"
 
@@ -42,10 +56,10 @@ class _TooMany(Exception):
 class _Row:
     """One CSV row being read: typed getters that note problems instead of raising."""
 
-    __slots__ = ("file", "line", "values", "index", "extras", "problems")
+    __slots__ = ("extras", "file", "index", "line", "problems", "values")
 
-    def __init__(self, file: str, line: int, values: list[str], index: dict[str, int],
-                 extras: list[tuple[str, int]], problems: list[Problem]) -> None:
+    def __init__(self, file: str, line: int, values: list[str], index: Mapping[str, int],
+                 extras: Sequence[tuple[str, int]], problems: list[Problem]) -> None:
         self.file, self.line, self.values, self.index = file, line, values, index
         self.extras, self.problems = extras, problems
 
@@ -143,6 +157,33 @@ class _Row:
         return rate
 
 
+def _line_breaks(values: list[str]) -> int:
+    """Line breaks inside a row's quoted values, counted as the csv reader counts lines (CRLF is one)."""
+    return sum(v.count("\n") + v.count("\r") - v.count("\r\n") for v in values)
+
+
+def _whole_records(chunks: Iterator[Chunk], id_at: int) -> Iterator[Chunk]:
+    """Re-cut chunks so that rows sharing an id (one payment or credit note) are never split between two."""
+    def key(values: list[str]) -> str | None:
+        return values[id_at].strip() if len(values) > id_at else None
+
+    held: Chunk | None = None
+    for chunk in chunks:
+        if held is not None:
+            chunk = Chunk(chunk.layout, held.rows + chunk.rows, [*held.lines, *chunk.lines])
+        rows, last = chunk.rows, key(chunk.rows[-1])
+        cut = len(rows)
+        while cut > 0 and key(rows[cut - 1]) == last:
+            cut -= 1
+        if cut == 0:
+            held = chunk
+            continue
+        yield Chunk(chunk.layout, rows[:cut], chunk.lines[:cut])
+        held = Chunk(chunk.layout, rows[cut:], chunk.lines[cut:])
+    if held is not None:
+        yield held
+
+
 def _date_shaped(value: str) -> bool:
     return len(value) == 10 and value[4] == "-" and value[7] == "-" and (value[:4] + value[5:7] + value[8:]).isdigit()
 
@@ -162,9 +203,11 @@ class CsvLedger:
     host = "csv"
     api_calls = 0
 
-    def __init__(self, folder: Path, home_currency: str) -> None:
+    def __init__(self, folder: Path, home_currency: str, *, columnwise: bool = True) -> None:
+        """`columnwise=False` reads every row on its own (the reference the column-wise path must match)."""
         self.folder = folder
         self.home = home_currency
+        self.columnwise = columnwise
         self.problems: list[Problem] = []
         self._customer_currency: dict[str, str | None] = {}
 
@@ -192,8 +235,11 @@ class CsvLedger:
         yield Batch(records=self.read(), cursors={CURSOR: fingerprint}, strict=True, expected=lines,
                     snapshot=frozenset({"customers", "invoices", "payments", "credit_notes"}))
 
-    def read(self) -> Iterator[Customer | Invoice | Payment | CreditNote]:
-        """Every record in the folder; raises `InvalidLedgerData` at the end if any row was bad."""
+    def read(self) -> Iterator[Customer | Invoice | Payment | CreditNote | Prepared]:
+        """Every record in the folder; raises `InvalidLedgerData` at the end if any row was bad.
+
+        Plain chunks come as prepared store rows (`csv_columns`), the rest as canonical records.
+        """
         self.problems = []
         try:
             yield from self._customers()
@@ -205,14 +251,28 @@ class CsvLedger:
         if self.problems:
             raise InvalidLedgerData(self.problems)
 
-    def _rows(self, name: str) -> Iterator[_Row]:
+    def _rows(self, chunk: Chunk) -> Iterator[_Row]:
+        """A chunk row by row, blank rows skipped and ragged ones reported."""
+        layout = chunk.layout
+        for values, line in zip(chunk.rows, chunk.lines, strict=True):
+            if not values or values == [""]:
+                continue
+            row = _Row(layout.file, line, values, layout.index, layout.extras, self.problems)
+            if len(values) != layout.width:
+                row.fail(None, f"{len(values)} fields where the header has {layout.width}")
+                continue
+            yield row
+
+    def _chunks(self, name: str) -> Iterator[Chunk]:
+        """The file's data rows in chunks, after checking its header; for payments and credit notes each
+        chunk ends where the id changes, so that no record is split between two chunks."""
         path = self.folder / name
         if not path.exists():
             if name not in OPTIONAL_FILES:
                 self._fail(name, None, None, "file not found")
             return
         required, optional = FILES[name]
-        line = 0
+        reader: Any = None
         try:
             with path.open(encoding="utf-8-sig", newline="") as handle:
                 reader = csv.reader(handle)
@@ -226,20 +286,27 @@ class CsvLedger:
                     self._fail(name, 1, ", ".join(repeated), "column appears more than once in the header")
                     return
                 index = {column: header.index(column) for column in (*required, *optional) if column in header}
-                extras = [(column, at) for at, column in enumerate(header) if column not in index]
-                for values in reader:
-                    line = reader.line_num
-                    if not values or values == [""]:
-                        continue
-                    row = _Row(name, line, values, index, extras, self.problems)
-                    if len(values) != len(header):
-                        row.fail(None, f"{len(values)} fields where the header has {len(header)}")
-                        continue
-                    yield row
+                layout = Layout(name, len(header), index,
+                                [(column, at) for at, column in enumerate(header) if column not in index])
+                blocks = self._blocks(reader, layout)
+                yield from _whole_records(blocks, index["id"]) if name in GROUPED else blocks
         except UnicodeDecodeError:
-            self._fail(name, None, None, f"not UTF-8 text (after line {line}); save the file as UTF-8")
+            self._fail(name, None, None, f"not UTF-8 text (after line {reader.line_num if reader else 0}); "
+                                         "save the file as UTF-8")
         except csv.Error as exc:
             self._fail(name, None, None, f"not readable as CSV: {exc}")
+
+    @staticmethod
+    def _blocks(reader: Any, layout: Layout) -> Iterator[Chunk]:
+        before = reader.line_num
+        while rows := list(islice(reader, CHUNK_ROWS)):
+            after = reader.line_num
+            if after - before == len(rows):
+                lines: Sequence[int] = range(before + 1, after + 1)
+            else:  # a quoted value spans lines: count each row's line breaks to find the line it ends on
+                lines = [before + end for end in accumulate(_line_breaks(values) + 1 for values in rows)]
+            yield Chunk(layout, rows, lines)
+            before = after
 
     def _fail(self, file: str, line: int | None, column: str | None, reason: str) -> None:
         self.problems.append(Problem(file, line, column, reason))
@@ -248,7 +315,7 @@ class CsvLedger:
 
     def _customers(self) -> Iterator[Customer]:
         self._customer_currency = {}
-        for row in self._rows("customers.csv"):
+        for row in (row for chunk in self._chunks("customers.csv") for row in self._rows(chunk)):
             before = len(self.problems)
             key, name = row.required("id"), row.required("name")
             email, zone = row.text("email"), row.text("timezone")
@@ -266,8 +333,16 @@ class CsvLedger:
     def _default_currency(self, customer_id: str) -> str:
         return self._customer_currency.get(customer_id) or self.home
 
-    def _invoices(self) -> Iterator[Invoice]:
-        for row in self._rows("invoices.csv"):
+    def _invoices(self) -> Iterator[Invoice | Prepared]:
+        for chunk in self._chunks("invoices.csv"):
+            prepared = csv_columns.invoices(chunk, self._default_currency, self.home) if self.columnwise else None
+            if prepared is not None:
+                yield prepared
+            else:
+                yield from self._invoice_records(chunk)
+
+    def _invoice_records(self, chunk: Chunk) -> Iterator[Invoice]:
+        for row in self._rows(chunk):
             before = len(self.problems)
             key, customer_id = row.required("id"), row.required("customer_id")
             issued, due = row.date("issue_date"), row.date("due_date")
@@ -284,10 +359,20 @@ class CsvLedger:
                               due_date=due, currency=currency, total=total, exchange_rate=rate or None,
                               status=InvoiceStatus(status), raw=row.raw(), origin=row.origin)
 
-    def _grouped(self, name: str) -> Iterator[Payment | CreditNote]:
+    def _grouped(self, name: str) -> Iterator[Payment | CreditNote | Prepared]:
         """Payments (or credit notes): adjacent rows sharing an id are one record, one row per allocation."""
+        entity = name.removesuffix(".csv")
+        for chunk in self._chunks(name):
+            prepared = csv_columns.grouped(chunk, entity, self._default_currency, self.home) \
+                if self.columnwise else None
+            if prepared is not None:
+                yield prepared
+            else:
+                yield from self._grouped_records(name, chunk)
+
+    def _grouped_records(self, name: str, chunk: Chunk) -> Iterator[Payment | CreditNote]:
         group: list[tuple[_Row, dict[str, object]]] = []
-        for row in self._rows(name):
+        for row in self._rows(chunk):
             before = len(self.problems)
             fields = self._money_row(row)
             if not row.ok_since(before):

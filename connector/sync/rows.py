@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -20,11 +21,26 @@ from connector.records import Allocation, CreditNote, Customer, Invoice, Payment
 Row = tuple[Any, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Store rows an adapter built itself from input it has checked: what staging takes besides records.
+
+    `records` are an entity's rows as the functions below build them, each followed by its origin;
+    `allocations` are allocation rows as `allocation_rows` builds them.  The csv host prepares its plain
+    chunks this way (`connector.adapters.csv_columns`), skipping a record per row that would cost more than
+    everything else it does.
+    """
+
+    entity: str
+    records: list[Row]
+    allocations: list[Row]
+
+
 def _instant(value: dt.datetime | None) -> str | None:
     return None if value is None else value.astimezone(dt.UTC).isoformat()
 
 
-def _raw(value: Any) -> str | None:
+def raw_text(value: Any) -> str | None:
     """Compact JSON text of the host's record (amounts parsed as Decimal are kept as their exact text).
 
     orjson is five times faster than `json` here, and this is the hottest line of a sync; `json` remains
@@ -42,21 +58,21 @@ def _rate(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def _hashed(row: Row, extra: tuple[Any, ...] = ()) -> Row:
+def hashed(row: Row, extra: tuple[Any, ...] = ()) -> Row:
     digest = hashlib.blake2b(repr((row, extra)).encode(), digest_size=12).hexdigest()
     return (*row, digest)
 
 
 def customer_row(c: Customer) -> Row:
-    return _hashed((c.id, c.name, c.email, c.currency, c.timezone, c.country, int(c.active),
-                    _rate(c.credit_limit), _instant(c.updated_at), _raw(c.raw)))
+    return hashed((c.id, c.name, c.email, c.currency, c.timezone, c.country, int(c.active),
+                   _rate(c.credit_limit), _instant(c.updated_at), raw_text(c.raw)))
 
 
 def invoice_row(i: Invoice) -> Row:
     host_balance = None if i.host_balance is None else to_minor(i.host_balance, i.currency)
-    return _hashed((i.id, i.customer_id, i.number, i.issue_date.isoformat(), i.due_date.isoformat(),
-                    i.currency, to_minor(i.total, i.currency), _rate(i.exchange_rate), i.status.value,
-                    host_balance, _instant(i.updated_at), _raw(i.raw)))
+    return hashed((i.id, i.customer_id, i.number, i.issue_date.isoformat(), i.due_date.isoformat(),
+                   i.currency, to_minor(i.total, i.currency), _rate(i.exchange_rate), i.status.value,
+                   host_balance, _instant(i.updated_at), raw_text(i.raw)))
 
 
 def allocation_rows(source: str, parent: Payment | CreditNote) -> list[Row]:
@@ -70,15 +86,15 @@ def _unapplied(amount: Decimal, allocations: tuple[Allocation, ...], currency: s
 
 
 def payment_row(p: Payment, allocations: list[Row]) -> Row:
-    return _hashed((p.id, p.customer_id, p.date.isoformat(), p.currency, to_minor(p.amount, p.currency),
-                    _unapplied(p.amount, p.allocations, p.currency), _rate(p.exchange_rate), p.kind.value,
-                    p.reference, _instant(p.updated_at), _raw(p.raw)), tuple(r[2:5] for r in allocations))
+    return hashed((p.id, p.customer_id, p.date.isoformat(), p.currency, to_minor(p.amount, p.currency),
+                   _unapplied(p.amount, p.allocations, p.currency), _rate(p.exchange_rate), p.kind.value,
+                   p.reference, _instant(p.updated_at), raw_text(p.raw)), tuple(r[2:5] for r in allocations))
 
 
 def credit_note_row(n: CreditNote, allocations: list[Row]) -> Row:
     left = to_minor(n.host_remaining, n.currency) if n.host_remaining is not None else \
         _unapplied(n.amount, n.allocations, n.currency)
-    return _hashed((n.id, n.customer_id, n.number, n.date.isoformat(), n.currency,
-                    to_minor(n.amount, n.currency), left,
-                    _rate(n.exchange_rate), n.reason, _instant(n.updated_at), _raw(n.raw)),
-                   tuple(r[2:5] for r in allocations))
+    return hashed((n.id, n.customer_id, n.number, n.date.isoformat(), n.currency,
+                   to_minor(n.amount, n.currency), left,
+                   _rate(n.exchange_rate), n.reason, _instant(n.updated_at), raw_text(n.raw)),
+                  tuple(r[2:5] for r in allocations))

@@ -81,11 +81,12 @@ def _pull_into(store: Store, batches: Iterable[Batch], progress: Progress | None
     for batch in batches:
         staging = store.staging()
         try:
+            shown = 0
             for record in batch.records:
-                staging.add(record)
-                done += 1
-                if progress and done % 1000 == 0:
+                done += staging.add(record)
+                if progress and done - shown >= 1000:
                     progress(done, batch.expected, "reading")
+                    shown = done
             if progress:
                 progress(done, done, "checking")
             staging.seal()

@@ -34,8 +34,14 @@ class Staging:
         conn.execute("DROP TABLE IF EXISTS temp.stg_allocations")
         conn.execute(f"CREATE TEMP TABLE stg_allocations ({', '.join(ALLOCATION_COLUMNS)}, origin)")
 
-    def add(self, record: Record) -> None:
-        """Stage one record (with its allocations, for payments and credit notes)."""
+    def add(self, record: Record | rows.Prepared) -> int:
+        """Stage one record (with its allocations, for payments and credit notes), or prepared rows.
+
+        Returns how many records that was, for progress.
+        """
+        if isinstance(record, rows.Prepared):
+            self._queue_many(record.entity, record.records, record.allocations)
+            return len(record.records)
         if isinstance(record, Invoice):
             self._queue("invoices", (*rows.invoice_row(record), record.origin))
         elif isinstance(record, Customer):
@@ -49,8 +55,9 @@ class Staging:
                         allocations)
         else:  # pragma: no cover - the type union is closed
             raise TypeError(f"not a canonical record: {type(record).__name__}")
+        return 1
 
-    def add_all(self, records: Iterable[Record]) -> None:
+    def add_all(self, records: Iterable[Record | rows.Prepared]) -> None:
         for record in records:
             self.add(record)
 
@@ -59,6 +66,13 @@ class Staging:
         self._pending[entity].append(row)
         if allocations:
             self._pending["allocations"].extend(allocations)
+        if len(self._pending[entity]) >= _FLUSH_EVERY:
+            self.flush()
+
+    def _queue_many(self, entity: str, records: list[rows.Row], allocations: list[rows.Row]) -> None:
+        self.count[entity] += len(records)
+        self._pending[entity].extend(records)
+        self._pending["allocations"].extend(allocations)
         if len(self._pending[entity]) >= _FLUSH_EVERY:
             self.flush()
 
