@@ -75,6 +75,10 @@ class InvalidLedgerData(ConnectorError):
         count = f"{len(problems)}{'+' if truncated else ''}"
         super().__init__(f"{count} problem(s) in the ledger data; the store was not changed:\n  " + "\n  ".join(lines))
 
+    def __reduce__(self) -> tuple[type[InvalidLedgerData], tuple[list[Problem], bool]]:
+        """Pickled whole, so that a reader in a worker process can hand it to the parent."""
+        return type(self), (self.problems, self.truncated)
+
 
 class SyncInProgress(ConnectorError):
     """Another process holds this client's sync lock: wait for it, or check for a stuck job."""

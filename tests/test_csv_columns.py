@@ -33,7 +33,7 @@ def test_plain_company_is_read_column_wise_into_the_same_rows(tmp_path: Path) ->
     folder = make_company(tmp_path / "ledger", invoices=3_000)
     fast, prepared = staged(folder, columnwise=True)
     slow, none = staged(folder, columnwise=False)
-    assert none == 0 and prepared >= 2  # invoices and payments at least came column-wise
+    assert none == 0 and prepared >= 3  # customers, invoices and payments came column-wise
     assert fast == slow
     assert len(fast["invoices"]) == 3_000 and fast["allocations"]
 
@@ -56,6 +56,12 @@ def test_unusual_rows_fall_back_row_by_row_with_the_same_result(tmp_path: Path,
     rows.insert(30, [])  # a blank line
     rows[60][header.index("date")] = "2024-W01-1"  # an ISO week date: what the row-by-row reader makes of it
     write_rows(folder / "payments.csv", header, rows)
+    header, rows = read_rows(folder / "customers.csv")
+    header.append("credit_limit")
+    for at, row in enumerate(rows):
+        row.append(("5000", "0100.50", "", "250.5")[at % 4])
+    rows[5][header.index("timezone")] = ""
+    write_rows(folder / "customers.csv", header, rows)
 
     fast, prepared = staged(folder, columnwise=True)
     slow, _ = staged(folder, columnwise=False)
@@ -63,6 +69,7 @@ def test_unusual_rows_fall_back_row_by_row_with_the_same_result(tmp_path: Path,
     assert fast == slow
     origins = [row[-1] for row in fast["invoices"]]
     assert origins[11] == "invoices.csv:14"  # the row after a two-line value ends a line later
+    assert {row[7] for row in fast["customers"]} == {"5000", "100.50", None, "250.5"}
 
 
 def layout(*header: str) -> Layout:

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from connector.adapters import csv_columns
 from connector.adapters.base import Batch
 from connector.adapters.csv_columns import Chunk, Layout
+from connector.adapters.worker import iterate_in_worker
 from connector.errors import InvalidLedgerData, Problem
 from connector.money import MoneyError, check_currency, parse_amount, parse_rate
 from connector.records import (
@@ -45,6 +46,9 @@ FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 OPTIONAL_FILES = frozenset({"credit_notes.csv"})
 GROUPED = frozenset({"payments.csv", "credit_notes.csv"})  # files where adjacent rows of one id are one record
 CHUNK_ROWS = 5_000
+# From this many lines the folder is read in a worker process while this one writes (`worker.py`); below
+# it, starting a process (about a third of a second) would cost more than it saves.
+WORKER_ROWS = 100_000
 MAX_PROBLEMS = 100
 CURSOR = "csv_files"
 
@@ -232,7 +236,9 @@ class CsvLedger:
         if not full and cursors.get(CURSOR) == fingerprint:
             yield Batch(records=(), expected=0)
             return
-        yield Batch(records=self.read(), cursors={CURSOR: fingerprint}, strict=True, expected=lines,
+        records = self.read() if lines < WORKER_ROWS else iterate_in_worker(
+            "connector.adapters.csv:read_folder", self.folder, self.home, self.columnwise)
+        yield Batch(records=records, cursors={CURSOR: fingerprint}, strict=True, expected=lines,
                     snapshot=frozenset({"customers", "invoices", "payments", "credit_notes"}))
 
     def read(self) -> Iterator[Customer | Invoice | Payment | CreditNote | Prepared]:
@@ -313,9 +319,19 @@ class CsvLedger:
         if len(self.problems) >= MAX_PROBLEMS:
             raise _TooMany
 
-    def _customers(self) -> Iterator[Customer]:
+    def _customers(self) -> Iterator[Customer | Prepared]:
         self._customer_currency = {}
-        for row in (row for chunk in self._chunks("customers.csv") for row in self._rows(chunk)):
+        for chunk in self._chunks("customers.csv"):
+            prepared = csv_columns.customers(chunk, self.home, _known_zone) if self.columnwise else None
+            if prepared is None:
+                yield from self._customer_records(chunk)
+                continue
+            for row in prepared.records:
+                self._customer_currency.setdefault(row[0], row[3])
+            yield prepared
+
+    def _customer_records(self, chunk: Chunk) -> Iterator[Customer]:
+        for row in self._rows(chunk):
             before = len(self.problems)
             key, name = row.required("id"), row.required("name")
             email, zone = row.text("email"), row.text("timezone")
@@ -416,6 +432,11 @@ class CsvLedger:
             yield Payment(**common)
         else:
             yield CreditNote(**common, reason=head["reason"])
+
+
+def read_folder(folder: Path, home: str, columnwise: bool) -> Iterator[Customer | Invoice | Payment | CreditNote | Prepared]:
+    """What `CsvLedger.read` yields, as a function a worker process can be named (`worker.py`)."""
+    return CsvLedger(folder, home, columnwise=columnwise).read()
 
 
 def _group_raw(raws: list[dict[str, str] | None]) -> object:

@@ -18,6 +18,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from operator import methodcaller
 
 from connector.money import MoneyError, exponent, parse_rate
@@ -138,6 +139,39 @@ def _optional(column: Column | None, size: int) -> list[str | None]:
     return [value or None for value in column]
 
 
+def customers(chunk: Chunk, home: str, known_zone: Callable[[str], bool]) -> Prepared | None:
+    """Store rows for a chunk of customers.csv, or None when any row needs reading on its own."""
+    found = _columns(chunk, ("id", "name", "email", "currency", "timezone", "country", "credit_limit"))
+    if found is None or "" in found["id"] or "" in found["name"]:
+        return None
+    size = len(chunk.rows)
+    emails, zones = _optional(found.get("email"), size), _optional(found.get("timezone"), size)
+    currencies = _optional(found.get("currency"), size)
+    if any("@" not in email for email in set(emails) if email is not None) \
+            or not all(known_zone(zone) for zone in set(zones) if zone is not None) \
+            or any(not _CURRENCY.fullmatch(code) for code in set(currencies) if code is not None):
+        return None
+    limits = _credit_limits(_optional(found.get("credit_limit"), size), home)
+    if limits is None:
+        return None
+    records = zip(found["id"], found["name"], emails, currencies, zones, _optional(found.get("country"), size),
+                  [1] * size, limits, [None] * size, map(raw_text, _raws(chunk)), strict=True)
+    return Prepared("customers", [(*hashed(row), origin) for row, origin in zip(records, chunk.origins())], [])
+
+
+def _credit_limits(limits: list[str | None], home: str) -> list[str | None] | None:
+    """Credit limits as the store keeps them (decimal text), when each is a plain amount in the home currency."""
+    given = {text for text in limits if text is not None}
+    if not given:
+        return limits
+    places = exponent(home)
+    plain = re.compile(r"[0-9]+" + (rf"(\.[0-9]{{1,{places}}})?" if places else ""))
+    if not all(map(plain.fullmatch, given)):
+        return None
+    table = {text: str(Decimal(text)) for text in given}
+    return [None if text is None else table[text] for text in limits]
+
+
 def invoices(chunk: Chunk, default_currency: Callable[[str], str], home: str) -> Prepared | None:
     """Store rows for a chunk of invoices.csv, or None when any row needs reading on its own."""
     found = _columns(chunk, ("id", "customer_id", "issue_date", "due_date", "total", "number", "currency",
@@ -199,30 +233,37 @@ def grouped(chunk: Chunk, entity: str, default_currency: Callable[[str], str], h
 def _group_rows(entity: str, fields: list[tuple[str, str, str, str, str | None, str | None]],
                 parts: list[tuple[str | None, int, str, dict[str, str] | None]]) -> Prepared | None:
     """Records from rows already checked one by one: the fields that must agree within a record, and each
-    row's allocation part (invoice id, amount, origin, raw)."""
+    row's allocation part (invoice id, amount, origin, raw).  Most records are one row; they take the
+    short way."""
+    ids = [row[0] for row in fields]
+    continues = [*map(str.__eq__, ids[1:], ids[:-1]), False]  # does the next row belong to the same record?
     records: list[Row] = []
     allocations: list[Row] = []
     start, size = 0, len(fields)
     while start < size:
         end = start + 1
-        while end < size and fields[end][0] == fields[start][0]:
+        while continues[end - 1]:
             if fields[end] != fields[start]:
                 return None  # a record whose rows disagree: the row-by-row reader says where
             end += 1
         key, customer, date, currency, rate, reason = fields[start]
-        group = parts[start:end]
-        own = [(entity, key, invoice, date, amount, origin) for invoice, amount, origin, _ in group
-               if invoice is not None]
-        amount = sum(part[1] for part in group)
-        unapplied = amount - sum(row[4] for row in own)
-        raws = [part[3] for part in group]
-        raw = raw_text(None if all(r is None for r in raws) else raws[0] if len(raws) == 1 else raws)
-        extra = tuple(row[2:5] for row in own)
-        if entity == "payments":
-            row = (key, customer, date, currency, amount, unapplied, rate, "payment", None, None, raw)
+        if end == start + 1:
+            invoice, amount, origin, raw = parts[start]
+            own = [] if invoice is None else [(entity, key, invoice, date, amount, origin)]
+            raw_json = None if raw is None else raw_text(raw)
         else:
-            row = (key, customer, None, date, currency, amount, unapplied, rate, reason, None, raw)
-        records.append((*hashed(row, extra), group[0][2]))
+            group = parts[start:end]
+            own = [(entity, key, invoice, date, part, origin) for invoice, part, origin, _ in group
+                   if invoice is not None]
+            amount, origin = sum(part[1] for part in group), group[0][2]
+            raws = [part[3] for part in group]
+            raw_json = None if all(r is None for r in raws) else raw_text(raws)
+        unapplied = amount - sum(row[4] for row in own)
+        if entity == "payments":
+            row = (key, customer, date, currency, amount, unapplied, rate, "payment", None, None, raw_json)
+        else:
+            row = (key, customer, None, date, currency, amount, unapplied, rate, reason, None, raw_json)
+        records.append((*hashed(row, tuple(part[2:5] for part in own)), origin))
         allocations.extend(own)
         start = end
     return Prepared(entity, records, allocations)

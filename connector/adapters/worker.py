@@ -1,0 +1,81 @@
+"""Run a reader in a worker process and iterate what it yields, so reading and writing use two cores.
+
+A large csv load is two halves of about equal cost: reading and checking the files (Python), and writing
+the rows into SQLite (binding parameters, B-trees).  In one process the two take turns; with the reader in
+a worker they overlap.
+
+The worker is a plain `python -m connector.adapters.worker` subprocess, not `multiprocessing`: `fork` would
+copy the parent's threads' locks (a progress display runs in a thread), and `spawn` re-imports the
+caller's main script, which breaks any script without a `__main__` guard.  The reader is named as
+`module:function` with picklable arguments; items come back pickled, a few at a time, over the child's
+stdout, which bounds memory (the child blocks when the parent falls behind).  An exception the reader
+raises is re-raised in the parent as it was (the reader's own errors carry what the user must see); if
+the parent stops early, the child is stopped with it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pickle
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+_ITEMS_PER_SEND = 8
+
+
+class WorkerDied(RuntimeError):
+    """The worker process ended without saying why (killed, out of memory, a crash in the interpreter)."""
+
+
+def iterate_in_worker(target: str, *args: Any) -> Iterator[Any]:
+    """Yield what `target(*args)` yields, run in a worker process; `target` is ``"module:function"``."""
+    process = subprocess.Popen([sys.executable, "-m", "connector.adapters.worker"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        pickle.dump((target, args), process.stdin)
+        process.stdin.close()
+        while True:
+            try:
+                kind, payload = pickle.load(process.stdout)
+            except EOFError:
+                code = process.wait()
+                raise WorkerDied(f"the reader process ended unexpectedly (exit status {code})") from None
+            if kind == "items":
+                yield from payload
+            elif kind == "raised":
+                raise payload
+            else:
+                return
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.stdout.close()
+        process.wait()
+
+
+def _serve(source: BinaryIO, sink: BinaryIO) -> None:
+    target, args = pickle.load(source)
+    module, _, name = target.partition(":")
+    items: list[Any] = []
+    try:
+        for item in getattr(importlib.import_module(module), name)(*args):
+            items.append(item)
+            if len(items) >= _ITEMS_PER_SEND:
+                pickle.dump(("items", items), sink, protocol=pickle.HIGHEST_PROTOCOL)
+                items = []
+        ending: tuple[str, Any] = ("done", None)
+    except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
+        ending = ("raised", exc)
+    pickle.dump(("items", items), sink, protocol=pickle.HIGHEST_PROTOCOL)  # what came before the end
+    pickle.dump(ending, sink, protocol=pickle.HIGHEST_PROTOCOL)
+    sink.flush()
+
+
+if __name__ == "__main__":
+    try:
+        _serve(sys.stdin.buffer, sys.stdout.buffer)
+    except BrokenPipeError:  # the parent stopped listening: nothing left to do
+        sys.exit(0)

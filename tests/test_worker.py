@@ -1,0 +1,91 @@
+"""A reader run in a worker process: what it yields arrives whole, its errors arrive as they were raised."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from connector.adapters import csv as csv_host
+from connector.adapters.worker import WorkerDied, iterate_in_worker
+from connector.config import Workspace
+from connector.errors import InvalidLedgerData, Problem
+from tests.conftest import cli, dump_store, make_company, read_rows, write_rows
+
+
+def numbers(count: int) -> Iterator[tuple[int, str]]:
+    yield from ((n, f"row {n}") for n in range(count))
+
+
+def refuse(after: int) -> Iterator[int]:
+    yield from range(after)
+    raise InvalidLedgerData([Problem("invoices.csv", 7, "total", "'x' is not a plain decimal amount")])
+
+
+def die(after: int) -> Iterator[int]:
+    yield from range(after)
+    os.kill(os.getpid(), signal.SIGKILL)
+    yield -1  # never reached
+
+
+def pid_then_wait() -> Iterator[int]:
+    for _ in range(20):  # enough to fill the first sends
+        yield os.getpid()
+    signal.pause()  # blocks until the parent stops it
+    yield -1
+
+
+def test_items_arrive_whole_and_in_order() -> None:
+    assert list(iterate_in_worker("tests.test_worker:numbers", 1000)) == list(numbers(1000))
+
+
+def test_the_readers_own_error_is_raised_in_the_parent_with_its_problems() -> None:
+    seen: list[int] = []
+    with pytest.raises(InvalidLedgerData) as raised:
+        seen.extend(iterate_in_worker("tests.test_worker:refuse", 20))
+    assert seen == list(range(20))
+    assert raised.value.problems == [Problem("invoices.csv", 7, "total", "'x' is not a plain decimal amount")]
+    assert "invoices.csv, line 7" in str(raised.value)
+
+
+def test_a_worker_killed_midway_is_an_error_not_a_short_read() -> None:
+    with pytest.raises(WorkerDied, match="ended unexpectedly"):
+        list(iterate_in_worker("tests.test_worker:die", 3))
+
+
+def test_stopping_early_stops_the_worker() -> None:
+    items = iterate_in_worker("tests.test_worker:pid_then_wait")
+    pid = next(items)
+    items.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_a_large_folder_read_in_a_worker_gives_the_store_of_one_read_in_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = make_company(tmp_path / "ledger", invoices=2_000)
+    stores = []
+    for name, threshold in (("inproc", 10**9), ("worker", 10)):
+        monkeypatch.setattr(csv_host, "WORKER_ROWS", threshold)
+        workspace = Workspace(tmp_path / name / "config", tmp_path / name / "data")
+        workspace.create_client("acme", "csv", path=str(folder), currency="GBP")
+        assert cli(workspace, "sync", "acme").exit_code == 0
+        stores.append(dump_store(workspace.store_path("acme")))
+    assert stores[0] == stores[1] and len(stores[0]["invoices"]) == 2_000
+
+
+def test_a_bad_row_read_in_a_worker_is_reported_with_file_line_and_column(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(csv_host, "WORKER_ROWS", 10)
+    folder = make_company(tmp_path / "ledger", invoices=500)
+    header, rows = read_rows(folder / "invoices.csv")
+    rows[99][header.index("total")] = "12,50"
+    write_rows(folder / "invoices.csv", header, rows)
+    workspace = Workspace(tmp_path / "config", tmp_path / "data")
+    workspace.create_client("acme", "csv", path=str(folder), currency="GBP")
+    result = cli(workspace, "sync", "acme")
+    assert result.exit_code == 2
+    assert "invoices.csv, line 101, column total: '12,50' is not a plain decimal amount" in result.output
