@@ -15,18 +15,22 @@ Nothing here reports a problem, so nothing here can report one differently; the 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import compress
 from operator import methodcaller
 
 from connector.money import MoneyError, exponent, parse_rate
-from connector.sync.rows import Prepared, Row, hashed, raw_text
+from connector.sync.rows import Prepared, Row, hashed_with_origins, raw_text
 
 _TWO_PLACES = re.compile(r"[0-9]+\.[0-9]{2}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _drop_point = methodcaller("replace", ".", "")
+_blake2b = hashlib.blake2b
 Column = Sequence[str]
 
 
@@ -79,14 +83,15 @@ def _raws(chunk: Chunk) -> list[str | None] | list[dict[str, str] | None]:
     return [{name: values[at] for name, at in extras} for values in chunk.rows]
 
 
-def _dates(column: Column) -> list[str] | None:
-    """ISO text of each date, as `date.isoformat` writes it; None unless every value is a 10-character date."""
-    if set(map(len, column)) != {10}:
+def _dates(column: Column) -> Column | None:
+    """The dates, when every one is a real date written YYYY-MM-DD (as `date.isoformat` writes it)."""
+    if set(map(len, column)) != {10} or "W" in "".join(column):  # ten characters with no W: YYYY-MM-DD
         return None
     try:
-        return list(map(dt.date.isoformat, map(dt.date.fromisoformat, column)))
+        deque(map(dt.date.fromisoformat, column), maxlen=0)
     except ValueError:
         return None
+    return column
 
 
 def _currencies(column: Column | None, customers: Column, default: Callable[[str], str]) -> list[str] | None:
@@ -156,7 +161,7 @@ def customers(chunk: Chunk, home: str, known_zone: Callable[[str], bool]) -> Pre
         return None
     records = zip(found["id"], found["name"], emails, currencies, zones, _optional(found.get("country"), size),
                   [1] * size, limits, [None] * size, map(raw_text, _raws(chunk)), strict=True)
-    return Prepared("customers", [(*hashed(row), origin) for row, origin in zip(records, chunk.origins())], [])
+    return Prepared("customers", hashed_with_origins(records, chunk.origins()), [])
 
 
 def _credit_limits(limits: list[str | None], home: str) -> list[str | None] | None:
@@ -193,7 +198,7 @@ def invoices(chunk: Chunk, default_currency: Callable[[str], str], home: str) ->
     records = zip(found["id"], found["customer_id"], _optional(found.get("number"), size), issued, due,
                   currencies, totals, rates, statuses, [None] * size, [None] * size, map(raw_text, _raws(chunk)),
                   strict=True)
-    return Prepared("invoices", [(*hashed(row), origin) for row, origin in zip(records, chunk.origins())], [])
+    return Prepared("invoices", hashed_with_origins(records, chunk.origins()), [])
 
 
 def _statuses(column: Column | None, size: int) -> list[str] | None:
@@ -234,36 +239,35 @@ def _group_rows(entity: str, fields: list[tuple[str, str, str, str, str | None, 
                 parts: list[tuple[str | None, int, str, dict[str, str] | None]]) -> Prepared | None:
     """Records from rows already checked one by one: the fields that must agree within a record, and each
     row's allocation part (invoice id, amount, origin, raw).  Most records are one row; they take the
-    short way."""
+    short way.  The digest is `rows.hashed`'s, written out here because this loop runs once a record."""
     ids = [row[0] for row in fields]
-    continues = [*map(str.__eq__, ids[1:], ids[:-1]), False]  # does the next row belong to the same record?
+    starts = [0, *compress(range(1, len(ids)), map(str.__ne__, ids[1:], ids[:-1]))]
     records: list[Row] = []
     allocations: list[Row] = []
-    start, size = 0, len(fields)
-    while start < size:
-        end = start + 1
-        while continues[end - 1]:
-            if fields[end] != fields[start]:
-                return None  # a record whose rows disagree: the row-by-row reader says where
-            end += 1
+    payments = entity == "payments"
+    for start, end in zip(starts, [*starts[1:], len(ids)], strict=True):
         key, customer, date, currency, rate, reason = fields[start]
-        if end == start + 1:
+        if end - start == 1:
             invoice, amount, origin, raw = parts[start]
-            own = [] if invoice is None else [(entity, key, invoice, date, amount, origin)]
             raw_json = None if raw is None else raw_text(raw)
+            if invoice is None:
+                unapplied, extra = amount, ()
+            else:
+                allocations.append((entity, key, invoice, date, amount, origin))
+                unapplied, extra = 0, ((invoice, date, amount),)
         else:
+            if any(fields[at] != fields[start] for at in range(start + 1, end)):
+                return None  # a record whose rows disagree: the row-by-row reader says where
             group = parts[start:end]
-            own = [(entity, key, invoice, date, part, origin) for invoice, part, origin, _ in group
-                   if invoice is not None]
+            own = [(entity, key, invoice, date, part, at) for invoice, part, at, _ in group if invoice is not None]
             amount, origin = sum(part[1] for part in group), group[0][2]
+            unapplied, extra = amount - sum(row[4] for row in own), tuple(row[2:5] for row in own)
             raws = [part[3] for part in group]
             raw_json = None if all(r is None for r in raws) else raw_text(raws)
-        unapplied = amount - sum(row[4] for row in own)
-        if entity == "payments":
+            allocations.extend(own)
+        if payments:
             row = (key, customer, date, currency, amount, unapplied, rate, "payment", None, None, raw_json)
         else:
             row = (key, customer, None, date, currency, amount, unapplied, rate, reason, None, raw_json)
-        records.append((*hashed(row, tuple(part[2:5] for part in own)), origin))
-        allocations.extend(own)
-        start = end
+        records.append((*row, _blake2b(("(%r, %r)" % (row, extra)).encode(), digest_size=12).hexdigest(), origin))
     return Prepared(entity, records, allocations)

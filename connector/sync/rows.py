@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from decimal import Decimal
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -19,6 +20,7 @@ from connector.money import to_minor
 from connector.records import Allocation, CreditNote, Customer, Invoice, Payment
 
 Row = tuple[Any, ...]
+_blake2b = hashlib.blake2b
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +61,17 @@ def _rate(value: Decimal | None) -> str | None:
 
 
 def hashed(row: Row, extra: tuple[Any, ...] = ()) -> Row:
-    digest = hashlib.blake2b(repr((row, extra)).encode(), digest_size=12).hexdigest()
-    return (*row, digest)
+    """The row with its content hash appended: a digest of `repr((row, extra))`."""
+    return (*row, _blake2b(("(%r, %r)" % (row, extra)).encode(), digest_size=12).hexdigest())
+
+
+def hashed_with_origins(rows: Iterable[Row], origins: Iterable[str]) -> list[Row]:
+    """`hashed` for many rows at once (no extra), each followed by its origin, as staging takes them.
+
+    The same digest as `hashed`, written out in one comprehension: this is a csv load's hottest line.
+    """
+    return [(*row, _blake2b(("(%r, ())" % (row,)).encode(), digest_size=12).hexdigest(), origin)
+            for row, origin in zip(rows, origins, strict=True)]
 
 
 def customer_row(c: Customer) -> Row:
