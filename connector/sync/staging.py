@@ -90,7 +90,8 @@ class Staging:
         self.flush()
         for entity in ENTITIES:
             self.conn.execute(f"CREATE INDEX temp.stg_{entity}_id ON stg_{entity} (id)")
-        self.conn.execute("CREATE INDEX temp.stg_allocations_source ON stg_allocations (source, source_id)")
+        self.conn.execute("CREATE INDEX temp.stg_allocations_source ON stg_allocations "
+                          "(source, source_id, invoice_id)")
         self.conn.execute("CREATE INDEX temp.stg_allocations_invoice ON stg_allocations (invoice_id)")
 
     def drop(self) -> None:

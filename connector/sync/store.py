@@ -25,6 +25,9 @@ from connector.sync.schema import ALLOCATION_COLUMNS, COLUMNS, MIGRATIONS
 from connector.sync.staging import Staging
 
 _SOURCES = ("payments", "credit_notes")
+# An invoice's balance from the staged allocations: right only when every allocation was staged.
+_STAGED_BALANCE = ("CASE WHEN s.status = 'void' THEN 0 ELSE s.total - COALESCE((SELECT SUM(a.amount) "
+                   "FROM temp.stg_allocations a WHERE a.invoice_id = s.id), 0) END")
 
 
 def utc_now() -> str:
@@ -152,33 +155,41 @@ class Store:
         marked deleted.  `deletions` names records the host reports deleted.
         """
         now, result = utc_now(), MergeResult()
+        # With every allocation staged (a csv snapshot), a changed invoice's balance is worked out as it is
+        # written, instead of writing the invoice and then rewriting it with its balance.
+        balanced = frozenset(_SOURCES) <= snapshot
         with self.transaction() as conn:
             conn.execute("CREATE TEMP TABLE IF NOT EXISTS touched (id TEXT PRIMARY KEY)")
             conn.execute("DELETE FROM temp.touched")
             for entity in ENTITIES:
                 result.counts[entity] = self._merge_entity(
-                    entity, staging.count[entity], entity in snapshot, (deletions or {}).get(entity, []), now)
+                    entity, staging.count[entity], entity in snapshot, (deletions or {}).get(entity, []), now,
+                    balanced=balanced)
                 if entity in _SOURCES:
                     self._merge_allocations(entity)
+            self._rebalance(balanced)
+            for entity in ENTITIES:
                 conn.execute(f"DROP TABLE temp.chg_{entity}")
                 conn.execute(f"DROP TABLE temp.gone_{entity}")
-            self._rebalance()
             for entity, value in (cursors or {}).items():
                 conn.execute("INSERT INTO cursors VALUES (?, ?, ?) ON CONFLICT (entity) DO UPDATE "
                              "SET value = excluded.value, updated_at = excluded.updated_at", (entity, value, now))
         return result
 
     def _merge_entity(self, entity: str, staged: int, snapshot: bool, deleted_ids: list[str],
-                      now: str) -> EntityCounts:
+                      now: str, *, balanced: bool = False) -> EntityCounts:
         cols = COLUMNS[entity]
         conn = self.conn
+        values = ", ".join(cols)
+        if entity == "invoices" and balanced:
+            cols, values = (*cols, "balance"), f"{values}, {_STAGED_BALANCE}"
         conn.execute(f"CREATE TEMP TABLE chg_{entity} (id TEXT PRIMARY KEY, is_new INTEGER)")
         conn.execute(f"""INSERT OR IGNORE INTO temp.chg_{entity}
             SELECT s.id, t.id IS NULL FROM temp.stg_{entity} s LEFT JOIN main.{entity} t ON t.id = s.id
             WHERE t.id IS NULL OR t.row_hash <> s.row_hash OR t.deleted_at IS NOT NULL""")
         updates = ", ".join(f"{c} = excluded.{c}" for c in cols[1:])
         conn.execute(f"""INSERT INTO main.{entity} ({', '.join(cols)})
-            SELECT {', '.join(cols)} FROM temp.stg_{entity} WHERE id IN (SELECT id FROM temp.chg_{entity})
+            SELECT {values} FROM temp.stg_{entity} s WHERE id IN (SELECT id FROM temp.chg_{entity})
             ORDER BY rowid
             ON CONFLICT (id) DO UPDATE SET {updates}, deleted_at = NULL""")
         conn.execute(f"CREATE TEMP TABLE gone_{entity} (id TEXT PRIMARY KEY)")
@@ -209,14 +220,18 @@ class Store:
         conn.execute(f"""INSERT OR IGNORE INTO temp.touched SELECT invoice_id FROM temp.stg_allocations
                          WHERE source = ? AND source_id IN (SELECT id FROM temp.chg_{source})""", (source,))
 
-    def _rebalance(self) -> None:
-        """Recompute the balance of every invoice the merge touched: total less what is applied to it."""
-        self.conn.execute("""
+    def _rebalance(self, balanced: bool) -> None:
+        """Recompute the balance of every invoice the merge touched: total less what is applied to it.
+
+        When the merge `balanced` the invoices it wrote, only the others are left to do.
+        """
+        written = " AND id NOT IN (SELECT id FROM temp.chg_invoices)" if balanced else ""
+        self.conn.execute(f"""
             UPDATE main.invoices SET balance = CASE
                 WHEN status = 'void' OR deleted_at IS NOT NULL THEN 0
                 ELSE total - COALESCE((SELECT SUM(a.amount) FROM main.allocations a
                                        WHERE a.invoice_id = invoices.id), 0) END
-            WHERE id IN (SELECT id FROM temp.touched)""")
+            WHERE id IN (SELECT id FROM temp.touched){written}""")
 
     # -- reads ----------------------------------------------------------------------------------
 
