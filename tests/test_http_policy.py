@@ -111,6 +111,9 @@ def test_our_limiter_waits_before_the_host_would_refuse(sandbox: SandboxServer) 
     (b'{"Name": "\\ud800"}', True),  # a lone surrogate escape, the same
     (b'{"Contacts": [{"Name": "A"', False),  # cut short
     (b"<html><body>Service Unavailable</body></html>", False),
+    (b'{"Contacts": [{"Name": "A}"}]', False),  # cut short where a string's bracket balances the count
+    (b'{"Contacts": [{"Name": "Smith {Ltd}"}, {"Name": "B]"}]}', True),  # brackets in strings: parsed in full
+    (b'{"Contacts": [{"Name": "A"}]} trailing', False),
 ])
 def test_only_a_body_no_json_parser_accepts_counts_as_garbled(body: bytes, parses: bool) -> None:
     from connector.adapters.http import _parses
