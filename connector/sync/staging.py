@@ -77,13 +77,23 @@ class Staging:
             self.flush()
 
     def flush(self) -> None:
-        """Write queued rows into the TEMP tables (one transaction on the temp database only)."""
-        with self.conn:
+        """Write queued rows into the TEMP tables, in one transaction on the temp database only.
+
+        The BEGIN is explicit: the store's connection is in autocommit mode, where each row would otherwise
+        be a transaction of its own.  Once the temp database holds pages (from the second batch of a run
+        on), each of those commits wrote to its file and journal, and staging ran five times slower.
+        """
+        self.conn.execute("BEGIN")
+        try:
             for name, pending in self._pending.items():
                 if pending:
                     marks = ", ".join("?" * len(pending[0]))
                     self.conn.executemany(f"INSERT INTO temp.stg_{name} VALUES ({marks})", pending)
                     pending.clear()
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
 
     def seal(self) -> None:
         """Flush and index the staged rows, ready for checks and the merge."""

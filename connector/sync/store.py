@@ -66,12 +66,7 @@ class Store:
         # merge about 10 % faster.  An existing store keeps its page size (this is a no-op there).
         conn.execute("PRAGMA page_size = 8192")
         self.db.enable_wal()
-        # Staging tables are dropped and made again for every batch, so a second batch writes into pages the
-        # first one freed, and SQLite journals each such page before reusing it.  Kept on disk, that journal
-        # made every batch after the first five times slower to stage (a Xero sync merges twenty); in memory
-        # it costs what the batch reuses.  TEMP tables need no journal that outlives the connection.
-        for pragma in ("synchronous = NORMAL", "cache_size = -65536", "temp.cache_size = -131072", "temp_store = FILE",
-                       "temp.journal_mode = MEMORY"):
+        for pragma in ("synchronous = NORMAL", "cache_size = -65536", "temp.cache_size = -131072", "temp_store = FILE"):
             conn.execute(f"PRAGMA {pragma}")
         self._migrate()
 
