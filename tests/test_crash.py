@@ -25,10 +25,13 @@ def start_sync(workspace: Workspace) -> subprocess.Popen[bytes]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def sync(workspace: Workspace) -> None:
+def sync(workspace: Workspace) -> float:
+    """Run a sync to its end; how long it took, so that kills can be timed as fractions of a whole run."""
+    started = time.monotonic()
     process = start_sync(workspace)
     stdout, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, (stdout + stderr).decode()[-2000:]
+    return time.monotonic() - started
 
 
 def kill_after(workspace: Workspace, ready: Callable[[], bool]) -> None:
@@ -103,12 +106,12 @@ def test_sigkill_during_first_load_then_rerun_gives_the_uninterrupted_store(
         tmp_path: Path, ledgers: tuple[Path, Path]) -> None:
     first, _ = ledgers
     reference = client(tmp_path, "reference", first)
-    sync(reference)
+    took = sync(reference)
     crashed = client(tmp_path, "crashed", first)
 
-    kill_after(crashed, after(0.5))  # while reading and staging the files
+    kill_after(crashed, after(took * 0.3))  # while reading and staging the files
     kill_after(crashed, wal_larger_than(crashed, 1 << 20))  # while the merge writes the store
-    kill_after(crashed, after(1.5))
+    kill_after(crashed, after(took * 0.8))
     sync(crashed)
 
     assert dump_store(crashed.store_path("acme")) == dump_store(reference.store_path("acme"))
@@ -126,10 +129,10 @@ def test_sigkill_while_applying_changes_then_rerun_gives_the_uninterrupted_store
     sync(crashed)
     point_at(reference, second)
     point_at(crashed, second)
-    sync(reference)
+    took = sync(reference)
 
     kill_after(crashed, wal_larger_than(crashed, 256 << 10))
-    kill_after(crashed, after(0.8))
+    kill_after(crashed, after(took * 0.6))
     sync(crashed)
 
     expected = dump_store(reference.store_path("acme"), deleted_as_flag=True)
