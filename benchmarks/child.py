@@ -1,9 +1,10 @@
-"""Run `connector` in a child process and read its own peak memory (with that of any worker it starts).
+"""Run `connector` in a child process and read its peak memory (with that of any worker it starts).
 
 The peak is the child's VmHWM from /proc, or, when the child runs workers of its own (a large csv folder
-is read in one), the highest sum of the whole process tree's resident memory, sampled every 20 ms.  Not getrusage's ru_maxrss: Linux carries the forking parent's
-high-water mark across exec into the child, so a child forked from a benchmark that holds a whole generated
-company would report the benchmark's size, not its own (this inflated our first host-sync figures fourfold).
+is read in one), the highest sum of the whole process tree's resident memory, sampled every 20 ms.
+Not getrusage's ru_maxrss: Linux carries the forking parent's high-water mark across exec into the child,
+so a child forked from a benchmark that holds a whole generated company would report the benchmark's size,
+not its own (this inflated our first host-sync figures fourfold).
 """
 
 from __future__ import annotations

@@ -125,7 +125,8 @@ def main() -> None:
           f"{'floor ids s':>13}{'x':>6}{'floor records s':>17}{'x':>6}")
     for host, new, seconds, rss, calls, minimum, floor_seconds, floor_records in rows:
         print(f"{host:<12}{new:>9,}{seconds:>9.1f}{new / seconds:>11,.0f}{rss:>13,.0f}{calls:>7}{minimum:>6}"
-              f"{floor_seconds:>13.1f}{seconds / floor_seconds:>6.1f}{floor_records:>17.1f}{seconds / floor_records:>6.1f}")
+              f"{floor_seconds:>13.1f}{seconds / floor_seconds:>6.1f}"
+              f"{floor_records:>17.1f}{seconds / floor_records:>6.1f}")
 
 
 if __name__ == "__main__":

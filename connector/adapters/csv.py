@@ -434,7 +434,8 @@ class CsvLedger:
             yield CreditNote(**common, reason=head["reason"])
 
 
-def read_folder(folder: Path, home: str, columnwise: bool) -> Iterator[Customer | Invoice | Payment | CreditNote | Prepared]:
+def read_folder(folder: Path, home: str,
+                columnwise: bool) -> Iterator[Customer | Invoice | Payment | CreditNote | Prepared]:
     """What `CsvLedger.read` yields, as a function a worker process can be named (`worker.py`)."""
     return CsvLedger(folder, home, columnwise=columnwise).read()
 

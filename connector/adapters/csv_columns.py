@@ -269,5 +269,5 @@ def _group_rows(entity: str, fields: list[tuple[str, str, str, str, str | None, 
             row = (key, customer, date, currency, amount, unapplied, rate, "payment", None, None, raw_json)
         else:
             row = (key, customer, None, date, currency, amount, unapplied, rate, reason, None, raw_json)
-        records.append((*row, _blake2b(("(%r, %r)" % (row, extra)).encode(), digest_size=12).hexdigest(), origin))
+        records.append((*row, _blake2b(f"({row!r}, {extra!r})".encode(), digest_size=12).hexdigest(), origin))
     return Prepared(entity, records, allocations)
