@@ -35,9 +35,10 @@ from connector.records import Allocation, CreditNote, Customer, Invoice, Invoice
 log = logging.getLogger(__name__)
 API_BASE = "https://api.xero.com/api.xro/2.0"
 PAGE, FULL_PASS_DAYS = 1000, 7
-# Pages merged in one transaction: fewer, larger merges are much faster, and a run cut short loses at most
-# this many pages of progress (they are read again next time).
-PAGES_PER_MERGE = 10
+# Pages merged in one transaction; a run cut short loses at most this many pages of progress (they are
+# read again next time).  Since staging commits once per flush, 5 pages merge as fast as 10 or 25 (a full
+# pass of 100,000 invoices: 22.8 to 25.7 s at each) and keep the peak lower (213 MB against 271 and 440).
+PAGES_PER_MERGE = 5
 # (endpoint, list key, canonical entity, where clause)
 ENDPOINTS = (("Contacts", "Contacts", "customers", "IsCustomer==true"),
              ("Invoices", "Invoices", "invoices", 'Type=="ACCREC"'),
