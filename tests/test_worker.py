@@ -89,3 +89,32 @@ def test_a_bad_row_read_in_a_worker_is_reported_with_file_line_and_column(
     result = cli(workspace, "sync", "acme")
     assert result.exit_code == 2
     assert "invoices.csv, line 101, column total: '12,50' is not a plain decimal amount" in result.output
+
+
+def read_then_die(folder: Path, home: str, columnwise: bool) -> Iterator[object]:
+    for count, item in enumerate(csv_host.read_folder(folder, home, columnwise)):
+        if count == 2:  # customers and invoices read, payments not
+            os.kill(os.getpid(), signal.SIGKILL)
+        yield item
+
+
+def test_a_reader_process_that_dies_fails_the_run_and_changes_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = make_company(tmp_path / "ledger", invoices=1_000)
+    workspace = Workspace(tmp_path / "config", tmp_path / "data")
+    workspace.create_client("acme", "csv", path=str(folder), currency="GBP")
+    monkeypatch.setattr(csv_host, "WORKER_ROWS", 10**9)
+    assert cli(workspace, "sync", "acme").exit_code == 0
+    before = dump_store(workspace.store_path("acme"))
+    header, rows = read_rows(folder / "invoices.csv")
+    rows[-1][header.index("total")] = "999999.99"  # a change the dying run must not half-apply
+    write_rows(folder / "invoices.csv", header, rows)
+
+    real = csv_host.iterate_in_worker
+    monkeypatch.setattr(csv_host, "WORKER_ROWS", 10)
+    monkeypatch.setattr(csv_host, "iterate_in_worker",
+                        lambda target, *args: real("tests.test_worker:read_then_die", *args))
+    result = cli(workspace, "sync", "acme")
+    assert result.exit_code == 1, result.output
+    assert "reader process ended unexpectedly" in result.output
+    assert dump_store(workspace.store_path("acme")) == before

@@ -22,11 +22,17 @@ import sys
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
+from connector.errors import ConnectorError
+
 _ITEMS_PER_SEND = 8
 
 
-class WorkerDied(RuntimeError):
-    """The worker process ended without saying why (killed, out of memory, a crash in the interpreter)."""
+class WorkerDied(ConnectorError):
+    """The worker process ended without saying why (killed, out of memory, a crash in the interpreter).
+
+    A run failure like a host's: the run is recorded as failed, nothing was merged, and the next run
+    starts again.
+    """
 
 
 def iterate_in_worker(target: str, *args: Any) -> Iterator[Any]:
@@ -42,7 +48,8 @@ def iterate_in_worker(target: str, *args: Any) -> Iterator[Any]:
                 kind, payload = pickle.load(process.stdout)
             except EOFError:
                 code = process.wait()
-                raise WorkerDied(f"the reader process ended unexpectedly (exit status {code})") from None
+                raise WorkerDied(f"the reader process ended unexpectedly (exit status {code}); nothing was "
+                                 "written: run the sync again") from None
             if kind == "items":
                 yield from payload
             elif kind == "raised":
