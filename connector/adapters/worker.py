@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import pickle
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -82,6 +83,8 @@ def _serve(source: BinaryIO, sink: BinaryIO) -> None:
 
 
 if __name__ == "__main__":
+    # Ctrl-C reaches the whole process group: the parent stops the worker itself, without a second traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         _serve(sys.stdin.buffer, sys.stdout.buffer)
     except BrokenPipeError:  # the parent stopped listening: nothing left to do
