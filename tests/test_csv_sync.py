@@ -167,3 +167,38 @@ def test_sync_all_runs_every_client_and_fails_if_one_fails(synced: Workspace, tm
 def test_sync_needs_one_client_or_all(workspace: Workspace) -> None:
     assert cli(workspace, "sync").exit_code == 2
     assert cli(workspace, "sync", "acme", "--all").exit_code == 2
+
+
+def test_balances_stay_right_when_a_payment_moves_and_a_paid_invoice_is_repriced(synced: Workspace,
+                                                                                   ledger: Path) -> None:
+    """Changed invoices get their balance as they are merged, unchanged ones whose allocations moved are
+    recomputed: both must agree with the allocations the store ends up with."""
+    header, payments = read_rows(ledger / "payments.csv")
+    at_invoice, at_amount = header.index("invoice_id"), header.index("amount")
+    invoice_header, invoices = read_rows(ledger / "invoices.csv")
+    by_id = {row[0]: row for row in invoices}
+    _, credits = read_rows(ledger / "credit_notes.csv")
+    allocated = {row[at_invoice] for row in payments if row[at_invoice]} | {row[4] for row in credits if row[4]}
+    unpaid = [row for row in invoices if row[0] not in allocated and row[7] == "open"]
+    moved, target = next((p, i[0]) for p in payments if p[at_invoice] for i in unpaid
+                         if i[1] == p[1] and i[6] == by_id[p[at_invoice]][6]
+                         and Decimal(i[4]) >= Decimal(p[at_amount]))
+    totals = {row[0]: Decimal(row[4]) for row in invoices}
+    source = moved[at_invoice]
+    moved[at_invoice] = target  # the payment now pays another invoice of the same customer
+    write_rows(ledger / "payments.csv", header, payments)
+    repriced = next(row for row in invoices if row[0] in allocated and row[0] != source)
+    repriced[4] = str(Decimal(repriced[4]) + Decimal("100.00"))  # a paid invoice's total goes up
+    write_rows(ledger / "invoices.csv", invoice_header, invoices)
+
+    report = sync_json(synced)
+    assert report["entities"]["payments"]["updated"] == 1 and report["entities"]["invoices"]["updated"] == 1
+    with db(synced) as conn:
+        wrong = conn.execute("""
+            SELECT COUNT(*) FROM invoices i WHERE balance <> CASE WHEN status = 'void' THEN 0 ELSE
+              total - COALESCE((SELECT SUM(amount) FROM allocations a WHERE a.invoice_id = i.id), 0) END""")
+        assert wrong.fetchone()[0] == 0
+        balance = dict(conn.execute("SELECT id, balance FROM invoices WHERE id IN (?, ?, ?)",
+                                    (source, target, repriced[0])))
+    assert balance[target] < int(totals[target] * 100)  # now partly or wholly paid
+    assert balance[repriced[0]] >= 10_000  # at least the 100.00 added is owed
