@@ -12,6 +12,7 @@ import vcr
 
 from connector.adapters.tokens import Tokens, TokenStore
 from connector.config import Workspace
+from connector.sync import runner
 from connector.sync.runner import sync_client
 
 CASSETTES = Path(__file__).parent / "cassettes"
@@ -20,6 +21,7 @@ REPLAY = vcr.VCR(cassette_library_dir=str(CASSETTES), record_mode="none",
 
 
 def connected(workspace: Workspace, host: str, company: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(runner, "HOSTS_IN_WORKER", False)  # the cassette replays in this process only
     prefix = "QBO" if host == "quickbooks" else "XERO"
     monkeypatch.setenv(f"{prefix}_CLIENT_ID", "cassette-client")
     monkeypatch.setenv(f"{prefix}_CLIENT_SECRET", "cassette-secret")

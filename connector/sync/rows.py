@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -109,3 +109,37 @@ def credit_note_row(n: CreditNote, allocations: list[Row]) -> Row:
                    to_minor(n.amount, n.currency), left,
                    _rate(n.exchange_rate), n.reason, _instant(n.updated_at), raw_text(n.raw)),
                   tuple(r[2:5] for r in allocations))
+
+
+def prepare(record: Customer | Invoice | Payment | CreditNote) -> tuple[str, Row, list[Row]]:
+    """(entity, the record's row followed by its origin, its allocation rows): what staging keeps of it."""
+    if isinstance(record, Invoice):
+        return "invoices", (*invoice_row(record), record.origin), []
+    if isinstance(record, Customer):
+        return "customers", (*customer_row(record), record.origin), []
+    if isinstance(record, Payment):
+        allocations = allocation_rows("payments", record)
+        return "payments", (*payment_row(record, allocations), record.origin), allocations
+    if isinstance(record, CreditNote):
+        allocations = allocation_rows("credit_notes", record)
+        return "credit_notes", (*credit_note_row(record, allocations), record.origin), allocations
+    raise TypeError(f"not a canonical record: {type(record).__name__}")  # pragma: no cover - the union is closed
+
+
+def prepared_chunks(records: Iterable[Customer | Invoice | Payment | CreditNote | Prepared],
+                    size: int = 1_000) -> Iterator[Prepared]:
+    """Records turned into `Prepared` rows, `size` records of an entity at a time, each entity in its order."""
+    held: dict[str, tuple[list[Row], list[Row]]] = {}
+    for record in records:
+        if isinstance(record, Prepared):
+            yield record
+            continue
+        entity, row, allocations = prepare(record)
+        rows, owned = held.setdefault(entity, ([], []))
+        rows.append(row)
+        owned.extend(allocations)
+        if len(rows) >= size:
+            yield Prepared(entity, rows, owned)
+            del held[entity]
+    for entity, (rows, owned) in held.items():
+        yield Prepared(entity, rows, owned)

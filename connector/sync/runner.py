@@ -7,11 +7,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector.adapters import Batch, adapter_for
+from connector.adapters import Batch, LedgerAdapter, adapter_for
 from connector.config import Workspace
 from connector.errors import ConnectorError, InvalidLedgerData
 from connector.sync.lock import client_lock
+from connector.sync.remote import WorkerPull
 from connector.sync.store import EntityCounts, MergeResult, Store
+
+# A host's pull runs in a worker process (`remote.py`), so that reading and writing use both cores.  Tests
+# that replay cassettes in this process turn it off: the worker's HTTP calls would not see the cassette.
+HOSTS_IN_WORKER = True
 
 # progress(records staged so far, records expected or None, what is happening: reading | checking | writing)
 Progress = Callable[[int, int | None, str], None]
@@ -51,7 +56,9 @@ def sync_client(workspace: Workspace, key: str, *, full: bool = False,
     run to record them in.
     """
     config = workspace.load_client(key)
-    adapter = adapter_for(config, workspace)
+    adapter: LedgerAdapter = adapter_for(config, workspace)  # made here too, so that its errors come early
+    if config.host != "csv" and HOSTS_IN_WORKER:
+        adapter = WorkerPull(workspace, key, config.host)
     report = SyncReport(client=key, host=config.host)
     started = time.monotonic()
     try:

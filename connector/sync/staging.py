@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from connector.errors import Problem
 from connector.money import from_minor
-from connector.records import ENTITIES, CreditNote, Customer, Invoice, Payment, Record
+from connector.records import ENTITIES, Record
 from connector.sync import rows
 from connector.sync.schema import ALLOCATION_COLUMNS, COLUMNS
 
@@ -42,19 +42,8 @@ class Staging:
         if isinstance(record, rows.Prepared):
             self._queue_many(record.entity, record.records, record.allocations)
             return len(record.records)
-        if isinstance(record, Invoice):
-            self._queue("invoices", (*rows.invoice_row(record), record.origin))
-        elif isinstance(record, Customer):
-            self._queue("customers", (*rows.customer_row(record), record.origin))
-        elif isinstance(record, Payment):
-            allocations = rows.allocation_rows("payments", record)
-            self._queue("payments", (*rows.payment_row(record, allocations), record.origin), allocations)
-        elif isinstance(record, CreditNote):
-            allocations = rows.allocation_rows("credit_notes", record)
-            self._queue("credit_notes", (*rows.credit_note_row(record, allocations), record.origin),
-                        allocations)
-        else:  # pragma: no cover - the type union is closed
-            raise TypeError(f"not a canonical record: {type(record).__name__}")
+        entity, row, allocations = rows.prepare(record)
+        self._queue(entity, row, allocations)
         return 1
 
     def add_all(self, records: Iterable[Record | rows.Prepared]) -> None:
