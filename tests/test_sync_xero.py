@@ -52,3 +52,21 @@ def test_full_then_incremental_xero_sync(client: Workspace, sandbox: SandboxServ
     quiet = sync_client(client, "xero")
     assert (quiet.total("new"), quiet.total("deleted")) == (0, 0)
     assert quiet.api_calls <= 6  # one page per entity
+
+
+def test_a_day_limit_ends_the_run_with_its_calls_counted_then_the_next_run_completes(
+        client: Workspace, sandbox: SandboxServer) -> None:
+    guard = sandbox.app.config["GUARD"]
+    limits = f"{sandbox.url}/_sandbox/ratelimits"
+    before = guard.day_calls["xero"]
+    requests.post(limits, json={"mode": "custom", "xero_per_day": before + 4}, timeout=10)
+    try:
+        stopped = sync_client(client, "xero")
+    finally:
+        requests.post(limits, json={"mode": "real"}, timeout=10)
+    assert stopped.outcome == "failed" and "daily call limit" in (stopped.error or "")
+    # every call counts, the refused one too, though the worker that made them is gone
+    assert stopped.api_calls == guard.day_calls["xero"] - before + 1 == 5
+    resumed = sync_client(client, "xero")
+    assert resumed.outcome == "succeeded", resumed.error
+    assert_aging_matches_host(client, "xero", sandbox)  # the store is whole again, to the cent

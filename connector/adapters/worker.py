@@ -16,6 +16,7 @@ the parent stops early, the child is stopped with it.
 from __future__ import annotations
 
 import importlib
+import os
 import pickle
 import signal
 import subprocess
@@ -73,6 +74,7 @@ def _serve(source: BinaryIO, sink: BinaryIO) -> None:
             items.append(item)
             if len(items) >= _ITEMS_PER_SEND:
                 pickle.dump(("items", items), sink, protocol=pickle.HIGHEST_PROTOCOL)
+                sink.flush()  # the parent is waiting for these, not for a full buffer
                 items = []
         ending: tuple[str, Any] = ("done", None)
     except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
@@ -82,10 +84,19 @@ def _serve(source: BinaryIO, sink: BinaryIO) -> None:
     sink.flush()
 
 
-if __name__ == "__main__":
+def _main() -> None:
     # Ctrl-C reaches the whole process group: the parent stops the worker itself, without a second traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The pipe to the parent is a private copy of stdout; whatever a library prints goes to stderr instead,
+    # where it cannot corrupt the pickles.
+    sink = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
     try:
-        _serve(sys.stdin.buffer, sys.stdout.buffer)
+        _serve(sys.stdin.buffer, sink)
     except BrokenPipeError:  # the parent stopped listening: nothing left to do
         sys.exit(0)
+
+
+if __name__ == "__main__":
+    _main()

@@ -20,6 +20,7 @@ from typing import Any
 from connector.adapters import Batch, adapter_for
 from connector.adapters.worker import iterate_in_worker
 from connector.config import Workspace
+from connector.errors import ConnectorError
 from connector.sync.rows import Prepared, prepared_chunks
 
 
@@ -31,13 +32,20 @@ class WorkerPull:
         self.api_calls = 0
 
     def pull(self, cursors: Mapping[str, str], *, full: bool = False) -> Iterator[Batch]:
-        items = iterate_in_worker("connector.sync.remote:pull_rows", self.workspace.config_dir,
-                                  self.workspace.data_dir, self.key, dict(cursors), full)
+        items = self._counted(iterate_in_worker("connector.sync.remote:pull_rows", self.workspace.config_dir,
+                                                self.workspace.data_dir, self.key, dict(cursors), full))
         for item in items:
             _, snapshot, strict, expected = item  # ("batch", …): the records follow
             batch = Batch(records=(), snapshot=snapshot, strict=strict, expected=expected)
             batch.records = self._records(items, batch)
             yield batch
+
+    def _counted(self, items: Iterator[Any]) -> Iterator[Any]:
+        try:
+            yield from items
+        except ConnectorError as exc:  # the calls the worker made before it failed count too
+            self.api_calls = getattr(exc, "api_calls", self.api_calls)
+            raise
 
     def _records(self, items: Iterator[Any], batch: Batch) -> Iterator[Prepared]:
         for item in items:
@@ -55,7 +63,11 @@ def pull_rows(config_dir: Path, data_dir: Path, key: str, cursors: dict[str, str
     """In the worker: the client's adapter's batches, as markers around their prepared rows."""
     workspace = Workspace(config_dir, data_dir)
     adapter = adapter_for(workspace.load_client(key), workspace)
-    for batch in adapter.pull(cursors, full=full):
-        yield "batch", batch.snapshot, batch.strict, batch.expected
-        yield from prepared_chunks(batch.records)
-        yield "end", dict(batch.cursors), {k: list(v) for k, v in batch.deletions.items()}, adapter.api_calls
+    try:
+        for batch in adapter.pull(cursors, full=full):
+            yield "batch", batch.snapshot, batch.strict, batch.expected
+            yield from prepared_chunks(batch.records)
+            yield "end", dict(batch.cursors), {k: list(v) for k, v in batch.deletions.items()}, adapter.api_calls
+    except ConnectorError as exc:
+        exc.api_calls = adapter.api_calls  # type: ignore[attr-defined]  # travels with the error (its __dict__)
+        raise
