@@ -15,7 +15,6 @@ Nothing here reports a problem, so nothing here can report one differently; the 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -25,12 +24,11 @@ from itertools import compress
 from operator import methodcaller
 
 from connector.money import MoneyError, exponent, parse_rate
-from connector.sync.rows import Prepared, Row, hashed_with_origins, raw_text
+from connector.sync.rows import Prepared, Row, digest, hashed_with_origins, raw_text
 
 _TWO_PLACES = re.compile(r"[0-9]+\.[0-9]{2}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _drop_point = methodcaller("replace", ".", "")
-_blake2b = hashlib.blake2b
 Column = Sequence[str]
 
 
@@ -239,7 +237,7 @@ def _group_rows(entity: str, fields: list[tuple[str, str, str, str, str | None, 
                 parts: list[tuple[str | None, int, str, dict[str, str] | None]]) -> Prepared | None:
     """Records from rows already checked one by one: the fields that must agree within a record, and each
     row's allocation part (invoice id, amount, origin, raw).  Most records are one row; they take the
-    short way.  The digest is `rows.hashed`'s, written out here because this loop runs once a record."""
+    short way."""
     ids = [row[0] for row in fields]
     starts = [0, *compress(range(1, len(ids)), map(str.__ne__, ids[1:], ids[:-1]))]
     records: list[Row] = []
@@ -269,5 +267,5 @@ def _group_rows(entity: str, fields: list[tuple[str, str, str, str, str | None, 
             row = (key, customer, date, currency, amount, unapplied, rate, "payment", None, None, raw_json)
         else:
             row = (key, customer, None, date, currency, amount, unapplied, rate, reason, None, raw_json)
-        records.append((*row, _blake2b(f"({row!r}, {extra!r})".encode(), digest_size=12).hexdigest(), origin))
+        records.append((*row, digest(row, extra), origin))
     return Prepared(entity, records, allocations)
