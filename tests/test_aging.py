@@ -13,7 +13,10 @@ import pytest
 
 from connector import reports
 from connector.config import Workspace
+from connector.engine import inputs
+from connector.records import Allocation, CreditNote, Customer, Invoice, InvoiceStatus, Payment
 from connector.sync.runner import sync_client
+from connector.sync.store import Store
 from tests.conftest import cli, ibm_csv_company, us_date
 from tests.test_csv_validation import GOOD, write_ledger
 
@@ -120,3 +123,47 @@ def test_aging_of_the_ibm_sample_equals_a_direct_computation(
     got = {line.customer_id: {b: v for b, v in line.amounts.items() if v} for line in report.lines}
     assert got == {c: dict(b) for c, b in expected.items()}
     assert report.total == sum((sum(b.values()) for b in expected.values()), Decimal(0)) > 0
+
+
+def test_balances_and_credits_as_of_each_day_equal_a_direct_computation(tmp_path: Path) -> None:
+    """Money received on one day and applied on a later one (as hosts date allocations) is credit on the
+    days between and pays the invoice from the day it was applied; the store's as-of reads agree, day by
+    day, with summing the records themselves."""
+    day = dt.date(2026, 3, 1)
+    on = [day + dt.timedelta(days=n) for n in range(12)]
+    invoices = [Invoice(id="I1", customer_id="C1", issue_date=on[0], due_date=on[3], currency="GBP", total=Decimal("100.00")),
+                Invoice(id="I2", customer_id="C1", issue_date=on[2], due_date=on[6], currency="GBP", total=Decimal("40.00")),
+                Invoice(id="I3", customer_id="C2", issue_date=on[1], due_date=on[1], currency="EUR", total=Decimal("80.00"),
+                        exchange_rate=Decimal("0.86")),
+                Invoice(id="I4", customer_id="C2", issue_date=on[1], due_date=on[5], currency="GBP", total=Decimal("5.00"),
+                        status=InvoiceStatus.VOID)]
+    payments = [Payment(id="P1", customer_id="C1", date=on[1], currency="GBP", amount=Decimal("120.00"), allocations=(
+                    Allocation(invoice_id="I1", amount=Decimal("100.00"), date=on[4]),
+                    Allocation(invoice_id="I2", amount=Decimal("15.00"), date=on[8]))),
+                Payment(id="P2", customer_id="C2", date=on[2], currency="EUR", amount=Decimal("30.00"), allocations=(
+                    Allocation(invoice_id="I3", amount=Decimal("30.00")),)),
+                Payment(id="P3", customer_id="C2", date=on[3], currency="EUR", amount=Decimal("50.00"),
+                        exchange_rate=Decimal("0.87"), allocations=(
+                            Allocation(invoice_id="I3", amount=Decimal("50.00"), date=on[9]),))]
+    notes = [CreditNote(id="N1", customer_id="C1", date=on[5], currency="GBP", amount=Decimal("25.00"), allocations=(
+        Allocation(invoice_id="I2", amount=Decimal("25.00"), date=on[7]),))]
+    with Store(tmp_path / "s.sqlite") as store:
+        staging = store.staging()
+        staging.add_all([Customer(id="C1", name="Ngata Marine"), Customer(id="C2", name="Aalto Oy"),
+                         *invoices, *payments, *notes])
+        staging.seal()
+        store.merge(staging)
+        staging.drop()
+        for as_of in [day - dt.timedelta(days=1), *on]:
+            applied = [(a.invoice_id, a.amount, a.date or parent.date, parent.id)
+                       for parent in [*payments, *notes] for a in parent.allocations]
+            owed = {i.id: i.total - sum((amount for invoice, amount, when, _ in applied
+                                          if invoice == i.id and when <= as_of), Decimal(0))
+                    for i in invoices if i.issue_date <= as_of and i.status != InvoiceStatus.VOID}
+            held = {p.id: p.amount - sum((amount for _, amount, when, source in applied
+                                          if source == p.id and when <= as_of), Decimal(0))
+                    for p in [*payments, *notes] if p.date <= as_of}
+            assert {i.invoice_id: i.balance for i in inputs.open_items(store, as_of)} == \
+                {key: value for key, value in owed.items() if value}, as_of
+            assert {c.source_id: c.amount for c in inputs.credit_items(store, as_of)} == \
+                {key: value for key, value in held.items() if value > 0}, as_of

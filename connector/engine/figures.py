@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from connector.engine.inputs import LATE, OPEN_AS_OF
 from connector.money import from_minor, to_home
 from connector.sync.store import Store
 
@@ -57,19 +58,11 @@ def _split(home: str) -> str:
 
 def receivables(store: Store, day: dt.date, home: str) -> tuple[Amounts, Amounts]:
     """(all open balances, the part not yet due) as of `day`, rebuilt as they stood then."""
+    grouped = f"FROM ({OPEN_AS_OF}) {_split(home)}"
     args = {"day": day.isoformat()}
-    (latest,) = store.conn.execute("SELECT MAX(date) FROM allocations").fetchone()
-    if latest is None or latest <= args["day"]:
-        owed = "balance"
-        where = "balance <> 0 AND deleted_at IS NULL AND issue_date <= :day"
-    else:
-        owed = ("(total - COALESCE((SELECT SUM(a.amount) FROM allocations a WHERE a.invoice_id = invoices.id "
-                "AND a.date <= :day), 0))")
-        where = "deleted_at IS NULL AND status <> 'void' AND issue_date <= :day"
-    base = f"FROM invoices WHERE {where} {_split(home)}"
-    return (_amounts(store, f"SELECT currency, exchange_rate, SUM({owed}) {base}", args),
-            _amounts(store, f"SELECT currency, exchange_rate, SUM(CASE WHEN due_date >= :day THEN {owed} "
-                            f"ELSE 0 END) {base}", args))
+    return (_amounts(store, f"WITH {LATE} SELECT currency, exchange_rate, SUM(owed) {grouped}", args),
+            _amounts(store, f"WITH {LATE} SELECT currency, exchange_rate, "
+                            f"SUM(CASE WHEN due_date >= :day THEN owed ELSE 0 END) {grouped}", args))
 
 
 def sales(store: Store, start: dt.date, end: dt.date, home: str) -> Amounts:
@@ -94,7 +87,7 @@ def settled(store: Store, start: dt.date, end: dt.date, home: str) -> Settled:
             SELECT i.id, i.currency, i.exchange_rate, i.total,
                    CAST(julianday(MAX(a.date)) - julianday(i.issue_date) AS INTEGER) AS to_pay,
                    MAX(0, CAST(julianday(MAX(a.date)) - julianday(i.due_date) AS INTEGER)) AS late
-            FROM invoices i JOIN allocations a ON a.invoice_id = i.id AND a.date <= :end
+            FROM invoices i JOIN allocations a ON a.invoice_id = i.id AND +a.date <= :end
             WHERE i.deleted_at IS NULL AND i.status <> 'void' AND i.total > 0
               AND NOT EXISTS (SELECT 1 FROM allocations w JOIN credit_notes n
                               ON w.source = 'credit_notes' AND n.id = w.source_id

@@ -119,8 +119,17 @@ CREATE TABLE action_invoices (key TEXT NOT NULL, invoice_id TEXT NOT NULL, PRIMA
 CREATE INDEX action_invoices_invoice ON action_invoices (invoice_id);
 """
 
+# Version 4: balances as they stood on an earlier date are today's balances with what was applied after
+# that date added back (`connector.engine.inputs.late_allocations`).  The first index finds those later
+# allocations without reading the others; the second, the few payments with cash still unapplied.
+_V4 = """
+CREATE INDEX allocations_date ON allocations (date, source, source_id, invoice_id, amount);
+CREATE INDEX payments_unapplied ON payments (customer_id, date) WHERE unapplied > 0 AND deleted_at IS NULL
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical records, cursors and sync runs", _script(_V1)),
     Migration(2, "customer credit limits", _script(_V2)),
     Migration(3, "disputes, promises, payment plans and executed actions", _script(_V3)),
+    Migration(4, "indexes for balances as of an earlier date", _script(_V4)),
 )
