@@ -14,7 +14,7 @@ import pytest
 from connector import reports
 from connector.config import Workspace
 from connector.engine import inputs
-from connector.records import Allocation, CreditNote, Customer, Invoice, InvoiceStatus, Payment
+from connector.records import ENTITIES, Allocation, CreditNote, Customer, Invoice, InvoiceStatus, Payment
 from connector.sync.runner import sync_client
 from connector.sync.store import Store
 from tests.conftest import cli, ibm_csv_company, us_date
@@ -125,10 +125,13 @@ def test_aging_of_the_ibm_sample_equals_a_direct_computation(
     assert report.total == sum((sum(b.values()) for b in expected.values()), Decimal(0)) > 0
 
 
-def test_balances_and_credits_as_of_each_day_equal_a_direct_computation(tmp_path: Path) -> None:
+@pytest.mark.parametrize("snapshot", [frozenset(), frozenset(ENTITIES)], ids=["host batch", "csv snapshot"])
+def test_balances_credits_and_settlements_as_of_each_day_equal_a_direct_computation(
+        tmp_path: Path, snapshot: frozenset[str]) -> None:
     """Money received on one day and applied on a later one (as hosts date allocations) is credit on the
-    days between and pays the invoice from the day it was applied; the store's as-of reads agree, day by
-    day, with summing the records themselves."""
+    days between and pays the invoice from the day it was applied; the store's as-of reads (open invoices,
+    credits, invoices settled in a period) agree, day by day, with summing the records themselves.  Both
+    ways the store works balances out are used: per batch, and at insert for a csv snapshot."""
     day = dt.date(2026, 3, 1)
     on = [day + dt.timedelta(days=n) for n in range(12)]
     invoices = [Invoice(id="I1", customer_id="C1", issue_date=on[0], due_date=on[3], currency="GBP", total=Decimal("100.00")),
@@ -145,14 +148,26 @@ def test_balances_and_credits_as_of_each_day_equal_a_direct_computation(tmp_path
                 Payment(id="P3", customer_id="C2", date=on[3], currency="EUR", amount=Decimal("50.00"),
                         exchange_rate=Decimal("0.87"), allocations=(
                             Allocation(invoice_id="I3", amount=Decimal("50.00"), date=on[9]),))]
+    invoices += [Invoice(id="I5", customer_id="C2", issue_date=on[0], due_date=on[0], currency="GBP",
+                         total=Decimal("9.00")),
+                 Invoice(id="I6", customer_id="C2", issue_date=on[0], due_date=on[1], currency="GBP",
+                         total=Decimal("10.00"))]
+    payments.append(Payment(id="P4", customer_id="C2", date=on[2], currency="GBP", amount=Decimal("10.00"),
+                            allocations=(Allocation(invoice_id="I6", amount=Decimal("10.00")),)))
     notes = [CreditNote(id="N1", customer_id="C1", date=on[5], currency="GBP", amount=Decimal("25.00"), allocations=(
-        Allocation(invoice_id="I2", amount=Decimal("25.00"), date=on[7]),))]
+                 Allocation(invoice_id="I2", amount=Decimal("25.00"), date=on[7]),)),
+             CreditNote(id="N2", customer_id="C2", date=on[6], currency="GBP", amount=Decimal("9.00"),
+                        reason="bad_debt", allocations=(Allocation(invoice_id="I5", amount=Decimal("9.00")),)),
+             # applied to an invoice already paid in full: settled by the payment as of the days between,
+             # on this credit's day (its last allocation) once it is applied
+             CreditNote(id="N3", customer_id="C2", date=on[10], currency="GBP", amount=Decimal("5.00"),
+                        allocations=(Allocation(invoice_id="I6", amount=Decimal("5.00")),))]
     with Store(tmp_path / "s.sqlite") as store:
         staging = store.staging()
         staging.add_all([Customer(id="C1", name="Ngata Marine"), Customer(id="C2", name="Aalto Oy"),
                          *invoices, *payments, *notes])
         staging.seal()
-        store.merge(staging)
+        store.merge(staging, snapshot=snapshot)
         staging.drop()
         for as_of in [day - dt.timedelta(days=1), *on]:
             applied = [(a.invoice_id, a.amount, a.date or parent.date, parent.id)
@@ -167,3 +182,11 @@ def test_balances_and_credits_as_of_each_day_equal_a_direct_computation(tmp_path
                 {key: value for key, value in owed.items() if value}, as_of
             assert {c.source_id: c.amount for c in inputs.credit_items(store, as_of)} == \
                 {key: value for key, value in held.items() if value > 0}, as_of
+            for start in (day, as_of - dt.timedelta(days=2)):
+                settled = {}
+                for i in invoices:
+                    paid = [(amount, when) for invoice, amount, when, _ in applied if invoice == i.id and when <= as_of]
+                    if i.status != InvoiceStatus.VOID and i.id != "I5" and sum(a for a, _ in paid) >= i.total:
+                        settled[i.id] = max(when for _, when in paid)
+                assert {s.invoice_id: s.settled for s in inputs.settlements(store, start, as_of)} == \
+                    {key: when for key, when in settled.items() if when >= start}, (start, as_of)

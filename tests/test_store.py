@@ -109,3 +109,24 @@ def test_second_job_for_the_same_client_is_refused_while_the_first_runs(tmp_path
                 pass
     with client_lock(tmp_path, "acme"):  # released when the first job ends
         pass
+
+
+def test_a_store_from_before_paid_on_gets_each_invoices_paid_day_when_it_is_opened(tmp_path: Path) -> None:
+    """Schema version 5 fills in the day each invoice was paid in full for what an older store already holds."""
+    path = tmp_path / "s.sqlite"
+    with Store(path) as store:
+        merge(store, Customer(id="C1", name="Ngata Marine"),
+              *(Invoice(id=f"I{n}", customer_id="C1", issue_date=D, due_date=D, currency="GBP", total=Decimal("10.00"))
+                for n in (1, 2)),
+              Payment(id="P1", customer_id="C1", date=D, currency="GBP", amount=Decimal("15.00"), allocations=(
+                  Allocation(invoice_id="I1", amount=Decimal("6.00")), Allocation(invoice_id="I2", amount=Decimal("5.00")))),
+              Payment(id="P2", customer_id="C1", date=dt.date(2026, 1, 9), currency="GBP", amount=Decimal("4.00"),
+                      allocations=(Allocation(invoice_id="I1", amount=Decimal("4.00")),)))
+        expected = store.conn.execute("SELECT id, paid_on FROM invoices ORDER BY id").fetchall()
+        assert expected == [("I1", "2026-01-09"), ("I2", None)]
+    conn = sqlite3.connect(path)
+    conn.executescript("DROP INDEX invoices_paid; ALTER TABLE invoices DROP COLUMN paid_on; "
+                       "DELETE FROM schema_migrations WHERE version = 5")
+    conn.close()
+    with Store(path) as store:
+        assert store.conn.execute("SELECT id, paid_on FROM invoices ORDER BY id").fetchall() == expected

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from connector.engine.inputs import LATE, OPEN_AS_OF
+from connector.engine.inputs import LATE, OPEN_AS_OF, SETTLED
 from connector.money import from_minor, to_home
 from connector.sync.store import Store
 
@@ -84,15 +84,10 @@ def settled(store: Store, start: dt.date, end: dt.date, home: str) -> Settled:
     """Invoices whose balance reached zero in the period by payments and ordinary credits (not write-offs)."""
     rows = store.conn.execute(f"""
         WITH s AS (
-            SELECT i.id, i.currency, i.exchange_rate, i.total,
-                   CAST(julianday(MAX(a.date)) - julianday(i.issue_date) AS INTEGER) AS to_pay,
-                   MAX(0, CAST(julianday(MAX(a.date)) - julianday(i.due_date) AS INTEGER)) AS late
-            FROM invoices i JOIN allocations a ON a.invoice_id = i.id AND +a.date <= :end
-            WHERE i.deleted_at IS NULL AND i.status <> 'void' AND i.total > 0
-              AND NOT EXISTS (SELECT 1 FROM allocations w JOIN credit_notes n
-                              ON w.source = 'credit_notes' AND n.id = w.source_id
-                              WHERE w.invoice_id = i.id AND n.reason = 'bad_debt' AND n.deleted_at IS NULL)
-            GROUP BY i.id HAVING SUM(a.amount) >= i.total AND MAX(a.date) >= :start)
+            SELECT id, currency, exchange_rate, total,
+                   CAST(julianday(settled) - julianday(issue_date) AS INTEGER) AS to_pay,
+                   MAX(0, CAST(julianday(settled) - julianday(due_date) AS INTEGER)) AS late
+            FROM ({SETTLED}))
         SELECT currency, exchange_rate, COUNT(*), SUM(to_pay), SUM(late), SUM(late > 0), SUM(to_pay * total),
                SUM(total)
         FROM s {_split(home)}""", {"start": start.isoformat(), "end": end.isoformat()}).fetchall()

@@ -28,6 +28,9 @@ _SOURCES = ("payments", "credit_notes")
 # An invoice's balance from the staged allocations: right only when every allocation was staged.
 _STAGED_BALANCE = ("CASE WHEN s.status = 'void' THEN 0 ELSE s.total - COALESCE((SELECT SUM(a.amount) "
                    "FROM temp.stg_allocations a WHERE a.invoice_id = s.id), 0) END")
+# The day it was paid in full (schema version 5), from the same staged allocations.
+_STAGED_PAID_ON = ("CASE WHEN s.status = 'void' OR s.total <= 0 THEN NULL ELSE (SELECT CASE WHEN SUM(a.amount) "
+                   ">= s.total THEN MAX(a.date) END FROM temp.stg_allocations a WHERE a.invoice_id = s.id) END")
 
 
 def utc_now() -> str:
@@ -182,7 +185,7 @@ class Store:
         conn = self.conn
         values = ", ".join(cols)
         if entity == "invoices" and balanced:
-            cols, values = (*cols, "balance"), f"{values}, {_STAGED_BALANCE}"
+            cols, values = (*cols, "balance", "paid_on"), f"{values}, {_STAGED_BALANCE}, {_STAGED_PAID_ON}"
         conn.execute(f"CREATE TEMP TABLE chg_{entity} (id TEXT PRIMARY KEY, is_new INTEGER)")
         conn.execute(f"""INSERT OR IGNORE INTO temp.chg_{entity}
             SELECT s.id, t.id IS NULL FROM temp.stg_{entity} s LEFT JOIN main.{entity} t ON t.id = s.id
@@ -221,17 +224,24 @@ class Store:
                          WHERE source = ? AND source_id IN (SELECT id FROM temp.chg_{source})""", (source,))
 
     def _rebalance(self, balanced: bool) -> None:
-        """Recompute the balance of every invoice the merge touched: total less what is applied to it.
+        """Recompute the balance of every invoice the merge touched: total less what is applied to it;
+        then the day it was paid in full, if it was.
 
         When the merge `balanced` the invoices it wrote, only the others are left to do.
         """
-        written = " AND id NOT IN (SELECT id FROM temp.chg_invoices)" if balanced else ""
+        touched = "id IN (SELECT id FROM temp.touched)" + (
+            " AND id NOT IN (SELECT id FROM temp.chg_invoices)" if balanced else "")
         self.conn.execute(f"""
             UPDATE main.invoices SET balance = CASE
                 WHEN status = 'void' OR deleted_at IS NOT NULL THEN 0
                 ELSE total - COALESCE((SELECT SUM(a.amount) FROM main.allocations a
                                        WHERE a.invoice_id = invoices.id), 0) END
-            WHERE id IN (SELECT id FROM temp.touched){written}""")
+            WHERE {touched}""")
+        self.conn.execute(f"""
+            UPDATE main.invoices SET paid_on = CASE
+                WHEN balance <= 0 AND total > 0 AND status <> 'void' AND deleted_at IS NULL
+                THEN (SELECT MAX(a.date) FROM main.allocations a WHERE a.invoice_id = invoices.id) END
+            WHERE {touched}""")
 
     # -- reads ----------------------------------------------------------------------------------
 
