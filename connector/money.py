@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
 
 # ISO 4217 currencies whose minor unit is not 2 decimal places.
 _EXPONENTS: dict[str, int] = {
@@ -98,4 +99,10 @@ def to_home(amount: Decimal, rate: Decimal | None, home: str) -> Decimal:
     Reports convert item by item with this, then add, so that their lines always add up to their totals.
     """
     converted = amount if rate is None else amount * rate
-    return converted.quantize(Decimal(1).scaleb(-exponent(home)), rounding=ROUND_HALF_UP)
+    return converted.quantize(_minor_unit(home), rounding=ROUND_HALF_UP)
+
+
+@cache
+def _minor_unit(currency: str) -> Decimal:
+    """The currency's minor unit as a quantum (0.01 for GBP): built once, since reports convert per item."""
+    return Decimal(1).scaleb(-exponent(currency))
