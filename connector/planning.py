@@ -43,7 +43,9 @@ def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: Col
             day: dt.date) -> PlanInputs:
     items = inputs.open_items(store, day)
     rates = inputs.latest_rates(store)
-    known = inputs.customers(store)
+    # Only customers who owe something can be chased: the others need no segment and no context.
+    owing = {item.customer_id for item in items}
+    known = {key: info for key, info in inputs.customers(store).items() if key in owing}
     segment_of = {s.customer_id: s.segment for s in customer_segments(store, config, day, items, rates, known)}
     policies: dict[str, Policy] = {}
 

@@ -1,5 +1,8 @@
 """Reading the store into the engine's inputs, rebuilt as they stood on a given date.
 
+The inputs are named tuples: immutable, and built several times faster than frozen dataclasses, which
+counts when a plan reads a hundred thousand customers and their open invoices.
+
 Payments and credit notes dated after `as_of` are ignored, so an aging as of last quarter-end shows what
 was owed then, not now.  Deleted records are taken as never having existed (the ledger says so); void
 invoices owe nothing.
@@ -9,15 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from connector.money import from_minor
 from connector.sync.store import Store
 
 
-@dataclass(frozen=True, slots=True)
-class OpenItem:
+class OpenItem(NamedTuple):
     """An invoice with a balance on the as-of date."""
 
     invoice_id: str
@@ -30,8 +32,7 @@ class OpenItem:
     exchange_rate: Decimal | None
 
 
-@dataclass(frozen=True, slots=True)
-class CreditItem:
+class CreditItem(NamedTuple):
     """Credit a customer held, unapplied, on the as-of date."""
 
     customer_id: str
@@ -115,8 +116,7 @@ def latest_rates(store: Store) -> dict[str, Decimal]:
     return {currency: Decimal(rate) for currency, rate, _ in rows}
 
 
-@dataclass(frozen=True, slots=True)
-class Sale:
+class Sale(NamedTuple):
     """An invoice as a credit sale: when it was issued and what it billed, in the home currency."""
 
     invoice_id: str
@@ -126,8 +126,7 @@ class Sale:
     exchange_rate: Decimal | None
 
 
-@dataclass(frozen=True, slots=True)
-class Settlement:
+class Settlement(NamedTuple):
     """An invoice paid in full: when it was issued, due and settled (its last payment or credit)."""
 
     invoice_id: str
@@ -140,8 +139,7 @@ class Settlement:
     exchange_rate: Decimal | None
 
 
-@dataclass(frozen=True, slots=True)
-class Receipt:
+class Receipt(NamedTuple):
     """Money received (a payment) or a debt written off (a bad-debt credit note), on a date."""
 
     customer_id: str
@@ -196,8 +194,7 @@ def settlements(store: Store, start: dt.date, end: dt.date) -> list[Settlement]:
             for key, customer, issued, due, paid, units, cur, rate in rows]
 
 
-@dataclass(frozen=True, slots=True)
-class Lateness:
+class Lateness(NamedTuple):
     """How a customer paid the invoices it settled in a window: how many, days late in all, how many late."""
 
     paid: int
@@ -236,8 +233,7 @@ def _money_in(sql: str, store: Store, start: dt.date, end: dt.date) -> list[Rece
             for customer, on, units, cur, rate in rows]
 
 
-@dataclass(frozen=True, slots=True)
-class CustomerInfo:
+class CustomerInfo(NamedTuple):
     """What the engine needs of a customer besides its invoices."""
 
     customer_id: str

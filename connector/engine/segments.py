@@ -32,6 +32,7 @@ SEGMENTS = ("prompt", "occasionally_late", "frequently_late", "problem", "new")
 DEFAULT_THRESHOLDS = SegmentThresholds()
 TWO = Decimal("0.01")
 _NO_HISTORY = Lateness(0, 0, 0)
+_ZERO, _ONE, _TEN, _TWENTY_FIVE, _FORTY, _SIXTY = map(Decimal, (0, 1, 10, 25, 40, 60))
 
 
 @dataclass
@@ -81,11 +82,18 @@ def segment(customers: Mapping[str, CustomerInfo], lateness: Mapping[str, Latene
 
 def _one(info: CustomerInfo, late: Lateness, owed: Sequence[tuple[int, Decimal]], written_off: bool,
          t: SegmentThresholds, limit: Decimal | None) -> CustomerSegment:
-    balance = sum((amount for _, amount in owed), Decimal(0))
-    deep = sum((amount for days, amount in owed if days > 60), Decimal(0))
-    oldest = max((days for days, _ in owed), default=None)
-    avg = (Decimal(late.days_late) / late.paid).quantize(TWO, ROUND_HALF_UP) if late.paid else None
-    pct = (Decimal(late.paid_late) * 100 / late.paid).quantize(TWO, ROUND_HALF_UP) if late.paid else None
+    if owed:
+        balance = sum((amount for _, amount in owed), _ZERO)
+        deep = sum((amount for days, amount in owed if days > 60), _ZERO)
+        oldest: int | None = max(days for days, _ in owed)
+    else:  # most customers of a big ledger owe nothing: no sums to make
+        balance = deep = _ZERO
+        oldest = None
+    if late.paid:
+        avg: Decimal | None = (Decimal(late.days_late) / late.paid).quantize(TWO, ROUND_HALF_UP)
+        pct: Decimal | None = (Decimal(late.paid_late * 100) / late.paid).quantize(TWO, ROUND_HALF_UP)
+    else:
+        avg = pct = None
     over = limit is not None and balance > limit
     reasons = []
     if oldest is not None and oldest > t.problem_days_past_due:
@@ -106,9 +114,10 @@ def _one(info: CustomerInfo, late: Lateness, owed: Sequence[tuple[int, Decimal]]
         name, reasons = "frequently_late", [f"{pct}% paid late, {avg} days late on average"]
     if over:
         reasons.append(f"owes {balance}, over its credit limit of {limit}")
-    score = (Decimal(40) * min(avg or Decimal(0), Decimal(60)) / 60 + Decimal(25) * (pct or Decimal(0)) / 100
-             + (Decimal(25) * deep / balance if balance > 0 else Decimal(0)) + (Decimal(10) if over else Decimal(0)))
-    risk = int(score.quantize(Decimal(1), ROUND_HALF_UP))
+    capped = _ZERO if avg is None else avg if avg < _SIXTY else _SIXTY  # not min(): this runs per customer
+    score = (_FORTY * capped / 60 + _TWENTY_FIVE * (pct or _ZERO) / 100
+             + (_TWENTY_FIVE * deep / balance if balance > 0 else _ZERO) + (_TEN if over else _ZERO))
+    risk = int(score.quantize(_ONE, ROUND_HALF_UP))
     if name == "problem":
         risk = max(risk, 60)
     return CustomerSegment(info.customer_id, info.name, name, min(risk, 100), late.paid, avg, pct, balance, deep,
