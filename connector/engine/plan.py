@@ -18,11 +18,12 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 from connector.config.models import Policy
 from connector.engine.arrangements import PlanState
 from connector.engine.inputs import OpenItem
-from connector.engine.policy import DueStep, Execution, due_step
+from connector.engine.policy import DueStep, Execution, Ladder, due_step
 from connector.engine.schedule import schedule
 from connector.money import to_home
 
@@ -38,6 +39,11 @@ class CustomerContext:
     policy: Policy
     exclude: bool = False
     pause_until: dt.date | None = None
+
+    @cached_property
+    def ladder(self) -> Ladder:
+        """The policy's steps for this customer's segment, worked out once for all its invoices."""
+        return Ladder.of(self.policy, self.segment)
 
 
 @dataclass(frozen=True)
@@ -188,7 +194,7 @@ def _step_for(data: PlanInputs, context: CustomerContext, item: OpenItem, state:
             days = (data.as_of - item.due_date).days
             return _Due(item, DueStep(step, 0, days), amount,
                         f"payment plan #{state.plan.plan_id} missed the installment of {missed_on}")
-    found = due_step(context.policy, context.segment, item.due_date, history, data.as_of)
+    found = due_step(context.policy, context.segment, item.due_date, history, data.as_of, context.ladder)
     if found is None:
         return None
     when = f"{-found.days_past_due} days before due" if found.days_past_due < 0 else \

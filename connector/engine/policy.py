@@ -39,15 +39,30 @@ def applicable_steps(policy: Policy, segment: str) -> list[Step]:
     return [step for step in policy.steps if segment not in step.skip_segments]
 
 
+@dataclass(frozen=True)
+class Ladder:
+    """A policy's steps as they apply to one segment, with their names and the segment's shift in days:
+    the same for every invoice of a customer, so a plan works it out once per customer."""
+
+    steps: tuple[Step, ...]
+    names: tuple[str, ...]
+    shift: int
+
+    @classmethod
+    def of(cls, policy: Policy, segment: str) -> Ladder:
+        steps = tuple(applicable_steps(policy, segment))
+        shift = policy.segments[segment].shift_days if segment in policy.segments else 0
+        return cls(steps, tuple(step.name for step in steps), shift)
+
+
 def due_step(policy: Policy, segment: str, due_date: dt.date, history: Sequence[Execution],
-             as_of: dt.date) -> DueStep | None:
-    """The step due for an invoice today, or None."""
-    steps = applicable_steps(policy, segment)
+             as_of: dt.date, ladder: Ladder | None = None) -> DueStep | None:
+    """The step due for an invoice today, or None.  `ladder`: `Ladder.of(policy, segment)`, if at hand."""
+    found = ladder or Ladder.of(policy, segment)
+    steps, names, shift = found.steps, found.names, found.shift
     if not steps:
         return None
-    shift = policy.segments[segment].shift_days if segment in policy.segments else 0
     days = (as_of - due_date).days
-    names = [step.name for step in steps]
     done = [(names.index(e.step), e.on) for e in history if e.step in names]
     last, last_on = max(done, default=(-1, None))
     reached = [i for i, step in enumerate(steps) if days >= step.offset_days + shift]
