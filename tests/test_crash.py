@@ -116,8 +116,10 @@ def test_sigkill_during_first_load_then_rerun_gives_the_uninterrupted_store(
     sync(crashed)
 
     assert dump_store(crashed.store_path("acme")) == dump_store(reference.store_path("acme"))
-    outcomes = [r[0] for r in sqlite3.connect(crashed.store_path("acme")).execute(
-        "SELECT outcome FROM sync_runs ORDER BY id")]
+    crashed_db, reference_db = (sqlite3.connect(c.store_path("acme")) for c in (crashed, reference))
+    schema = "SELECT type, name, sql FROM sqlite_master ORDER BY name"  # indexes set aside by a first load are back
+    assert crashed_db.execute(schema).fetchall() == reference_db.execute(schema).fetchall()
+    outcomes = [r[0] for r in crashed_db.execute("SELECT outcome FROM sync_runs ORDER BY id")]
     assert outcomes == ["interrupted", "interrupted", "interrupted", "succeeded"]
 
 

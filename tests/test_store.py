@@ -130,3 +130,25 @@ def test_a_store_from_before_paid_on_gets_each_invoices_paid_day_when_it_is_open
     conn.close()
     with Store(path) as store:
         assert store.conn.execute("SELECT id, paid_on FROM invoices ORDER BY id").fetchall() == expected
+
+
+def test_a_first_merge_rebuilds_the_indexes_it_set_aside_and_the_planner_uses_them(tmp_path: Path) -> None:
+    """A merge into empty tables drops their indexes while it writes and builds them again before it
+    commits; afterwards the store has exactly the indexes it started with, with every row in them."""
+    def indexes(store: Store) -> list[tuple[str, str]]:
+        return store.conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name").fetchall()
+
+    with Store(tmp_path / "s.sqlite") as store:
+        before = indexes(store)
+        merge(store, Customer(id="C1", name="Ngata Marine"),
+              *(Invoice(id=f"I{n}", customer_id="C1", issue_date=D, due_date=D, currency="GBP", total=Decimal("10.00"))
+                for n in range(50)),
+              Payment(id="P1", customer_id="C1", date=D, currency="GBP", amount=Decimal("30.00"),
+                      allocations=(Allocation(invoice_id="I7", amount=Decimal("10.00")),)))
+        assert indexes(store) == before
+        assert store.conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        plan = " ".join(str(row) for row in store.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT customer_id, due_date FROM invoices WHERE balance <> 0 AND deleted_at IS NULL"))
+        assert "invoices_open" in plan
+        assert store.conn.execute("SELECT COUNT(*) FROM invoices INDEXED BY invoices_open "
+                                  "WHERE balance <> 0 AND deleted_at IS NULL").fetchone() == (49,)
