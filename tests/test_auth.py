@@ -8,14 +8,20 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import requests
 
+from connector.adapters import authorize as authorize_module
+from connector.adapters.authorize import authorize
 from connector.adapters.tokens import TokenStore
 from connector.config import Workspace
+from connector.errors import AuthError
 from connector.sandbox.company import CompanySpec
 from connector.sandbox.server import SandboxServer
 from tests.conftest import cli
@@ -88,3 +94,43 @@ def test_auth_of_a_csv_client_is_a_usage_error(workspace: Workspace, tmp_path: P
     file.write_text(file.read_text() + '\n[credentials]\nclient_id_env = "A"\nclient_secret_env = "B"\n')
     result = cli(workspace, "auth", "books", "--no-browser")
     assert result.exit_code == 2 and json.dumps("needs no authorisation")[1:-1] in result.output
+
+
+@pytest.mark.parametrize("host", ["quickbooks", "xero"])
+def test_a_browser_faster_than_the_listening_thread_still_finds_the_listener(
+        workspace: Workspace, sandbox: SandboxServer, host: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The consent page redirects home at once, and a browser (or the demo, which plays one) can get there
+    before the thread that answers has started: here that thread starts half a second late.  The listener
+    is bound before the URL is shown, so the redirect waits in its queue instead of being refused (the demo
+    once failed so, one run in many, with "connection refused" and then a misleading state error)."""
+    class LateThread(threading.Thread):
+        def run(self) -> None:
+            time.sleep(0.5)
+            super().run()
+
+    monkeypatch.setattr(authorize_module, "threading", SimpleNamespace(Thread=LateThread))
+    configure(workspace, sandbox, host)
+    prefix = "QBO" if host == "quickbooks" else "XERO"
+    monkeypatch.setenv(f"{prefix}_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv(f"{prefix}_CLIENT_SECRET", SECRET)
+    pages: list[requests.Response] = []
+    tokens = authorize(workspace, "acme", port=free_port(), open_browser=False, timeout=20,
+                       show=lambda url: pages.append(requests.get(url, timeout=20)))
+    assert pages[0].status_code == 200 and "authorised" in pages[0].text
+    assert tokens.tenant
+
+
+def test_auth_says_when_its_port_is_taken_or_no_answer_comes(workspace: Workspace, sandbox: SandboxServer,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    configure(workspace, sandbox, "xero")
+    monkeypatch.setenv("XERO_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("XERO_CLIENT_SECRET", SECRET)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(AuthError, match=f"127.0.0.1:{port}.*another --port"):
+            authorize(workspace, "acme", port=port, open_browser=False, show=lambda url: None)
+    with pytest.raises(AuthError, match="no answer from the consent page within 1 s"):
+        authorize(workspace, "acme", port=free_port(), open_browser=False, show=lambda url: None, timeout=1)
+    assert TokenStore(workspace.client_data_dir("acme"), "acme", "xero").load() is None

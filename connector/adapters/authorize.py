@@ -80,18 +80,30 @@ class _Callback(BaseHTTPRequestHandler):
         pass
 
 
-def _wait_for_redirect(port: int, timeout: float) -> dict[str, str]:
+def _listen(port: int) -> tuple[HTTPServer, type[_Callback]]:
+    """The loopback listener for the consent redirect, bound at once.
+
+    It is bound before the consent URL is shown: a browser (or the demo, which plays one) can follow the
+    redirect home faster than a thread starts, and would find nothing listening.
+    """
     handler = type("Callback", (_Callback,), {"result": {}})
-    server = HTTPServer(("127.0.0.1", port), handler)
+    try:
+        server = HTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:
+        raise AuthError(f"cannot listen for the consent redirect on 127.0.0.1:{port} ({exc.strerror}); "
+                        "pass another --port") from None
     server.timeout = 0.5
+    return server, handler
+
+
+def _wait_for_redirect(server: HTTPServer, handler: type[_Callback], timeout: float) -> dict[str, str]:
+    """The redirect's query, or {} when none came within `timeout` seconds."""
     deadline = time.monotonic() + timeout
     try:
         while not handler.result and time.monotonic() < deadline:
             server.handle_request()
     finally:
         server.server_close()
-    if not handler.result:
-        raise AuthError(f"no answer from the consent page within {timeout:.0f} s; run `connector auth` again")
     return handler.result
 
 
@@ -108,12 +120,15 @@ def authorize(workspace: Workspace, key: str, *, port: int = 8765, open_browser:
     url = f"{where.authorize}?" + urlencode({"client_id": client_id, "response_type": "code", "state": state,
                                              "scope": SCOPES[config.host], "redirect_uri": redirect_uri})
     answer: dict[str, str] = {}
-    waiter = threading.Thread(target=lambda: answer.update(_wait_for_redirect(port, timeout)), daemon=True)
+    server, handler = _listen(port)
+    waiter = threading.Thread(target=lambda: answer.update(_wait_for_redirect(server, handler, timeout)), daemon=True)
     waiter.start()
     show(url)
     if open_browser:
         webbrowser.open(url)
     waiter.join(timeout + 5)
+    if not answer:
+        raise AuthError(f"no answer from the consent page within {timeout:.0f} s; run `connector auth` again")
     if answer.get("state") != state:
         raise AuthError("the consent answer's state does not match this request; run `connector auth` again")
     if "code" not in answer:
