@@ -111,7 +111,9 @@ def age(items: Iterable[OpenItem], credits: Iterable[CreditItem], names: Mapping
                                                        dict.fromkeys(columns, zero), zero)
         line.amounts[bucket] += amount
         line.total += amount
-        native = by_currency.setdefault(item.currency, dict.fromkeys([*columns, "total"], from_minor(0, item.currency)))
+        native = by_currency.get(item.currency)
+        if native is None:
+            native = by_currency[item.currency] = dict.fromkeys([*columns, "total"], from_minor(0, item.currency))
         native[bucket] += item.balance
         native["total"] += item.balance
         if by == "invoice":
