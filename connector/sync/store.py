@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -70,10 +69,7 @@ class Store:
         # merge about 10 % faster.  An existing store keeps its page size (this is a no-op there).
         conn.execute("PRAGMA page_size = 8192")
         self.db.enable_wal()
-        # `threads`: SQLite's sorter may use helper threads for a big sort, as when a first sync builds its
-        # indexes (a quarter faster on two cores).
-        for pragma in ("synchronous = NORMAL", "cache_size = -65536", "temp.cache_size = -131072", "temp_store = FILE",
-                       f"threads = {min(4, os.cpu_count() or 1)}"):
+        for pragma in ("synchronous = NORMAL", "cache_size = -65536", "temp.cache_size = -131072", "temp_store = FILE"):
             conn.execute(f"PRAGMA {pragma}")
         self._migrate()
 
