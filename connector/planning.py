@@ -18,11 +18,12 @@ from connector.engine.arrangements import PaymentPlan, PlanState, plan_state
 from connector.engine.plan import CustomerContext, Plan, PlanInputs, build_plan
 from connector.engine.policy import Execution
 from connector.money import to_home
-from connector.reports import customer_segments, open_store, today_for
+from connector.reports import collector_paused, customer_segments, open_store, today_for
 from connector.sync.state import CollectionsState
 from connector.sync.store import Store
 
 
+@collector_paused()
 def plan(workspace: Workspace, client: str, *, as_of: dt.date | None = None, record: bool = False) -> Plan:
     """The next actions and the holds; with `record`, the actions are recorded as executed on the date."""
     config = workspace.load_client(client)

@@ -6,6 +6,9 @@ Each function here is what the CLI command of the same name calls; scripts can c
 from __future__ import annotations
 
 import datetime as dt
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -23,6 +26,24 @@ from connector.errors import ConfigError, UsageError
 from connector.sync.store import Store
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a report is built (usable as a decorator).
+
+    A report over a million invoices makes hundreds of thousands of small objects (rows, items, Decimals)
+    that hold no cycles and are freed by reference counting; the cyclic collector would still walk every
+    live one again each time enough new ones accumulate, about a second of a 5 s plan at that size.  It is
+    switched back on as it was when the report is done.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def today_for(config: ClientConfig) -> dt.date:
     """Today in the client's own time zone: the default as-of date of every report."""
     return dt.datetime.now(ZoneInfo(config.timezone)).date()
@@ -35,6 +56,7 @@ def open_store(workspace: Workspace, config: ClientConfig) -> Store:
     return Store(path)
 
 
+@collector_paused()
 def aging(workspace: Workspace, client: str, *, as_of: dt.date | None = None,
           by: Literal["customer", "invoice"] = "customer", basis: Basis | None = None) -> AgingReport:
     """The client's receivables aging as of a date (default: today in the client's time zone)."""
@@ -50,6 +72,7 @@ def aging(workspace: Workspace, client: str, *, as_of: dt.date | None = None,
             raise UsageError(f"cannot age client '{client}': {exc}") from None
 
 
+@collector_paused()
 def metrics(workspace: Workspace, client: str, *, as_of: dt.date | None = None, start: dt.date | None = None,
             end: dt.date | None = None) -> tuple[dt.date, Metrics]:
     """Collection metrics for a period: `start`..`end`, by default the 90 days ending on the as-of date."""
@@ -90,6 +113,7 @@ def allowance(workspace: Workspace, client: str, *, as_of: dt.date | None = None
         raise ConfigError(str(config.file), "allowance.rates", str(exc)) from None
 
 
+@collector_paused()
 def segments(workspace: Workspace, client: str, *, as_of: dt.date | None = None) -> tuple[dt.date, list[CustomerSegment]]:
     """Each customer's payment-behaviour segment and risk score, with the figures behind them."""
     config = workspace.load_client(client)
@@ -111,6 +135,7 @@ def customer_segments(store: Store, config: ClientConfig, day: dt.date, items: l
                    credit_limits=limits)
 
 
+@collector_paused()
 def forecast(workspace: Workspace, client: str, *, as_of: dt.date | None = None, weeks: int = 13) -> Forecast:
     """Expected cash by week for `weeks` weeks from the as-of date."""
     config = workspace.load_client(client)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import json
 from collections import defaultdict
 from decimal import Decimal
@@ -14,6 +15,7 @@ import pytest
 from connector import reports
 from connector.config import Workspace
 from connector.engine import inputs
+from connector.errors import UsageError
 from connector.records import ENTITIES, Allocation, CreditNote, Customer, Invoice, InvoiceStatus, Payment
 from connector.sync.runner import sync_client
 from connector.sync.store import Store
@@ -190,3 +192,25 @@ def test_balances_credits_and_settlements_as_of_each_day_equal_a_direct_computat
                         settled[i.id] = max(when for _, when in paid)
                 assert {s.invoice_id: s.settled for s in inputs.settlements(store, start, as_of)} == \
                     {key: when for key, when in settled.items() if when >= start}, (start, as_of)
+
+
+def test_reports_pause_the_cyclic_collector_only_while_they_run(workspace: Workspace, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reports switch Python's cyclic garbage collector off while they build (it would walk every live object
+    again and again on a big ledger) and leave it as they found it, also when they fail."""
+    key = client(workspace, tmp_path / "l", WITH_CREDIT)
+    seen: list[bool] = []
+    real_age = reports.age
+    monkeypatch.setattr(reports, "age", lambda *a, **k: (seen.append(gc.isenabled()), real_age(*a, **k))[1])
+    reports.aging(workspace, key, as_of=dt.date(2026, 3, 1))
+    assert seen == [False] and gc.isenabled()
+    workspace.create_client("never", "csv", path=str(tmp_path / "none"))
+    with pytest.raises(UsageError):
+        reports.aging(workspace, "never")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        reports.aging(workspace, key, as_of=dt.date(2026, 3, 1))
+        assert not gc.isenabled()  # a caller who had switched it off keeps it off
+    finally:
+        gc.enable()
