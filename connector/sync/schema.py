@@ -138,10 +138,18 @@ CREATE INDEX invoices_paid ON invoices (paid_on, customer_id, due_date, issue_da
     WHERE paid_on IS NOT NULL
 """
 
+# Version 6: each currency's latest exchange rate (for credits that carry none) without reading every
+# invoice: only invoices with a rate are indexed, by currency and date.
+_V6 = """
+CREATE INDEX invoices_rated ON invoices (currency, issue_date, exchange_rate)
+    WHERE exchange_rate IS NOT NULL AND deleted_at IS NULL
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical records, cursors and sync runs", _script(_V1)),
     Migration(2, "customer credit limits", _script(_V2)),
     Migration(3, "disputes, promises, payment plans and executed actions", _script(_V3)),
     Migration(4, "indexes for balances as of an earlier date", _script(_V4)),
     Migration(5, "the day each invoice was paid in full", _script(_V5)),
+    Migration(6, "an index of invoices' exchange rates", _script(_V6)),
 )
