@@ -20,7 +20,7 @@ from connector.engine.allowance import Allowance
 from connector.engine.allowance import allowance as compute_allowance
 from connector.engine.forecast import Forecast
 from connector.engine.forecast import forecast as expected_cash
-from connector.engine.metrics import Metrics, MetricsInputs, Period, compute
+from connector.engine.metrics import Metrics, MetricsInputs, Period, compute, countback_settles
 from connector.engine.segments import CustomerSegment, segment, window
 from connector.errors import ConfigError, UsageError
 from connector.sync.store import Store
@@ -84,23 +84,36 @@ def metrics(workspace: Workspace, client: str, *, as_of: dt.date | None = None, 
     if period.start > period.end:
         raise UsageError(f"--from {period.start} is after --to {period.end}")
     with open_store(workspace, config) as store:
-        history_start = period.end.replace(year=period.end.year - 3, day=1)
-        home = config.home_currency
+        home, rates = config.home_currency, inputs.latest_rates(store)
         closing, current = figures.receivables(store, period.end, home)
         data = MetricsInputs(
             period=period, home=home,
             opening=figures.receivables(store, period.start - dt.timedelta(days=1), home)[0],
             closing=closing, closing_current=current,
             sales=figures.sales(store, period.start, period.end, home),
-            history=[sale for _, sale in inputs.monthly_sales(store, history_start, period.end)],
+            history=_sales_history(store, period.end, closing, home, rates),
             settled=figures.settled(store, period.start, period.end, home),
             receipts=figures.received(store, period.start, period.end, home),
             write_offs=figures.received(store, period.start, period.end, home, write_offs=True),
-            rates=inputs.latest_rates(store), cei_sales=config.metrics.cei_sales)
+            rates=rates, cei_sales=config.metrics.cei_sales)
     try:
         return end, compute(data)
     except ValueError as exc:
         raise UsageError(f"cannot compute metrics for client '{client}': {exc}") from None
+
+
+def _sales_history(store: Store, end: dt.date, closing: figures.Amounts, home: str,
+                   rates: dict[str, Decimal]) -> list[inputs.Sale]:
+    """Monthly sales back far enough for the countback DSO: the last few months when receivables run out
+    within them (the usual case, and a fraction of the reading), else the three years before `end`."""
+    recent_start = (end.replace(day=1) - dt.timedelta(days=80)).replace(day=1)
+    recent = [sale for _, sale in inputs.monthly_sales(store, recent_start, end)]
+    try:
+        if countback_settles(closing.home(home, rates), recent, end, home, rates):
+            return recent
+    except ValueError:
+        pass  # a currency without a rate: `compute` says so, with the full history in hand
+    return [sale for _, sale in inputs.monthly_sales(store, end.replace(year=end.year - 3, day=1), end)]
 
 
 def allowance(workspace: Workspace, client: str, *, as_of: dt.date | None = None) -> Allowance:

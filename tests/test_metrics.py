@@ -11,6 +11,8 @@ import pytest
 
 from connector import reports
 from connector.config import Workspace
+from connector.engine.inputs import Sale
+from connector.engine.metrics import countback_dso, countback_settles
 from connector.sync.runner import sync_client
 from tests.conftest import cli, ibm_csv_company
 
@@ -125,3 +127,22 @@ def test_payment_behaviour_of_the_ibm_sample_equals_its_own_columns(
     assert m.avg_days_late == (sum(late) / count).quantize(cents, ROUND_HALF_UP)
     assert m.pct_paid_late == (sum(1 for d in late if d > 0) * 100 / count).quantize(cents, ROUND_HALF_UP)
     assert m.avg_days_to_pay == (sum(int(r["DaysToSettle"]) for r in ar_rows) / count).quantize(cents, ROUND_HALF_UP)
+
+
+def test_a_recent_history_that_settles_the_countback_gives_the_full_historys_figure() -> None:
+    """`metrics` reads only the last months of sales when receivables run out within them; for every ending
+    balance, whenever `countback_settles` says the short history suffices, the figure is the full one's."""
+    sales = [Sale(f"{m}", D(2026, m, 10), Decimal(amount), "USD", None)
+             for m, amount in [(1, "900"), (2, "0.01"), (3, "2500"), (4, "2250"), (5, "2000"), (7, "2250"),
+                               (8, "1750"), (9, "2500")]]
+    recent = [s for s in sales if s.issue_date >= D(2026, 6, 1)]
+    settled_seen = unsettled_seen = 0
+    for ending in [Decimal(n) for n in (0, 1, 2500, 4249, 4250, 6500, 6501, 9000, 20000)]:
+        full = countback_dso(ending, sales, D(2026, 9, 30), "USD", {})
+        if countback_settles(ending, recent, D(2026, 9, 30), "USD", {}):
+            settled_seen += 1
+            assert countback_dso(ending, recent, D(2026, 9, 30), "USD", {}) == full, ending
+        else:
+            unsettled_seen += 1
+            assert ending > Decimal("6500")  # June's nothing, July to September 6,500: more needs more months
+    assert settled_seen and unsettled_seen

@@ -134,8 +134,20 @@ def countback_dso(ending: Decimal, history: Sequence[Sale], end: dt.date, home: 
     exhausted month adds its days; the month where AR runs out adds its share pro rata.  If the history
     runs out first, every month of it counts in full.
     """
+    return _countback(ending, history, end, home, rates)[0]
+
+
+def countback_settles(ending: Decimal, history: Sequence[Sale], end: dt.date, home: str,
+                      rates: Mapping[str, Decimal]) -> bool:
+    """True when `history` is long enough for the countback: AR runs out within it (or there is none to
+    count back), so more months before it would not change the figure."""
+    return _countback(ending, history, end, home, rates)[1]
+
+
+def _countback(ending: Decimal, history: Sequence[Sale], end: dt.date, home: str,
+               rates: Mapping[str, Decimal]) -> tuple[Decimal | None, bool]:
     if ending <= 0:
-        return Decimal(0) if history else None
+        return (Decimal(0) if history else None), bool(history)
     by_month: dict[tuple[int, int], Decimal] = {}
     for sale in history:
         if sale.issue_date <= end:
@@ -143,7 +155,7 @@ def countback_dso(ending: Decimal, history: Sequence[Sale], end: dt.date, home: 
             by_month[key] = by_month.get(key, Decimal(0)) + _home(sale.amount, sale.currency, sale.exchange_rate,
                                                                    home, rates)
     if not by_month:
-        return None
+        return None, False
     earliest = min(by_month)
     remaining, total_days = ending, Decimal(0)
     month_end = end
@@ -152,11 +164,11 @@ def countback_dso(ending: Decimal, history: Sequence[Sale], end: dt.date, home: 
         span = Decimal((month_end - month_start).days + 1)
         sold = by_month.get((month_end.year, month_end.month), Decimal(0))
         if remaining <= sold:
-            return (total_days + remaining / sold * span).quantize(TWO, rounding=ROUND_HALF_UP)
+            return (total_days + remaining / sold * span).quantize(TWO, rounding=ROUND_HALF_UP), True
         remaining -= sold
         total_days += span
         month_end = month_start - dt.timedelta(days=1)
-    return total_days.quantize(TWO)
+    return total_days.quantize(TWO), False
 
 
 def _payment_behaviour(settled: Settled, home: str, rates: Mapping[str, Decimal]) -> dict[str, Decimal | None]:
