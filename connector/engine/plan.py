@@ -18,7 +18,6 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cached_property
 
 from connector.config.models import Policy
 from connector.engine.arrangements import PlanState
@@ -39,11 +38,6 @@ class CustomerContext:
     policy: Policy
     exclude: bool = False
     pause_until: dt.date | None = None
-
-    @cached_property
-    def ladder(self) -> Ladder:
-        """The policy's steps for this customer's segment, worked out once for all its invoices."""
-        return Ladder.of(self.policy, self.segment)
 
 
 @dataclass(frozen=True)
@@ -135,6 +129,8 @@ def build_plan(data: PlanInputs) -> Plan:
     plan_of = {invoice: state for state in data.plans if state.status in ("active", "breached")
                for invoice in state.plan.invoice_ids}
     actions: list[Action] = []
+    # A policy's ladder per segment, worked out once for all the customers who share them.
+    ladders: dict[tuple[int, str], Ladder] = {}
     for customer_id, items in by_customer.items():
         context = data.customers.get(customer_id)
         if context is None:
@@ -143,7 +139,10 @@ def build_plan(data: PlanInputs) -> Plan:
         if customer_hold:
             holds.append(Hold(customer_id, None, customer_hold))
             continue
-        due = _due_invoices(data, context, items, plan_of, holds)
+        ladder = ladders.get((id(context.policy), context.segment))
+        if ladder is None:
+            ladder = ladders[id(context.policy), context.segment] = Ladder.of(context.policy, context.segment)
+        due = _due_invoices(data, context, ladder, items, plan_of, holds)
         if not due:
             continue
         held = _balance_hold(data, context, items, due)
@@ -163,7 +162,7 @@ def _customer_hold(context: CustomerContext, as_of: dt.date) -> str | None:
     return None
 
 
-def _due_invoices(data: PlanInputs, context: CustomerContext, items: list[OpenItem],
+def _due_invoices(data: PlanInputs, context: CustomerContext, ladder: Ladder, items: list[OpenItem],
                   plan_of: Mapping[str, PlanState], holds: list[Hold]) -> list[_Due]:
     due: list[_Due] = []
     for item in items:
@@ -176,13 +175,14 @@ def _due_invoices(data: PlanInputs, context: CustomerContext, items: list[OpenIt
         elif state is not None and state.status == "active":
             holds.append(Hold(item.customer_id, item.invoice_id, f"on payment plan #{state.plan.plan_id}"))
         else:
-            found = _step_for(data, context, item, state)
+            found = _step_for(data, context, ladder, item, state)
             if found is not None:
                 due.append(found)
     return due
 
 
-def _step_for(data: PlanInputs, context: CustomerContext, item: OpenItem, state: PlanState | None) -> _Due | None:
+def _step_for(data: PlanInputs, context: CustomerContext, ladder: Ladder, item: OpenItem,
+              state: PlanState | None) -> _Due | None:
     history = data.executions.get(item.invoice_id, ())
     amount = to_home(item.balance, item.exchange_rate if item.currency == data.home or item.exchange_rate
                      else data.rates.get(item.currency), data.home)
@@ -194,7 +194,7 @@ def _step_for(data: PlanInputs, context: CustomerContext, item: OpenItem, state:
             days = (data.as_of - item.due_date).days
             return _Due(item, DueStep(step, 0, days), amount,
                         f"payment plan #{state.plan.plan_id} missed the installment of {missed_on}")
-    found = due_step(context.policy, context.segment, item.due_date, history, data.as_of, context.ladder)
+    found = due_step(context.policy, context.segment, item.due_date, history, data.as_of, ladder)
     if found is None:
         return None
     when = f"{-found.days_past_due} days before due" if found.days_past_due < 0 else \
