@@ -170,7 +170,7 @@ class Store:
                     entity, staging.count[entity], entity in snapshot, (deletions or {}).get(entity, []), now,
                     balanced=balanced)
                 if entity in _SOURCES:
-                    self._merge_allocations(entity)
+                    self._merge_allocations(entity, balanced=balanced)
             for statement in rebuild:
                 conn.execute(statement)
             self._rebalance(balanced)
@@ -210,38 +210,44 @@ class Store:
         conn.execute(f"""INSERT OR IGNORE INTO temp.chg_{entity}
             SELECT s.id, t.id IS NULL FROM temp.stg_{entity} s LEFT JOIN main.{entity} t ON t.id = s.id
             WHERE t.id IS NULL OR t.row_hash <> s.row_hash OR t.deleted_at IS NOT NULL""")
+        conn.execute(f"CREATE TEMP TABLE gone_{entity} (id TEXT PRIMARY KEY)")
+        if snapshot:  # before the batch is written: the stored records it leaves out are the same, and fewer
+            conn.execute(f"""INSERT INTO temp.gone_{entity} SELECT id FROM main.{entity}
+                WHERE deleted_at IS NULL AND id NOT IN (SELECT id FROM temp.stg_{entity})""")
         updates = ", ".join(f"{c} = excluded.{c}" for c in cols[1:])
         conn.execute(f"""INSERT INTO main.{entity} ({', '.join(cols)})
             SELECT {values} FROM temp.stg_{entity} s WHERE id IN (SELECT id FROM temp.chg_{entity})
             ORDER BY rowid
             ON CONFLICT (id) DO UPDATE SET {updates}, deleted_at = NULL""")
-        conn.execute(f"CREATE TEMP TABLE gone_{entity} (id TEXT PRIMARY KEY)")
-        if snapshot:
-            conn.execute(f"""INSERT INTO temp.gone_{entity} SELECT id FROM main.{entity}
-                WHERE deleted_at IS NULL AND id NOT IN (SELECT id FROM temp.stg_{entity})""")
         conn.executemany(f"""INSERT OR IGNORE INTO temp.gone_{entity} SELECT id FROM main.{entity}
                              WHERE id = ? AND deleted_at IS NULL""", [(i,) for i in deleted_ids])
         deleted = conn.execute(f"UPDATE main.{entity} SET deleted_at = ? WHERE id IN "
                                f"(SELECT id FROM temp.gone_{entity})", (now,)).rowcount
         new, changed = conn.execute(f"SELECT COALESCE(SUM(is_new), 0), COUNT(*) FROM temp.chg_{entity}").fetchone()
-        if entity == "invoices":
-            conn.execute("INSERT OR IGNORE INTO temp.touched SELECT id FROM temp.chg_invoices "
-                         "UNION ALL SELECT id FROM temp.gone_invoices")
+        if entity == "invoices":  # (a balanced merge has already worked out the balances of those it wrote)
+            conn.execute("INSERT OR IGNORE INTO temp.touched SELECT id FROM temp.gone_invoices" +
+                         ("" if balanced else " UNION ALL SELECT id FROM temp.chg_invoices"))
         return EntityCounts(new=new, updated=changed - new, deleted=deleted, unchanged=staged - changed)
 
-    def _merge_allocations(self, source: str) -> None:
-        """Replace the allocations of changed and deleted payments (or credit notes) with the staged ones."""
+    def _merge_allocations(self, source: str, *, balanced: bool = False) -> None:
+        """Replace the allocations of changed and deleted payments (or credit notes) with the staged ones.
+
+        The invoices they were or are applied to are `touched`, for their balances to be worked out again;
+        in a `balanced` merge, except those the merge wrote, whose balances it already worked out.
+        """
         conn = self.conn
         replaced = f"SELECT id FROM temp.chg_{source} UNION ALL SELECT id FROM temp.gone_{source}"
+        unbalanced = " AND invoice_id NOT IN (SELECT id FROM temp.chg_invoices)" if balanced else ""
         conn.execute(f"""INSERT OR IGNORE INTO temp.touched SELECT invoice_id FROM main.allocations
-                         WHERE source = ? AND source_id IN ({replaced})""", (source,))
+                         WHERE source = ? AND source_id IN ({replaced}){unbalanced}""", (source,))
         conn.execute(f"DELETE FROM main.allocations WHERE source = ? AND source_id IN ({replaced})", (source,))
         cols = ", ".join(ALLOCATION_COLUMNS)
         conn.execute(f"""INSERT OR REPLACE INTO main.allocations ({cols}) SELECT {cols}
                          FROM temp.stg_allocations WHERE source = ?
                          AND source_id IN (SELECT id FROM temp.chg_{source}) ORDER BY rowid""", (source,))
         conn.execute(f"""INSERT OR IGNORE INTO temp.touched SELECT invoice_id FROM temp.stg_allocations
-                         WHERE source = ? AND source_id IN (SELECT id FROM temp.chg_{source})""", (source,))
+                         WHERE source = ? AND source_id IN (SELECT id FROM temp.chg_{source}){unbalanced}""",
+                     (source,))
 
     def _rebalance(self, balanced: bool) -> None:
         """Recompute the balance of every invoice the merge touched: total less what is applied to it;
