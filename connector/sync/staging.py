@@ -33,6 +33,8 @@ class Staging:
             conn.execute(f"CREATE TEMP TABLE stg_{entity} ({', '.join(COLUMNS[entity])}, origin)")
         conn.execute("DROP TABLE IF EXISTS temp.stg_allocations")
         conn.execute(f"CREATE TEMP TABLE stg_allocations ({', '.join(ALLOCATION_COLUMNS)}, origin)")
+        conn.execute("DROP TABLE IF EXISTS temp.stg_applied")
+        self._applied = False
 
     def add(self, record: Record | rows.Prepared) -> int:
         """Stage one record (with its allocations, for payments and credit notes), or prepared rows.
@@ -93,8 +95,19 @@ class Staging:
                           "(source, source_id, invoice_id)")
         self.conn.execute("CREATE INDEX temp.stg_allocations_invoice ON stg_allocations (invoice_id)")
 
+    def applied(self) -> str:
+        """`temp.stg_applied`: what the staged allocations apply to each invoice, in all and on which last
+        day.  Built on first use, once, for the over-allocation check and for a snapshot's balances."""
+        if not self._applied:
+            self.conn.execute("CREATE TEMP TABLE stg_applied "
+                              "(invoice_id TEXT PRIMARY KEY, applied INTEGER, last_date TEXT) WITHOUT ROWID")
+            self.conn.execute("INSERT INTO temp.stg_applied SELECT invoice_id, SUM(amount), MAX(date) "
+                              "FROM temp.stg_allocations GROUP BY invoice_id")
+            self._applied = True
+        return "temp.stg_applied"
+
     def drop(self) -> None:
-        for name in (*ENTITIES, "allocations"):
+        for name in (*ENTITIES, "allocations", "applied"):
             self.conn.execute(f"DROP TABLE IF EXISTS temp.stg_{name}")
 
     def problems(self, limit: int = 100) -> list[Problem]:
@@ -169,10 +182,9 @@ class Staging:
         return found[:limit]
 
     def _over_allocated(self, limit: int) -> list[Problem]:
-        sql = """SELECT i.origin, i.id, i.currency, i.total, s.applied FROM stg_invoices i
-                 JOIN (SELECT invoice_id, SUM(amount) AS applied FROM stg_allocations GROUP BY invoice_id) s
-                   ON s.invoice_id = i.id
-                 WHERE s.applied > i.total ORDER BY i.rowid LIMIT ?"""
+        sql = f"""SELECT i.origin, i.id, i.currency, i.total, s.applied FROM stg_invoices i
+                  JOIN {self.applied()} s ON s.invoice_id = i.id
+                  WHERE s.applied > i.total ORDER BY i.rowid LIMIT ?"""
         return [_problem(origin, "total", f"payments and credits applied to invoice '{key}' come to "
                                           f"{from_minor(applied, cur)}, more than its total {from_minor(total, cur)}")
                 for origin, key, cur, total, applied in self.conn.execute(sql, (limit,))]

@@ -25,13 +25,10 @@ from connector.sync.schema import ALLOCATION_COLUMNS, COLUMNS, MIGRATIONS
 from connector.sync.staging import Staging
 
 _SOURCES = ("payments", "credit_notes")
-# An invoice's balance from the staged allocations: right only when every allocation was staged.
-_STAGED_BALANCE = ("CASE WHEN s.status = 'void' THEN 0 ELSE s.total - COALESCE((SELECT SUM(a.amount) "
-                   "FROM temp.stg_allocations a WHERE a.invoice_id = s.id), 0) END")
-# The day it was paid in full (schema version 5), from the same staged allocations.
-_STAGED_PAID_ON = ("CASE WHEN s.status = 'void' OR s.total <= 0 THEN NULL ELSE (SELECT CASE WHEN SUM(a.amount) "
-                   ">= s.total THEN MAX(a.date) END FROM temp.stg_allocations a WHERE a.invoice_id = s.id) END")
-
+# An invoice's balance, and the day it was paid in full (schema version 5), from what the staged
+# allocations apply to it (`Staging.applied`, joined as `ap`): right only when every allocation was staged.
+_STAGED_BALANCE = "CASE WHEN s.status = 'void' THEN 0 ELSE s.total - COALESCE(ap.applied, 0) END"
+_STAGED_PAID_ON = "CASE WHEN s.status = 'void' OR s.total <= 0 THEN NULL WHEN ap.applied >= s.total THEN ap.last_date END"
 
 def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -168,7 +165,7 @@ class Store:
             for entity in ENTITIES:
                 result.counts[entity] = self._merge_entity(
                     entity, staging.count[entity], entity in snapshot, (deletions or {}).get(entity, []), now,
-                    balanced=balanced)
+                    applied=staging.applied() if balanced and entity == "invoices" else None)
                 if entity in _SOURCES:
                     self._merge_allocations(entity, balanced=balanced)
             for statement in rebuild:
@@ -200,12 +197,18 @@ class Store:
         return [sql for _, sql in indexes]
 
     def _merge_entity(self, entity: str, staged: int, snapshot: bool, deleted_ids: list[str],
-                      now: str, *, balanced: bool = False) -> EntityCounts:
+                      now: str, *, applied: str | None = None) -> EntityCounts:
+        """Upsert the changed records of one entity, mark the vanished and the host-deleted ones deleted.
+
+        With `applied` (a balanced merge's invoices: `Staging.applied`), each written invoice gets its
+        balance and paid-in-full day as it is written.
+        """
         cols = COLUMNS[entity]
         conn = self.conn
-        values = ", ".join(cols)
-        if entity == "invoices" and balanced:
+        values, source = ", ".join(f"s.{c}" for c in cols), f"temp.stg_{entity} s"
+        if applied:
             cols, values = (*cols, "balance", "paid_on"), f"{values}, {_STAGED_BALANCE}, {_STAGED_PAID_ON}"
+            source += f" LEFT JOIN {applied} ap ON ap.invoice_id = s.id"
         conn.execute(f"CREATE TEMP TABLE chg_{entity} (id TEXT PRIMARY KEY, is_new INTEGER)")
         conn.execute(f"""INSERT OR IGNORE INTO temp.chg_{entity}
             SELECT s.id, t.id IS NULL FROM temp.stg_{entity} s LEFT JOIN main.{entity} t ON t.id = s.id
@@ -216,8 +219,8 @@ class Store:
                 WHERE deleted_at IS NULL AND id NOT IN (SELECT id FROM temp.stg_{entity})""")
         updates = ", ".join(f"{c} = excluded.{c}" for c in cols[1:])
         conn.execute(f"""INSERT INTO main.{entity} ({', '.join(cols)})
-            SELECT {values} FROM temp.stg_{entity} s WHERE id IN (SELECT id FROM temp.chg_{entity})
-            ORDER BY rowid
+            SELECT {values} FROM {source} WHERE s.id IN (SELECT id FROM temp.chg_{entity})
+            ORDER BY s.rowid
             ON CONFLICT (id) DO UPDATE SET {updates}, deleted_at = NULL""")
         conn.executemany(f"""INSERT OR IGNORE INTO temp.gone_{entity} SELECT id FROM main.{entity}
                              WHERE id = ? AND deleted_at IS NULL""", [(i,) for i in deleted_ids])
@@ -226,7 +229,7 @@ class Store:
         new, changed = conn.execute(f"SELECT COALESCE(SUM(is_new), 0), COUNT(*) FROM temp.chg_{entity}").fetchone()
         if entity == "invoices":  # (a balanced merge has already worked out the balances of those it wrote)
             conn.execute("INSERT OR IGNORE INTO temp.touched SELECT id FROM temp.gone_invoices" +
-                         ("" if balanced else " UNION ALL SELECT id FROM temp.chg_invoices"))
+                         ("" if applied else " UNION ALL SELECT id FROM temp.chg_invoices"))
         return EntityCounts(new=new, updated=changed - new, deleted=deleted, unchanged=staged - changed)
 
     def _merge_allocations(self, source: str, *, balanced: bool = False) -> None:
