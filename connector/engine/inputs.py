@@ -79,7 +79,8 @@ def open_items(store: Store, as_of: dt.date) -> list[OpenItem]:
 # `allocations_date`, which would read every allocation up to the day.)
 _CREDIT_HELD = """
     WITH paid_late AS MATERIALIZED (SELECT source_id, SUM(amount) AS amount FROM allocations
-                                    INDEXED BY allocations_date WHERE date > :day AND source = 'payments' GROUP BY source_id)
+                                    INDEXED BY allocations_date WHERE date > :day AND source = 'payments'
+                                    GROUP BY source_id)
     SELECT p.customer_id, p.kind, p.id, p.date, p.currency, p.unapplied + COALESCE(l.amount, 0), p.exchange_rate
     FROM payments p LEFT JOIN paid_late l ON l.source_id = p.id
     WHERE p.unapplied > 0 AND p.deleted_at IS NULL AND p.date <= :day

@@ -28,7 +28,8 @@ _SOURCES = ("payments", "credit_notes")
 # An invoice's balance, and the day it was paid in full (schema version 5), from what the staged
 # allocations apply to it (`Staging.applied`, joined as `ap`): right only when every allocation was staged.
 _STAGED_BALANCE = "CASE WHEN s.status = 'void' THEN 0 ELSE s.total - COALESCE(ap.applied, 0) END"
-_STAGED_PAID_ON = "CASE WHEN s.status = 'void' OR s.total <= 0 THEN NULL WHEN ap.applied >= s.total THEN ap.last_date END"
+_STAGED_PAID_ON = ("CASE WHEN s.status = 'void' OR s.total <= 0 THEN NULL "
+                   "WHEN ap.applied >= s.total THEN ap.last_date END")
 
 def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
