@@ -24,7 +24,7 @@ from itertools import compress
 from operator import methodcaller
 
 from connector.money import MoneyError, exponent, parse_rate
-from connector.sync.rows import Prepared, Row, digest, hashed_with_origins, raw_text
+from connector.sync.rows import Prepared, Row, digest, raw_text
 
 _TWO_PLACES = re.compile(r"[0-9]+\.[0-9]{2}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
@@ -157,9 +157,9 @@ def customers(chunk: Chunk, home: str, known_zone: Callable[[str], bool]) -> Pre
     limits = _credit_limits(_optional(found.get("credit_limit"), size), home)
     if limits is None:
         return None
-    records = zip(found["id"], found["name"], emails, currencies, zones, _optional(found.get("country"), size),
-                  [1] * size, limits, [None] * size, map(raw_text, _raws(chunk)), strict=True)
-    return Prepared("customers", hashed_with_origins(records, chunk.origins()), [])
+    records = list(zip(found["id"], found["name"], emails, currencies, zones, _optional(found.get("country"), size),
+                       [1] * size, limits, [None] * size, map(raw_text, _raws(chunk)), strict=True))
+    return Prepared("customers", records, [], origins=chunk.origins())
 
 
 def _credit_limits(limits: list[str | None], home: str) -> list[str | None] | None:
@@ -193,10 +193,10 @@ def invoices(chunk: Chunk, default_currency: Callable[[str], str], home: str) ->
     if totals is None or rates is None or statuses is None:
         return None
     size = len(chunk.rows)
-    records = zip(found["id"], found["customer_id"], _optional(found.get("number"), size), issued, due,
-                  currencies, totals, rates, statuses, [None] * size, [None] * size, map(raw_text, _raws(chunk)),
-                  strict=True)
-    return Prepared("invoices", hashed_with_origins(records, chunk.origins()), [])
+    records = list(zip(found["id"], found["customer_id"], _optional(found.get("number"), size), issued, due,
+                       currencies, totals, rates, statuses, [None] * size, [None] * size,
+                       map(raw_text, _raws(chunk)), strict=True))
+    return Prepared("invoices", records, [], origins=chunk.origins())
 
 
 def _statuses(column: Column | None, size: int) -> list[str] | None:

@@ -31,11 +31,21 @@ class Prepared:
     `allocations` are allocation rows as `allocation_rows` builds them.  The csv host prepares its plain
     chunks this way (`connector.adapters.csv_columns`), skipping a record per row that would cost more than
     everything else it does.
+
+    With `origins`, `records` are rows without their hash and origin, and `staged_rows` adds both where
+    the rows are staged: in a big load the reader process is the busier one, so the sync process, which
+    has time to spare while it waits for rows, takes the hashing over (entities without allocations only;
+    a payment's hash covers its allocations too).
     """
 
     entity: str
     records: list[Row]
     allocations: list[Row]
+    origins: list[str] | None = None
+
+    def staged_rows(self) -> list[Row]:
+        """The records as staging takes them: each row, its hash and its origin."""
+        return self.records if self.origins is None else hashed_with_origins(self.records, self.origins)
 
 
 def _instant(value: dt.datetime | None) -> str | None:
