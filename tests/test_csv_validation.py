@@ -68,6 +68,10 @@ CASES = {
     "payment rows apart": ({**GOOD, "payments.csv": GOOD["payments.csv"] + "P1,C1,2026-02-10,10.00,,\n"},
                            "payments.csv, line 5, column id: duplicate id 'P1' (first at line 2); "
                            "rows of one payment or credit note must be adjacent"),
+    "one invoice twice in a payment": (replace("payments.csv", "100.00,I1,\nP1,C1,2026-02-10,50.00,I2,",
+                                                "40.00,I1,\nP1,C1,2026-02-10,50.00,I1,"),
+                                        "payments.csv, line 3, column invoice_id: allocates to invoice 'I1' "
+                                        "more than once"),
     "allocation to unknown invoice": (replace("payments.csv", "50.00,I2", "50.00,I99"),
                                       "payments.csv, line 3, column invoice_id: unknown invoice 'I99'"),
     "unknown customer": (replace("invoices.csv", "I2,C1", "I2,C9"),

@@ -138,10 +138,13 @@ class Staging:
                 hint = "; rows of one payment or credit note must be adjacent" if entity in (
                     "payments", "credit_notes") else ""
                 found.append(_problem(origin, "id", f"duplicate id '{key}' (first at {_where(first)}){hint}"))
+        # The repeated keys come from the (source, source_id, invoice_id) index alone; only theirs are looked up.
         found += [_problem(origin, "invoice_id", f"allocates to invoice '{invoice}' more than once")
                   for origin, invoice in self.conn.execute("""
-                      SELECT MAX(origin), invoice_id FROM stg_allocations
-                      GROUP BY source, source_id, invoice_id HAVING COUNT(*) > 1 LIMIT ?""", (limit,))]
+                      SELECT (SELECT MAX(a.origin) FROM stg_allocations a WHERE a.source = d.source
+                              AND a.source_id = d.source_id AND a.invoice_id = d.invoice_id), d.invoice_id
+                      FROM (SELECT source, source_id, invoice_id FROM stg_allocations
+                            GROUP BY source, source_id, invoice_id HAVING COUNT(*) > 1 LIMIT ?) d""", (limit,))]
         return found[:limit]
 
     def _unknown_customers(self, limit: int) -> list[Problem]:
