@@ -7,7 +7,7 @@ that each is converted and rounded on its own, exactly as the aging does, and th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -47,8 +47,13 @@ class Settled:
 
 def _amounts(store: Store, sql: str, args: Mapping[str, object]) -> Amounts:
     """Run a query returning (currency, rate, minor units) rows."""
+    return _grouped(store.conn.execute(sql, args))
+
+
+def _grouped(rows: Iterable[tuple[str, str | None, int | None]]) -> Amounts:
+    """(currency, rate, minor units) rows as `Amounts`, the empty ones left out."""
     return Amounts(tuple((cur, Decimal(rate) if rate else None, from_minor(units, cur))
-                         for cur, rate, units in store.conn.execute(sql, args) if units))
+                         for cur, rate, units in rows if units))
 
 
 def _split(home: str) -> str:
@@ -58,11 +63,11 @@ def _split(home: str) -> str:
 
 def receivables(store: Store, day: dt.date, home: str) -> tuple[Amounts, Amounts]:
     """(all open balances, the part not yet due) as of `day`, rebuilt as they stood then."""
-    grouped = f"FROM ({OPEN_AS_OF}) {_split(home)}"
-    args = {"day": day.isoformat()}
-    return (_amounts(store, f"WITH {LATE} SELECT currency, exchange_rate, SUM(owed) {grouped}", args),
-            _amounts(store, f"WITH {LATE} SELECT currency, exchange_rate, "
-                            f"SUM(CASE WHEN due_date >= :day THEN owed ELSE 0 END) {grouped}", args))
+    rows = store.conn.execute(f"""WITH {LATE} SELECT currency, exchange_rate, SUM(owed),
+        SUM(CASE WHEN due_date >= :day THEN owed ELSE 0 END) FROM ({OPEN_AS_OF}) {_split(home)}""",
+                              {"day": day.isoformat()}).fetchall()
+    return _grouped([(cur, rate, owed) for cur, rate, owed, _ in rows]), \
+        _grouped([(cur, rate, current) for cur, rate, _, current in rows])
 
 
 def sales(store: Store, start: dt.date, end: dt.date, home: str) -> Amounts:

@@ -42,7 +42,7 @@ def applicable_steps(policy: Policy, segment: str) -> list[Step]:
 @dataclass(frozen=True)
 class Ladder:
     """A policy's steps as they apply to one segment, with their names and the segment's shift in days:
-    the same for every invoice of a customer, so a plan works it out once per customer."""
+    the same for every invoice of every customer in that segment, so a plan works it out once for them."""
 
     steps: tuple[Step, ...]
     names: tuple[str, ...]

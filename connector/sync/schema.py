@@ -120,7 +120,7 @@ CREATE INDEX action_invoices_invoice ON action_invoices (invoice_id);
 """
 
 # Version 4: balances as they stood on an earlier date are today's balances with what was applied after
-# that date added back (`connector.engine.inputs.late_allocations`).  The first index finds those later
+# that date added back (`connector.engine.inputs.LATE`).  The first index finds those later
 # allocations without reading the others; the second, the few payments with cash still unapplied.
 _V4 = """
 CREATE INDEX allocations_date ON allocations (date, source, source_id, invoice_id, amount);

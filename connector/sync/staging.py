@@ -34,7 +34,6 @@ class Staging:
         conn.execute("DROP TABLE IF EXISTS temp.stg_allocations")
         conn.execute(f"CREATE TEMP TABLE stg_allocations ({', '.join(ALLOCATION_COLUMNS)}, origin)")
         conn.execute("DROP TABLE IF EXISTS temp.stg_applied")
-        self._applied = False
 
     def add(self, record: Record | rows.Prepared) -> int:
         """Stage one record (with its allocations, for payments and credit notes), or prepared rows.
@@ -98,12 +97,12 @@ class Staging:
     def applied(self) -> str:
         """`temp.stg_applied`: what the staged allocations apply to each invoice, in all and on which last
         day.  Built on first use, once, for the over-allocation check and for a snapshot's balances."""
-        if not self._applied:
+        built = self.conn.execute("SELECT 1 FROM sqlite_temp_master WHERE name = 'stg_applied'").fetchone()
+        if not built:  # (asked of SQLite: a rolled-back merge takes the table with it)
             self.conn.execute("CREATE TEMP TABLE stg_applied "
                               "(invoice_id TEXT PRIMARY KEY, applied INTEGER, last_date TEXT) WITHOUT ROWID")
             self.conn.execute("INSERT INTO temp.stg_applied SELECT invoice_id, SUM(amount), MAX(date) "
                               "FROM temp.stg_allocations GROUP BY invoice_id")
-            self._applied = True
         return "temp.stg_applied"
 
     def drop(self) -> None:
