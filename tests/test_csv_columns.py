@@ -93,8 +93,8 @@ def test_a_chunk_with_anything_unusual_is_left_to_the_row_by_row_reader(row: lis
     prepared = csv_columns.invoices(chunk, lambda customer: "GBP", "GBP")
     assert (prepared is None) == (why is not None), why
     if prepared is not None:
-        assert [r[6] for r in prepared.staged_rows()] == [100, 1000]
-        assert [r[-1] for r in prepared.staged_rows()] == ["invoices.csv:2", "invoices.csv:3"]
+        assert [r[6] for r in prepared.records] == [100, 1000]
+        assert [r[-1] for r in prepared.records] == ["invoices.csv:2", "invoices.csv:3"]
 
 
 def test_foreign_invoices_need_a_rate_and_home_ones_a_rate_of_one() -> None:

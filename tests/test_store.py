@@ -152,3 +152,71 @@ def test_a_first_merge_rebuilds_the_indexes_it_set_aside_and_the_planner_uses_th
         assert "invoices_open" in plan
         assert store.conn.execute("SELECT COUNT(*) FROM invoices INDEXED BY invoices_open "
                                   "WHERE balance <> 0 AND deleted_at IS NULL").fetchone() == (49,)
+
+
+def test_a_payment_whose_allocations_alone_change_is_updated_and_rebalances(tmp_path: Path) -> None:
+    """The merge compares staged rows with stored ones column by column, and a payment's allocations with
+    the stored ones: an allocation moved, re-dated or re-split is a change even when the payment's own row
+    (its amount and what is left unapplied) is exactly as before."""
+    invoices = [Invoice(id=f"I{n}", customer_id="C1", issue_date=D, due_date=D, currency="GBP",
+                        total=Decimal("10.00")) for n in (1, 2)]
+
+    def paid(*parts: tuple[str, str, dt.date | None]) -> Payment:
+        return Payment(id="P1", customer_id="C1", date=D, currency="GBP", amount=Decimal("12.00"), allocations=tuple(
+            Allocation(invoice_id=invoice, amount=Decimal(amount), date=on) for invoice, amount, on in parts))
+
+    def balances(store: Store) -> list[tuple[str, int, str | None]]:
+        return store.conn.execute("SELECT id, balance, paid_on FROM invoices ORDER BY id").fetchall()
+
+    with Store(tmp_path / "s.sqlite") as store:
+        merge(store, Customer(id="C1", name="Ngata Marine"), *invoices, paid(("I1", "10.00", None), ("I2", "2.00", None)))
+        assert balances(store) == [("I1", 0, "2026-01-01"), ("I2", 800, None)]
+        assert merge(store, paid(("I1", "10.00", None), ("I2", "2.00", None))).counts["payments"].updated == 0
+        steps = [
+            ((("I1", "2.00", None), ("I2", "10.00", None)), [("I1", 800, None), ("I2", 0, "2026-01-01")]),  # re-split
+            ((("I1", "2.00", None), ("I2", "10.00", dt.date(2026, 1, 5))), [("I1", 800, None), ("I2", 0, "2026-01-05")]),
+        ]
+        for parts, expected in steps:
+            result = merge(store, paid(*parts))
+            assert (result.counts["payments"].new, result.counts["payments"].updated) == (0, 1), parts
+            assert balances(store) == expected
+        # one allocation taken away and the same amount applied to the other: the row is unchanged again
+        store_amount = store.conn.execute("SELECT amount, unapplied FROM payments").fetchone()
+        merge(store, Invoice(id="I3", customer_id="C1", issue_date=D, due_date=D, currency="GBP", total=Decimal("2.00")))
+        result = merge(store, paid(("I3", "2.00", None), ("I2", "10.00", dt.date(2026, 1, 5))))
+        assert result.counts["payments"].updated == 1
+        assert store.conn.execute("SELECT amount, unapplied FROM payments").fetchone() == store_amount
+        assert store.conn.execute("SELECT id, balance FROM invoices ORDER BY id").fetchall() == [
+            ("I1", 1000), ("I2", 0), ("I3", 0)]
+        # a credit note whose remaining credit the host states: an allocation taken away leaves its row as it was
+        def noted(*invoices: str) -> CreditNote:
+            return CreditNote(id="N1", customer_id="C1", date=D, currency="GBP", amount=Decimal("2.00"),
+                              host_remaining=Decimal("0"), allocations=tuple(
+                                  Allocation(invoice_id=i, amount=Decimal("1.00")) for i in invoices))
+        merge(store, noted("I1", "I3"))
+        assert merge(store, noted("I1")).counts["credit_notes"].updated == 1
+        assert store.conn.execute("SELECT id, balance FROM invoices ORDER BY id").fetchall() == [
+            ("I1", 900), ("I2", 0), ("I3", 0)]
+
+
+def test_a_store_from_before_version_7_loses_its_row_hashes_and_nothing_else(tmp_path: Path) -> None:
+    """Schema version 7 drops the row hash; the records stay, and the next identical batch changes nothing."""
+    path = tmp_path / "s.sqlite"
+    batch = (Customer(id="C1", name="Ngata Marine"),
+             Invoice(id="I1", customer_id="C1", issue_date=D, due_date=D, currency="GBP", total=Decimal("10.00")),
+             Payment(id="P1", customer_id="C1", date=D, currency="GBP", amount=Decimal("4.00"),
+                     allocations=(Allocation(invoice_id="I1", amount=Decimal("4.00")),)))
+    with Store(path) as store:
+        merge(store, *batch)
+        before = {t: store.conn.execute(f"SELECT * FROM {t}").fetchall()
+                  for t in ("customers", "invoices", "payments", "allocations")}
+    conn = sqlite3.connect(path)
+    for table in ("customers", "invoices", "payments", "credit_notes"):
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN row_hash TEXT NOT NULL DEFAULT 'old'")
+    conn.execute("DELETE FROM schema_migrations WHERE version = 7")
+    conn.commit()
+    conn.close()
+    with Store(path) as store:
+        assert "row_hash" not in {row[1] for row in store.conn.execute("PRAGMA table_info(invoices)")}
+        assert {t: store.conn.execute(f"SELECT * FROM {t}").fetchall() for t in before} == before
+        assert merge(store, *batch).total("updated") == 0

@@ -24,7 +24,7 @@ from itertools import compress
 from operator import methodcaller
 
 from connector.money import MoneyError, exponent, parse_rate
-from connector.sync.rows import Prepared, Row, digest, raw_text
+from connector.sync.rows import Prepared, Row, raw_text
 
 _TWO_PLACES = re.compile(r"[0-9]+\.[0-9]{2}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
@@ -158,8 +158,8 @@ def customers(chunk: Chunk, home: str, known_zone: Callable[[str], bool]) -> Pre
     if limits is None:
         return None
     records = list(zip(found["id"], found["name"], emails, currencies, zones, _optional(found.get("country"), size),
-                       [1] * size, limits, [None] * size, map(raw_text, _raws(chunk)), strict=True))
-    return Prepared("customers", records, [], origins=chunk.origins())
+                       [1] * size, limits, [None] * size, map(raw_text, _raws(chunk)), chunk.origins(), strict=True))
+    return Prepared("customers", records, [])
 
 
 def _credit_limits(limits: list[str | None], home: str) -> list[str | None] | None:
@@ -195,8 +195,8 @@ def invoices(chunk: Chunk, default_currency: Callable[[str], str], home: str) ->
     size = len(chunk.rows)
     records = list(zip(found["id"], found["customer_id"], _optional(found.get("number"), size), issued, due,
                        currencies, totals, rates, statuses, [None] * size, [None] * size,
-                       map(raw_text, _raws(chunk)), strict=True))
-    return Prepared("invoices", records, [], origins=chunk.origins())
+                       map(raw_text, _raws(chunk)), chunk.origins(), strict=True))
+    return Prepared("invoices", records, [])
 
 
 def _statuses(column: Column | None, size: int) -> list[str] | None:
@@ -249,23 +249,24 @@ def _group_rows(entity: str, fields: list[tuple[str, str, str, str, str | None, 
             invoice, amount, origin, raw = parts[start]
             raw_json = None if raw is None else raw_text(raw)
             if invoice is None:
-                unapplied, extra = amount, ()
+                unapplied = amount
             else:
                 allocations.append((entity, key, invoice, date, amount, origin))
-                unapplied, extra = 0, ((invoice, date, amount),)
+                unapplied = 0
         else:
             if any(fields[at] != fields[start] for at in range(start + 1, end)):
                 return None  # a record whose rows disagree: the row-by-row reader says where
             group = parts[start:end]
             own = [(entity, key, invoice, date, part, at) for invoice, part, at, _ in group if invoice is not None]
             amount, origin = sum(part[1] for part in group), group[0][2]
-            unapplied, extra = amount - sum(row[4] for row in own), tuple(row[2:5] for row in own)
+            unapplied = amount - sum(row[4] for row in own)
             raws = [part[3] for part in group]
             raw_json = None if all(r is None for r in raws) else raw_text(raws)
             allocations.extend(own)
         if payments:
-            row = (key, customer, date, currency, amount, unapplied, rate, "payment", None, None, raw_json)
+            records.append((key, customer, date, currency, amount, unapplied, rate, "payment", None, None, raw_json,
+                            origin))
         else:
-            row = (key, customer, None, date, currency, amount, unapplied, rate, reason, None, raw_json)
-        records.append((*row, digest(row, extra), origin))
+            records.append((key, customer, None, date, currency, amount, unapplied, rate, reason, None, raw_json,
+                            origin))
     return Prepared(entity, records, allocations)

@@ -16,13 +16,13 @@ from sqlite3 import Connection
 # add `deleted_at` and derived columns (an invoice's balance, a payment's unapplied amount).
 COLUMNS: dict[str, tuple[str, ...]] = {
     "customers": ("id", "name", "email", "currency", "timezone", "country", "active", "credit_limit",
-                  "updated_at", "raw", "row_hash"),
+                  "updated_at", "raw"),
     "invoices": ("id", "customer_id", "number", "issue_date", "due_date", "currency", "total",
-                 "exchange_rate", "status", "host_balance", "updated_at", "raw", "row_hash"),
+                 "exchange_rate", "status", "host_balance", "updated_at", "raw"),
     "payments": ("id", "customer_id", "date", "currency", "amount", "unapplied", "exchange_rate", "kind",
-                 "reference", "updated_at", "raw", "row_hash"),
+                 "reference", "updated_at", "raw"),
     "credit_notes": ("id", "customer_id", "number", "date", "currency", "amount", "unapplied",
-                     "exchange_rate", "reason", "updated_at", "raw", "row_hash"),
+                     "exchange_rate", "reason", "updated_at", "raw"),
 }
 ALLOCATION_COLUMNS: tuple[str, ...] = ("source", "source_id", "invoice_id", "date", "amount")
 
@@ -145,6 +145,12 @@ CREATE INDEX invoices_rated ON invoices (currency, issue_date, exchange_rate)
     WHERE exchange_rate IS NOT NULL AND deleted_at IS NULL
 """
 
+# Version 7: no row hash.  The merge recognises an unchanged record by comparing its staged row with the
+# stored one column by column, in SQL, and a payment's or credit note's allocations likewise; the hash
+# (a digest of each row's repr) was the costliest step per row of a csv load, and only the merge read it.
+_V7 = ";".join(f"ALTER TABLE {table} DROP COLUMN row_hash"
+               for table in ("customers", "invoices", "payments", "credit_notes"))
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical records, cursors and sync runs", _script(_V1)),
     Migration(2, "customer credit limits", _script(_V2)),
@@ -152,4 +158,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "indexes for balances as of an earlier date", _script(_V4)),
     Migration(5, "the day each invoice was paid in full", _script(_V5)),
     Migration(6, "an index of invoices' exchange rates", _script(_V6)),
+    Migration(7, "no row hash: the merge compares columns", _script(_V7)),
 )

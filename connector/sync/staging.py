@@ -41,7 +41,7 @@ class Staging:
         Returns how many records that was, for progress.
         """
         if isinstance(record, rows.Prepared):
-            self._queue_many(record.entity, record.staged_rows(), record.allocations)
+            self._queue_many(record.entity, record.records, record.allocations)
             return len(record.records)
         entity, row, allocations = rows.prepare(record)
         self._queue(entity, row, allocations)

@@ -211,9 +211,12 @@ class Store:
             cols, values = (*cols, "balance", "paid_on"), f"{values}, {_STAGED_BALANCE}, {_STAGED_PAID_ON}"
             source += f" LEFT JOIN {applied} ap ON ap.invoice_id = s.id"
         conn.execute(f"CREATE TEMP TABLE chg_{entity} (id TEXT PRIMARY KEY, is_new INTEGER)")
+        same = " AND ".join(f"t.{c} IS s.{c}" for c in COLUMNS[entity][1:])
         conn.execute(f"""INSERT OR IGNORE INTO temp.chg_{entity}
             SELECT s.id, t.id IS NULL FROM temp.stg_{entity} s LEFT JOIN main.{entity} t ON t.id = s.id
-            WHERE t.id IS NULL OR t.row_hash <> s.row_hash OR t.deleted_at IS NOT NULL""")
+            WHERE t.id IS NULL OR t.deleted_at IS NOT NULL OR NOT ({same})""")
+        if entity in _SOURCES:
+            self._reallocated(entity)
         conn.execute(f"CREATE TEMP TABLE gone_{entity} (id TEXT PRIMARY KEY)")
         if snapshot:  # before the batch is written: the stored records it leaves out are the same, and fewer
             conn.execute(f"""INSERT INTO temp.gone_{entity} SELECT id FROM main.{entity}
@@ -232,6 +235,28 @@ class Store:
             conn.execute("INSERT OR IGNORE INTO temp.touched SELECT id FROM temp.gone_invoices" +
                          ("" if applied else " UNION ALL SELECT id FROM temp.chg_invoices"))
         return EntityCounts(new=new, updated=changed - new, deleted=deleted, unchanged=staged - changed)
+
+    def _reallocated(self, source: str) -> None:
+        """Add to `chg_<source>` the staged payments (or credit notes) whose allocations differ from the
+        stored ones: one applied elsewhere, for another amount or on another day, added or taken away.
+
+        Their own row may be unchanged (an allocation moved between two invoices leaves the unapplied
+        amount as it was).  Into an empty table (a first load) every staged record is new already.
+        """
+        conn = self.conn
+        if not conn.execute(f"SELECT EXISTS (SELECT 1 FROM main.{source})").fetchone()[0]:
+            return
+        conn.execute(f"""INSERT OR IGNORE INTO temp.chg_{source}
+            SELECT a.source_id, 0 FROM temp.stg_allocations a
+            LEFT JOIN main.allocations m
+                ON m.source = a.source AND m.source_id = a.source_id AND m.invoice_id = a.invoice_id
+            WHERE a.source = :source AND (m.source IS NULL OR m.date IS NOT a.date OR m.amount IS NOT a.amount)
+            UNION ALL
+            SELECT m.source_id, 0 FROM main.allocations m
+            WHERE m.source = :source AND m.source_id IN (SELECT id FROM temp.stg_{source})
+              AND NOT EXISTS (SELECT 1 FROM temp.stg_allocations a WHERE a.source = m.source
+                              AND a.source_id = m.source_id AND a.invoice_id = m.invoice_id)""",
+                     {"source": source})
 
     def _merge_allocations(self, source: str, *, balanced: bool = False) -> None:
         """Replace the allocations of changed and deleted payments (or credit notes) with the staged ones.
