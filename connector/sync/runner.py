@@ -12,6 +12,8 @@ from connector.config import Workspace
 from connector.errors import ConnectorError, InvalidLedgerData
 from connector.sync.lock import client_lock
 from connector.sync.remote import WorkerPull
+from connector.records import ENTITIES
+from connector.sync.staging import RestageForLines, Staging
 from connector.sync.store import EntityCounts, MergeResult, Store
 
 # A host's pull runs in a worker process (`remote.py`), so that reading and writing use both cores.  Tests
@@ -65,7 +67,8 @@ def sync_client(workspace: Workspace, key: str, *, full: bool = False,
         with client_lock(workspace.client_data_dir(key), key), Store(workspace.store_path(key)) as store:
             run_id = store.start_run(config.host, "full" if full else "incremental")
             try:
-                total = _pull_into(store, adapter.pull(store.cursors(), full=full), progress, report)
+                total = _pull_into(store, adapter.pull(store.cursors(), full=full), progress, report,
+                                   again=lambda: adapter.pull(store.cursors(), full=True))
             except ConnectorError as exc:
                 report.api_calls = adapter.api_calls
                 store.finish_run(run_id, "failed", api_calls=report.api_calls, error=str(exc))
@@ -82,29 +85,35 @@ def sync_client(workspace: Workspace, key: str, *, full: bool = False,
     return report
 
 
-def _pull_into(store: Store, batches: Iterable[Batch], progress: Progress | None, report: SyncReport) -> MergeResult:
+def _pull_into(store: Store, batches: Iterable[Batch], progress: Progress | None, report: SyncReport,
+               again: Callable[[], Iterable[Batch]] | None = None) -> MergeResult:
+    """Stage, check and merge each batch.  A complete snapshot into an empty store (a csv ledger's first
+    sync) is loaded straight into the store's tables; should its checks find a problem, that load is
+    rolled back and the ledger read `again` the usual way, which reports the problem with its line."""
     total = MergeResult()
     done = 0
     for batch in batches:
-        staging = store.staging()
-        try:
-            shown = 0
-            for record in batch.records:
-                done += staging.add(record)
-                if progress and done - shown >= 1000:
-                    progress(done, batch.expected, "reading")
-                    shown = done
-            if progress:
-                progress(done, done, "checking")
-            staging.seal()
-            if batch.strict and (problems := staging.problems()):
-                raise InvalidLedgerData(problems)
-            if progress:
-                progress(done, done, "writing")
-            result = store.merge(staging, snapshot=batch.snapshot, deletions=batch.deletions,
-                                 cursors=batch.cursors)
-        finally:
-            staging.drop()
+        if again is not None and batch.strict and frozenset(ENTITIES) <= batch.snapshot and store.is_empty():
+            try:
+                with store.transaction():
+                    staging = store.load_staging()
+                    try:
+                        done = _stage(staging, batch, done, progress)
+                        result = store.settle_load(staging, batch.cursors)
+                    finally:
+                        staging.drop()
+            except RestageForLines:
+                return _pull_into(store, again(), progress, report)
+        else:
+            staging = store.staging()
+            try:
+                done = _stage(staging, batch, done, progress)
+                if progress:
+                    progress(done, done, "writing")
+                result = store.merge(staging, snapshot=batch.snapshot, deletions=batch.deletions,
+                                     cursors=batch.cursors)
+            finally:
+                staging.drop()
         for entity, counts in result.counts.items():
             into = total.counts.setdefault(entity, EntityCounts())
             for what in ("new", "updated", "deleted", "unchanged"):
@@ -113,3 +122,19 @@ def _pull_into(store: Store, batches: Iterable[Batch], progress: Progress | None
     if progress:
         progress(done, done, "done")
     return total
+
+
+def _stage(staging: Staging, batch: Batch, done: int, progress: Progress | None) -> int:
+    """Stage a batch's records, seal and check them; return how many records have been staged in all."""
+    shown = done
+    for record in batch.records:
+        done += staging.add(record)
+        if progress and done - shown >= 1000:
+            progress(done, batch.expected, "reading")
+            shown = done
+    if progress:
+        progress(done, done, "checking")
+    staging.seal()
+    if batch.strict and (problems := staging.problems()):
+        raise InvalidLedgerData(problems)
+    return done

@@ -27,9 +27,10 @@ from connector.sync.staging import Staging
 _SOURCES = ("payments", "credit_notes")
 # An invoice's balance, and the day it was paid in full (schema version 5), from what the staged
 # allocations apply to it (`Staging.applied`, joined as `ap`): right only when every allocation was staged.
-_STAGED_BALANCE = "CASE WHEN s.status = 'void' THEN 0 ELSE s.total - COALESCE(ap.applied, 0) END"
-_STAGED_PAID_ON = ("CASE WHEN s.status = 'void' OR s.total <= 0 THEN NULL "
-                   "WHEN ap.applied >= s.total THEN ap.last_date END")
+# `{s}` is the invoice row's qualifier.
+_STAGED_BALANCE = "CASE WHEN {s}status = 'void' THEN 0 ELSE {s}total - COALESCE(ap.applied, 0) END"
+_STAGED_PAID_ON = ("CASE WHEN {s}status = 'void' OR {s}total <= 0 THEN NULL "
+                   "WHEN ap.applied >= {s}total THEN ap.last_date END")
 
 def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -63,6 +64,7 @@ class Store:
         conn.execute("PRAGMA busy_timeout = 30000")
         self.db = sqlite_utils.Database(conn)
         self.conn = conn
+        self._set_aside: list[str] = []  # index definitions a load straight into the store rebuilds
         # A new store gets 8 KB pages: rows carry the host's JSON (1–1.5 KB), and bigger pages made a large
         # merge about 10 % faster.  An existing store keeps its page size (this is a no-op there).
         conn.execute("PRAGMA page_size = 8192")
@@ -147,6 +149,36 @@ class Store:
     def staging(self) -> Staging:
         return Staging(self.conn)
 
+    def is_empty(self) -> bool:
+        """True while the store holds no record at all: a client's first sync."""
+        return not any(self.conn.execute(f"SELECT EXISTS (SELECT 1 FROM main.{table})").fetchone()[0]
+                       for table in (*ENTITIES, "allocations"))
+
+    def load_staging(self) -> Staging:
+        """Staging straight into this empty store's tables, for a complete snapshot (a csv ledger's first
+        sync), inside a transaction the caller holds until `settle_load`.
+
+        The tables' secondary indexes are set aside until every row is in (`_unindex_empty_tables`).
+        """
+        if not self.conn.in_transaction or not self.is_empty():
+            raise StoreError("a load straight into the store needs an empty store and an open transaction")
+        self._set_aside = self._unindex_empty_tables()
+        return Staging(self.conn, into_store=True)
+
+    def settle_load(self, staging: Staging, cursors: Mapping[str, str]) -> MergeResult:
+        """Finish a checked load from `load_staging`: each invoice's balance and paid-in-full day from its
+        allocations, the indexes built, the cursors set.  Every record is new."""
+        self.conn.execute(f"UPDATE main.invoices SET balance = {_STAGED_BALANCE.format(s='')}, "
+                          f"paid_on = {_STAGED_PAID_ON.format(s='')} "
+                          f"FROM {staging.applied()} ap WHERE ap.invoice_id = invoices.id")
+        for statement in self._set_aside:
+            self.conn.execute(statement)
+        self._set_aside = []
+        now = utc_now()
+        for entity, value in cursors.items():
+            self.conn.execute("INSERT INTO cursors VALUES (?, ?, ?)", (entity, value, now))
+        return MergeResult({entity: EntityCounts(new=staging.count[entity]) for entity in ENTITIES})
+
     def merge(self, staging: Staging, *, snapshot: frozenset[str] = frozenset(),
               deletions: Mapping[str, list[str]] | None = None, cursors: Mapping[str, str] | None = None,
               ) -> MergeResult:
@@ -208,7 +240,7 @@ class Store:
         conn = self.conn
         values, source = ", ".join(f"s.{c}" for c in cols), f"temp.stg_{entity} s"
         if applied:
-            cols, values = (*cols, "balance", "paid_on"), f"{values}, {_STAGED_BALANCE}, {_STAGED_PAID_ON}"
+            cols, values = (*cols, "balance", "paid_on"), f"{values}, {_STAGED_BALANCE.format(s='s.')}, {_STAGED_PAID_ON.format(s='s.')}"
             source += f" LEFT JOIN {applied} ap ON ap.invoice_id = s.id"
         conn.execute(f"CREATE TEMP TABLE chg_{entity} (id TEXT PRIMARY KEY, is_new INTEGER)")
         same = " AND ".join(f"t.{c} IS s.{c}" for c in COLUMNS[entity][1:])
