@@ -202,3 +202,27 @@ def test_balances_stay_right_when_a_payment_moves_and_a_paid_invoice_is_repriced
                                     (source, target, repriced[0])))
     assert balance[target] < int(totals[target] * 100)  # now partly or wholly paid
     assert balance[repriced[0]] >= 10_000  # at least the 100.00 added is owed
+
+
+def test_a_first_load_straight_into_the_store_equals_a_staged_merge(workspace: Workspace, ledger: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first sync writes the ledger straight into the empty store's tables; the usual way stages it,
+    checks it and merges it.  Both must leave the same rows, balances and paid-in-full days."""
+    from connector.adapters import adapter_for
+    from connector.sync import runner
+
+    settled: list[int] = []
+    settle = Store.settle_load
+    monkeypatch.setattr(Store, "settle_load", lambda self, *a: settled.append(1) or settle(self, *a))
+    assert cli(workspace, "init", "acme", "--host", "csv", "--path", str(ledger), "--currency", "GBP").exit_code == 0
+    assert cli(workspace, "init", "staged", "--host", "csv", "--path", str(ledger), "--currency", "GBP").exit_code == 0
+    assert sync_json(workspace)["entities"]["invoices"]["new"] == 10_000
+    assert settled == [1]
+    adapter = adapter_for(workspace.load_client("staged"), workspace)
+    with Store(workspace.store_path("staged")) as store:  # the usual way, as for a store that holds records
+        result = runner._pull_into(store, adapter.pull({}, full=True), None, runner.SyncReport("staged", "csv"))
+    assert result.total("new") == sync_json(workspace, "--full")["unchanged"]
+    assert settled == [1]
+    assert dump_store(workspace.store_path("acme")) == dump_store(workspace.store_path("staged"))
+    with db(workspace) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM invoices WHERE paid_on IS NOT NULL").fetchone()[0] > 1000

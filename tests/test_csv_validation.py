@@ -127,6 +127,28 @@ def test_bad_file_is_refused_with_its_place_and_the_store_is_unchanged(
     assert dump_store(store) == before
 
 
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_bad_first_sync_is_refused_the_same_way_and_leaves_the_store_empty(
+        workspace: Workspace, tmp_path: Path, case: str) -> None:
+    """A first sync loads straight into the store, where rows keep no line; a problem found there sends
+    the ledger through staging again, so the message is the same as for any later sync."""
+    files, message = CASES[case]
+    ledger = tmp_path / "ledger"
+    ledger.mkdir()
+    for name, text in files.items():
+        if text is None:
+            (ledger / name).write_bytes(GOOD[name].encode("latin-1", "replace").replace(b"?", b"\xe9"))
+        else:
+            (ledger / name).write_text(text, encoding="utf-8")
+    assert cli(workspace, "init", "acme", "--host", "csv", "--path", str(ledger), "--currency", "GBP").exit_code == 0
+
+    result = cli(workspace, "sync", "acme")
+
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert all(rows == [] for rows in dump_store(workspace.data_dir / "acme" / "store.sqlite").values())
+
+
 def test_every_problem_is_listed_not_just_the_first(loaded: tuple[Workspace, Path]) -> None:
     workspace, ledger = loaded
     text = GOOD["invoices.csv"].replace("2026-01-31", "2026-13-01").replace("250.50", "abc")

@@ -103,6 +103,8 @@ def _pull_into(store: Store, batches: Iterable[Batch], progress: Progress | None
                     finally:
                         staging.drop()
             except RestageForLines:
+                for reading in (batch.records, batches):  # (stops a reader process still running)
+                    getattr(reading, "close", lambda: None)()
                 return _pull_into(store, again(), progress, report)
         else:
             staging = store.staging()
