@@ -220,3 +220,29 @@ def test_a_store_from_before_version_7_loses_its_row_hashes_and_nothing_else(tmp
         assert "row_hash" not in {row[1] for row in store.conn.execute("PRAGMA table_info(invoices)")}
         assert {t: store.conn.execute(f"SELECT * FROM {t}").fetchall() for t in before} == before
         assert merge(store, *batch).total("updated") == 0
+
+
+def test_a_first_load_writes_through_a_rollback_journal_only_when_it_has_the_store_to_itself(tmp_path: Path) -> None:
+    """Leaving WAL mode needs the store to itself: with a report's connection open it stays in WAL mode
+    (and does not wait for that connection); either way the store is back in WAL mode afterwards."""
+    def mode(store: Store) -> str:
+        return store.conn.execute("PRAGMA journal_mode").fetchone()[0]
+
+    with Store(tmp_path / "s.sqlite") as store:
+        report = sqlite3.connect(tmp_path / "s.sqlite")
+        report.execute("SELECT COUNT(*) FROM invoices").fetchall()
+        with store.rollback_journal():
+            assert mode(store) == "wal"
+        report.close()
+        with store.rollback_journal():
+            assert mode(store) == "delete"
+            with store.transaction():
+                staging = store.load_staging()
+                staging.add_all([Customer(id="C1", name="Ngata Marine"), Invoice(
+                    id="I1", customer_id="C1", issue_date=D, due_date=D, currency="GBP", total=Decimal("10.00"))])
+                staging.seal()
+                assert staging.problems() == []
+                assert store.settle_load(staging, {"ledger": "v1"}).total("new") == 2
+        assert mode(store) == "wal"
+        assert store.conn.execute("SELECT id, balance FROM invoices").fetchall() == [("I1", 1000)]
+        assert store.cursors() == {"ledger": "v1"}

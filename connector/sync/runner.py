@@ -95,7 +95,7 @@ def _pull_into(store: Store, batches: Iterable[Batch], progress: Progress | None
     for batch in batches:
         if again is not None and batch.strict and frozenset(ENTITIES) <= batch.snapshot and store.is_empty():
             try:
-                with store.transaction():
+                with store.rollback_journal(), store.transaction():
                     staging = store.load_staging()
                     try:
                         done = _stage(staging, batch, done, progress)

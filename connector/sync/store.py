@@ -93,6 +93,30 @@ class Store:
             raise
         self.conn.execute("COMMIT")
 
+    @contextmanager
+    def rollback_journal(self) -> Iterator[None]:
+        """Write through a rollback journal instead of the WAL for a while: for a first load.
+
+        In WAL mode every page of a load is written twice, to the WAL and then back into the database;
+        a rollback journal writes it once and journals only the pages that held something before, which in
+        an empty store are a handful (a first csv load of a million invoices: 21 → 18 s).  A crash still
+        leaves the store as it was: the next connection rolls the journal back.  Leaving WAL mode needs
+        the store to itself; when another connection has it open (a report, the console), nothing changes.
+        While the load runs, other connections wait for it rather than read the empty store beside it.
+        """
+        self.conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            mode = self.conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+        except sqlite3.OperationalError:  # another connection holds it
+            mode = "wal"
+        finally:
+            self.conn.execute("PRAGMA busy_timeout = 30000")
+        try:
+            yield
+        finally:
+            if mode != "wal":
+                self.db.enable_wal()
+
     # -- schema ---------------------------------------------------------------------------------
 
     def _migrate(self) -> None:
