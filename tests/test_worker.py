@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from connector.adapters import csv as csv_host
 from connector.adapters.worker import WorkerDied, iterate_in_worker
 from connector.config import Workspace
 from connector.errors import InvalidLedgerData, Problem
+from connector.sync.rows import Prepared
 from tests.conftest import cli, dump_store, make_company, read_rows, write_rows
 
 
@@ -40,6 +42,17 @@ def pid_then_wait() -> Iterator[int]:
 
 def test_items_arrive_whole_and_in_order() -> None:
     assert list(iterate_in_worker("tests.test_worker:numbers", 1000)) == list(numbers(1000))
+
+
+def prepared_rows() -> Iterator[Prepared]:
+    yield Prepared("invoices", [("I1", "C1", None, 2, "O'Brien", "invoices.csv:2")],
+                   [("payments", "P1", "I1", "2026-01-01", 500, "payments.csv:2")], (("raw", None), ("kind", "payment")))
+    yield Prepared("customers", [("C1", Decimal("1.5"))], [])  # not a value marshal knows: pickled as usual
+
+
+def test_prepared_rows_arrive_exactly_as_sent() -> None:
+    """Prepared rows travel as one marshal blob each (or pickled as usual when marshal cannot take them)."""
+    assert list(iterate_in_worker("tests.test_worker:prepared_rows")) == list(prepared_rows())
 
 
 def test_the_readers_own_error_is_raised_in_the_parent_with_its_problems() -> None:

@@ -157,9 +157,20 @@ def customers(chunk: Chunk, home: str, known_zone: Callable[[str], bool]) -> Pre
     limits = _credit_limits(_optional(found.get("credit_limit"), size), home)
     if limits is None:
         return None
-    records = list(zip(found["id"], found["name"], emails, currencies, zones, _optional(found.get("country"), size),
-                       [1] * size, limits, [None] * size, map(raw_text, _raws(chunk)), chunk.origins(), strict=True))
-    return Prepared("customers", records, [])
+    return _prepared("customers", chunk, [found["id"], found["name"], emails, currencies, zones,
+                                          _optional(found.get("country"), size), limits],
+                     (("active", 1), ("updated_at", None)))
+
+
+def _prepared(entity: str, chunk: Chunk, columns: list[Sequence[object]],
+              fixed: tuple[tuple[str, object], ...]) -> Prepared:
+    """Rows of the given columns, then the raw (when the file has columns beyond the modelled ones; else it
+    is one more fixed column) and the origin."""
+    if chunk.layout.extras:
+        columns = [*columns, list(map(raw_text, _raws(chunk)))]
+    else:
+        fixed = (*fixed, ("raw", None))
+    return Prepared(entity, list(zip(*columns, chunk.origins(), strict=True)), [], fixed)
 
 
 def _credit_limits(limits: list[str | None], home: str) -> list[str | None] | None:
@@ -192,11 +203,9 @@ def invoices(chunk: Chunk, default_currency: Callable[[str], str], home: str) ->
     statuses = _statuses(found.get("status"), len(chunk.rows))
     if totals is None or rates is None or statuses is None:
         return None
-    size = len(chunk.rows)
-    records = list(zip(found["id"], found["customer_id"], _optional(found.get("number"), size), issued, due,
-                       currencies, totals, rates, statuses, [None] * size, [None] * size,
-                       map(raw_text, _raws(chunk)), chunk.origins(), strict=True))
-    return Prepared("invoices", records, [])
+    return _prepared("invoices", chunk, [found["id"], found["customer_id"], _optional(found.get("number"), len(chunk.rows)),
+                                         issued, due, currencies, totals, rates, statuses],
+                     (("host_balance", None), ("updated_at", None)))
 
 
 def _statuses(column: Column | None, size: int) -> list[str] | None:
@@ -230,14 +239,14 @@ def grouped(chunk: Chunk, entity: str, default_currency: Callable[[str], str], h
     fields = list(zip(found["id"], found["customer_id"], dates, currencies, rates,
                       _optional(found.get("reason"), size), strict=True))
     parts = list(zip(_optional(found.get("invoice_id"), size), amounts, chunk.origins(), _raws(chunk), strict=True))
-    return _group_rows(entity, fields, parts)
+    return _group_rows(entity, fields, parts, raw=bool(chunk.layout.extras))
 
 
 def _group_rows(entity: str, fields: list[tuple[str, str, str, str, str | None, str | None]],
-                parts: list[tuple[str | None, int, str, dict[str, str] | None]]) -> Prepared | None:
+                parts: list[tuple[str | None, int, str, dict[str, str] | None]], *, raw: bool) -> Prepared | None:
     """Records from rows already checked one by one: the fields that must agree within a record, and each
     row's allocation part (invoice id, amount, origin, raw).  Most records are one row; they take the
-    short way."""
+    short way.  Without `raw` (a file of modelled columns only), the raw is a fixed column."""
     ids = [row[0] for row in fields]
     starts = [0, *compress(range(1, len(ids)), map(str.__ne__, ids[1:], ids[:-1]))]
     records: list[Row] = []
@@ -263,10 +272,8 @@ def _group_rows(entity: str, fields: list[tuple[str, str, str, str, str | None, 
             raws = [part[3] for part in group]
             raw_json = None if all(r is None for r in raws) else raw_text(raws)
             allocations.extend(own)
-        if payments:
-            records.append((key, customer, date, currency, amount, unapplied, rate, "payment", None, None, raw_json,
-                            origin))
-        else:
-            records.append((key, customer, None, date, currency, amount, unapplied, rate, reason, None, raw_json,
-                            origin))
-    return Prepared(entity, records, allocations)
+        row = (key, customer, date, currency, amount, unapplied, rate) if payments else \
+            (key, customer, date, currency, amount, unapplied, rate, reason)
+        records.append((*row, raw_json, origin) if raw else (*row, origin))
+    fixed = (("kind", "payment"), ("reference", None)) if payments else (("number", None),)
+    return Prepared(entity, records, allocations, (*fixed, ("updated_at", None), *(() if raw else (("raw", None),))))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from connector.errors import Problem
 from connector.money import from_minor
@@ -40,9 +41,10 @@ class Staging:
         self.into_store = into_store
         self.count: dict[str, int] = dict.fromkeys(ENTITIES, 0)
         self._pending: dict[str, list[rows.Row]] = {name: [] for name in (*ENTITIES, "allocations")}
+        self._fixed: dict[str, tuple[tuple[str, Any], ...]] = dict.fromkeys(self._pending, ())  # (of pending rows)
         conn.execute("DROP TABLE IF EXISTS temp.stg_applied")
         self.table = {name: f"main.{name}" if into_store else f"temp.stg_{name}" for name in self._pending}
-        self._insert = {name: self._insert_sql(name) for name in self._pending}
+        self._insert: dict[tuple[str, tuple[tuple[str, Any], ...]], str] = {}
         if into_store:
             return
         for entity in ENTITIES:
@@ -54,15 +56,21 @@ class Staging:
     def _origin(self, alias: str) -> str:
         return "NULL" if self.into_store else f"{alias}.origin"
 
-    def _insert_sql(self, name: str) -> str:
-        columns = COLUMNS.get(name, ALLOCATION_COLUMNS)
-        if not self.into_store:
-            return f"INSERT INTO {self.table[name]} VALUES ({', '.join('?' * (len(columns) + 1))})"
+    def _insert_sql(self, name: str, fixed: tuple[tuple[str, Any], ...]) -> str:
+        """The INSERT for rows of `name` that leave out the `fixed` columns (written as literals instead)."""
+        left_out = dict(fixed)
+        columns = [c for c in COLUMNS.get(name, ALLOCATION_COLUMNS) if c not in left_out]
         values = [f"?{n}" for n in range(1, len(columns) + 1)]
-        if name == "invoices":  # what it owes before any allocation; the store subtracts those once all are in
-            columns = (*columns, "balance")
-            values.append(f"CASE WHEN ?{columns.index('status') + 1} = 'void' THEN 0 "
-                          f"ELSE ?{columns.index('total') + 1} END")
+        if self.into_store:  # (rows without their origin)
+            if name == "invoices":  # what it owes before any allocation; the store subtracts those once all are in
+                values.append(f"CASE WHEN ?{columns.index('status') + 1} = 'void' THEN 0 "
+                              f"ELSE ?{columns.index('total') + 1} END")
+                columns.append("balance")
+        else:
+            columns.append("origin")
+            values.append(f"?{len(values) + 1}")
+        columns += left_out
+        values += map(_literal, left_out.values())
         return f"INSERT INTO {self.table[name]} ({', '.join(columns)}) VALUES ({', '.join(values)})"
 
     def add(self, record: Record | rows.Prepared) -> int:
@@ -71,7 +79,7 @@ class Staging:
         Returns how many records that was, for progress.
         """
         if isinstance(record, rows.Prepared):
-            self._queue_many(record.entity, record.records, record.allocations)
+            self._queue_many(record.entity, record.records, record.allocations, record.fixed)
             return len(record.records)
         entity, row, allocations = rows.prepare(record)
         self._queue(entity, row, allocations)
@@ -82,6 +90,9 @@ class Staging:
             self.add(record)
 
     def _queue(self, entity: str, row: rows.Row, allocations: Sequence[rows.Row] = ()) -> None:
+        if self._fixed[entity]:  # (as in `_queue_many`)
+            self.flush()
+            self._fixed[entity] = ()
         self.count[entity] += 1
         self._pending[entity].append(row)
         if allocations:
@@ -89,7 +100,11 @@ class Staging:
         if len(self._pending[entity]) >= _FLUSH_EVERY:
             self.flush()
 
-    def _queue_many(self, entity: str, records: list[rows.Row], allocations: list[rows.Row]) -> None:
+    def _queue_many(self, entity: str, records: list[rows.Row], allocations: list[rows.Row],
+                    fixed: tuple[tuple[str, Any], ...] = ()) -> None:
+        if fixed != self._fixed[entity]:  # rows of another shape: those pending go first, keeping their order
+            self.flush()
+            self._fixed[entity] = fixed
         self.count[entity] += len(records)
         self._pending[entity].extend(records)
         self._pending["allocations"].extend(allocations)
@@ -107,7 +122,7 @@ class Staging:
             try:
                 for name, pending in self._pending.items():
                     if pending:
-                        self.conn.executemany(self._insert[name], [row[:-1] for row in pending])
+                        self.conn.executemany(self._statement(name), [row[:-1] for row in pending])
                         pending.clear()
             except sqlite3.IntegrityError as exc:  # a duplicate id
                 raise RestageForLines(str(exc)) from exc
@@ -116,12 +131,18 @@ class Staging:
         try:
             for name, pending in self._pending.items():
                 if pending:
-                    self.conn.executemany(self._insert[name], pending)
+                    self.conn.executemany(self._statement(name), pending)
                     pending.clear()
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+
+    def _statement(self, name: str) -> str:
+        key = (name, self._fixed[name])
+        if key not in self._insert:
+            self._insert[key] = self._insert_sql(*key)
+        return self._insert[key]
 
     def seal(self) -> None:
         """Flush and index the staged rows, ready for checks and the merge."""
@@ -234,6 +255,17 @@ class Staging:
         return [_problem(origin, "total", f"payments and credits applied to invoice '{key}' come to "
                                           f"{from_minor(applied, cur)}, more than its total {from_minor(total, cur)}")
                 for origin, key, cur, total, applied in self.conn.execute(sql, (limit,))]
+
+
+def _literal(value: Any) -> str:
+    """A fixed column's value as SQL."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"no SQL literal for {value!r}")
 
 
 def _where(origin: str | None) -> str:
