@@ -18,15 +18,18 @@ from __future__ import annotations
 import importlib
 import os
 import pickle
+import queue
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from connector.errors import ConnectorError
 
 _ITEMS_PER_SEND = 8
+_SENDS_AHEAD = 8  # sends of up to 8 chunks of 5,000 rows each: at most about 30 MB waiting
 
 
 class WorkerDied(ConnectorError):
@@ -66,22 +69,40 @@ def iterate_in_worker(target: str, *args: Any) -> Iterator[Any]:
 
 
 def _serve(source: BinaryIO, sink: BinaryIO) -> None:
+    """Run the reader, sending what it yields; a sender thread writes to the pipe, so the reader keeps
+    reading while the parent is busy writing (up to `_SENDS_AHEAD` sends ahead, which bounds memory).
+
+    With only the pipe's 64 KB between them the two took turns: a csv load's invoices are quicker to read
+    than to write and its payments the other way round, and each half waited for the other in turn.
+    """
     target, args = pickle.load(source)
     module, _, name = target.partition(":")
+    sends: queue.Queue[bytes | None] = queue.Queue(maxsize=_SENDS_AHEAD)
+    sender = threading.Thread(target=_send, args=(sends, sink), daemon=True)
+    sender.start()
     items: list[Any] = []
     try:
         for item in getattr(importlib.import_module(module), name)(*args):
             items.append(item)
             if len(items) >= _ITEMS_PER_SEND:
-                pickle.dump(("items", items), sink, protocol=pickle.HIGHEST_PROTOCOL)
-                sink.flush()  # the parent is waiting for these, not for a full buffer
+                sends.put(pickle.dumps(("items", items), protocol=pickle.HIGHEST_PROTOCOL))
                 items = []
         ending: tuple[str, Any] = ("done", None)
     except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
         ending = ("raised", exc)
-    pickle.dump(("items", items), sink, protocol=pickle.HIGHEST_PROTOCOL)  # what came before the end
-    pickle.dump(ending, sink, protocol=pickle.HIGHEST_PROTOCOL)
-    sink.flush()
+    sends.put(pickle.dumps(("items", items), protocol=pickle.HIGHEST_PROTOCOL))  # what came before the end
+    sends.put(pickle.dumps(ending, protocol=pickle.HIGHEST_PROTOCOL))
+    sends.put(None)
+    sender.join()
+
+
+def _send(sends: queue.Queue[bytes | None], sink: BinaryIO) -> None:
+    while (blob := sends.get()) is not None:
+        try:
+            sink.write(blob)
+            sink.flush()  # the parent is waiting for these, not for a full buffer
+        except BrokenPipeError:  # the parent stopped listening: nothing left to do
+            os._exit(0)
 
 
 def _main() -> None:
