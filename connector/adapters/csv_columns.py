@@ -20,8 +20,8 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import compress
-from operator import methodcaller
+from itertools import compress, repeat
+from operator import itemgetter, methodcaller
 
 from connector.money import MoneyError, exponent, parse_rate
 from connector.sync.rows import Prepared, Row, raw_text
@@ -236,44 +236,66 @@ def grouped(chunk: Chunk, entity: str, default_currency: Callable[[str], str], h
     if amounts is None or rates is None:
         return None
     size = len(chunk.rows)
-    fields = list(zip(found["id"], found["customer_id"], dates, currencies, rates,
-                      _optional(found.get("reason"), size), strict=True))
-    parts = list(zip(_optional(found.get("invoice_id"), size), amounts, chunk.origins(), _raws(chunk), strict=True))
-    return _group_rows(entity, fields, parts, raw=bool(chunk.layout.extras))
+    return _group_rows(entity, _Grouping(found["id"], found["customer_id"], dates, currencies, rates,
+                                         _optional(found.get("reason"), size), _optional(found.get("invoice_id"), size),
+                                         amounts, chunk.origins(), _raws(chunk) if chunk.layout.extras else None))
 
 
-def _group_rows(entity: str, fields: list[tuple[str, str, str, str, str | None, str | None]],
-                parts: list[tuple[str | None, int, str, dict[str, str] | None]], *, raw: bool) -> Prepared | None:
-    """Records from rows already checked one by one: the fields that must agree within a record, and each
-    row's allocation part (invoice id, amount, origin, raw).  Most records are one row; they take the
-    short way.  Without `raw` (a file of modelled columns only), the raw is a fixed column."""
-    ids = [row[0] for row in fields]
-    starts = [0, *compress(range(1, len(ids)), map(str.__ne__, ids[1:], ids[:-1]))]
-    records: list[Row] = []
-    allocations: list[Row] = []
-    payments = entity == "payments"
-    for start, end in zip(starts, [*starts[1:], len(ids)], strict=True):
-        key, customer, date, currency, rate, reason = fields[start]
-        if end - start == 1:
-            invoice, amount, origin, raw = parts[start]
-            raw_json = None if raw is None else raw_text(raw)
-            if invoice is None:
-                unapplied = amount
-            else:
-                allocations.append((entity, key, invoice, date, amount, origin))
-                unapplied = 0
-        else:
-            if any(fields[at] != fields[start] for at in range(start + 1, end)):
-                return None  # a record whose rows disagree: the row-by-row reader says where
-            group = parts[start:end]
-            own = [(entity, key, invoice, date, part, at) for invoice, part, at, _ in group if invoice is not None]
-            amount, origin = sum(part[1] for part in group), group[0][2]
-            unapplied = amount - sum(row[4] for row in own)
-            raws = [part[3] for part in group]
-            raw_json = None if all(r is None for r in raws) else raw_text(raws)
-            allocations.extend(own)
-        row = (key, customer, date, currency, amount, unapplied, rate) if payments else \
-            (key, customer, date, currency, amount, unapplied, rate, reason)
-        records.append((*row, raw_json, origin) if raw else (*row, origin))
-    fixed = (("kind", "payment"), ("reference", None)) if payments else (("number", None),)
-    return Prepared(entity, records, allocations, (*fixed, ("updated_at", None), *(() if raw else (("raw", None),))))
+@dataclass(frozen=True)
+class _Grouping:
+    """A payments or credit notes chunk's checked columns: the fields every row of a record must share
+    (id to reason), and each row's own allocation part (invoice id to raw; raws None without extra columns)."""
+
+    ids: Column
+    customers: Column
+    dates: Column
+    currencies: Sequence[str]
+    rates: Sequence[str | None]
+    reasons: Sequence[str | None]
+    invoices: Sequence[str | None]
+    amounts: Sequence[int]
+    origins: Sequence[str]
+    raws: Sequence[dict[str, str]] | None
+
+
+def _group_rows(entity: str, g: _Grouping) -> Prepared | None:
+    """Records from rows already checked one by one.  Most records are one row: their columns are taken at
+    each record's first row, whole columns at a time, and only the records of several rows are summed one
+    by one.  Without extra columns the raw is a fixed column."""
+    size = len(g.ids)
+    starts = [0, *compress(range(1, size), map(str.__ne__, g.ids[1:], g.ids[:-1]))]
+    ends = [*starts[1:], size]
+    several = [(start, end) for start, end in zip(starts, ends, strict=True) if end - start > 1]
+    shared = (g.ids, g.customers, g.dates, g.currencies, g.rates, g.reasons)
+    for start, end in several:
+        first = tuple(column[start] for column in shared)
+        if any(tuple(column[at] for column in shared) != first for at in range(start + 1, end)):
+            return None  # a record whose rows disagree: the row-by-row reader says where
+    firsts = itemgetter(*starts) if len(starts) > 1 else lambda column: (column[0],)
+    amounts = list(firsts(g.amounts))
+    unapplied = [amount if invoice is None else 0 for invoice, amount in zip(firsts(g.invoices), amounts, strict=True)]
+    raws = None if g.raws is None else list(map(raw_text, firsts(g.raws)))
+    record_at = {start: n for n, start in enumerate(starts)} if several else {}
+    for start, end in several:
+        n = record_at[start]
+        amounts[n] = sum(g.amounts[start:end])
+        unapplied[n] = amounts[n] - sum(a for i, a in zip(g.invoices[start:end], g.amounts[start:end], strict=True)
+                                        if i is not None)
+        if raws is not None:
+            raws[n] = raw_text(list(g.raws[start:end]))  # type: ignore[index]
+    columns = [firsts(g.ids), firsts(g.customers), firsts(g.dates), firsts(g.currencies), amounts, unapplied,
+               firsts(g.rates)]
+    if entity == "credit_notes":
+        columns.append(firsts(g.reasons))
+    if raws is not None:
+        columns.append(raws)
+    records = list(zip(*columns, firsts(g.origins), strict=True))
+    applied = list(map(_is_not_none, g.invoices))  # the rows that allocate, one allocation each
+    allocations = list(zip(repeat(entity), compress(g.ids, applied), compress(g.invoices, applied),
+                           compress(g.dates, applied), compress(g.amounts, applied), compress(g.origins, applied)))
+    fixed = (("kind", "payment"), ("reference", None)) if entity == "payments" else (("number", None),)
+    return Prepared(entity, records, allocations, (*fixed, ("updated_at", None), *(() if raws is not None else (("raw", None),))))
+
+
+def _is_not_none(value: object) -> bool:
+    return value is not None
