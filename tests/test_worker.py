@@ -104,6 +104,24 @@ def test_a_bad_row_read_in_a_worker_is_reported_with_file_line_and_column(
     assert "invoices.csv, line 101, column total: '12,50' is not a plain decimal amount" in result.output
 
 
+def test_a_duplicate_id_met_while_a_first_load_is_still_reading_is_reported_with_its_lines(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first load writes straight into the store, whose keys refuse a duplicate id while the reader
+    process is still sending; that reader is stopped, the ledger read again through staging, and the
+    problem reported with both lines."""
+    monkeypatch.setattr(csv_host, "WORKER_ROWS", 10)
+    folder = make_company(tmp_path / "ledger", invoices=12_000)  # (the first 5,000 are written while it reads on)
+    header, rows = read_rows(folder / "invoices.csv")
+    rows[1_200][0] = rows[200][0]
+    write_rows(folder / "invoices.csv", header, rows)
+    workspace = Workspace(tmp_path / "config", tmp_path / "data")
+    workspace.create_client("acme", "csv", path=str(folder), currency="GBP")
+    result = cli(workspace, "sync", "acme")
+    assert result.exit_code == 2, result.output
+    assert f"invoices.csv, line 1202, column id: duplicate id '{rows[200][0]}' (first at line 202)" in result.output
+    assert all(table == [] for table in dump_store(workspace.store_path("acme")).values())
+
+
 def read_then_die(folder: Path, home: str, columnwise: bool) -> Iterator[object]:
     for count, item in enumerate(csv_host.read_folder(folder, home, columnwise)):
         if count == 2:  # customers and invoices read, payments not
