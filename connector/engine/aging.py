@@ -101,9 +101,12 @@ def age(items: Iterable[OpenItem], credits: Iterable[CreditItem], names: Mapping
     lines: dict[str, AgingLine] = {}
     invoice_lines: list[AgingLine] = []
     by_currency: dict[str, dict[str, Decimal]] = {}
+    bucket_of: dict[int, str] = {}  # (a bucket per day count, looked up once: items share them)
     for item in items:
         days = buckets.age(item, as_of)
-        bucket = buckets.name_for(days)
+        bucket = bucket_of.get(days)
+        if bucket is None:
+            bucket = bucket_of[days] = buckets.name_for(days)
         amount = to_home(item.balance, _rate(item.currency, item.exchange_rate, home, fallback_rates), home)
         line = lines.get(item.customer_id)
         if line is None:

@@ -17,6 +17,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from decimal import Decimal
 
 from connector.config.models import Policy
@@ -197,10 +198,13 @@ def _step_for(data: PlanInputs, context: CustomerContext, ladder: Ladder, item: 
     found = due_step(context.policy, context.segment, item.due_date, history, data.as_of, ladder)
     if found is None:
         return None
-    when = f"{-found.days_past_due} days before due" if found.days_past_due < 0 else \
-        f"{found.days_past_due} days past due"
-    again = f", repeat {found.repeat} of the last step" if found.repeat else ""
-    return _Due(item, found, amount, f"{when}{again}")
+    return _Due(item, found, amount, _why(found.days_past_due, found.repeat))
+
+
+@lru_cache(maxsize=4096)
+def _why(days_past_due: int, repeat: int) -> str:
+    when = f"{-days_past_due} days before due" if days_past_due < 0 else f"{days_past_due} days past due"
+    return when + (f", repeat {repeat} of the last step" if repeat else "")
 
 
 def _balance_hold(data: PlanInputs, context: CustomerContext, items: list[OpenItem], due: list[_Due]) -> str | None:

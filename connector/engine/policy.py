@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from connector.config.models import Policy, Step
 
@@ -47,6 +47,9 @@ class Ladder:
     steps: tuple[Step, ...]
     names: tuple[str, ...]
     shift: int
+    # The step due for an invoice nothing has been executed on yet depends only on its days past due
+    # (most invoices of a plan): kept here by days, for the other invoices of the segment.
+    unexecuted: dict[int, DueStep | None] = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
     def of(cls, policy: Policy, segment: str) -> Ladder:
@@ -59,10 +62,19 @@ def due_step(policy: Policy, segment: str, due_date: dt.date, history: Sequence[
              as_of: dt.date, ladder: Ladder | None = None) -> DueStep | None:
     """The step due for an invoice today, or None.  `ladder`: `Ladder.of(policy, segment)`, if at hand."""
     found = ladder or Ladder.of(policy, segment)
-    steps, names, shift = found.steps, found.names, found.shift
+    days = (as_of - due_date).days
+    if not history:
+        if days not in found.unexecuted:
+            found.unexecuted[days] = _due_step(policy, found, days, history, as_of)
+        return found.unexecuted[days]
+    return _due_step(policy, found, days, history, as_of)
+
+
+def _due_step(policy: Policy, ladder: Ladder, days: int, history: Sequence[Execution],
+              as_of: dt.date) -> DueStep | None:
+    steps, names, shift = ladder.steps, ladder.names, ladder.shift
     if not steps:
         return None
-    days = (as_of - due_date).days
     done = [(names.index(e.step), e.on) for e in history if e.step in names]
     last, last_on = max(done, default=(-1, None))
     reached = [i for i, step in enumerate(steps) if days >= step.offset_days + shift]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from connector.config.models import ContactRules
@@ -44,6 +45,20 @@ def allowed(rules: ContactRules, local: dt.datetime) -> dt.datetime:
 def schedule(rules: ContactRules, send_time: dt.time, as_of: dt.date, zone: str,
              contacts: Sequence[dt.datetime], *, is_contact: bool) -> tuple[dt.datetime, list[str]]:
     """The UTC instant of one action, and why it moved (empty when it did not)."""
+    if not contacts:  # (no earlier contact to count: most customers of a plan share the answer)
+        due_at, why = _uncounted(rules, send_time, as_of, zone)
+        return due_at, list(why)
+    return _scheduled(rules, send_time, as_of, zone, contacts, is_contact=is_contact)
+
+
+@lru_cache(maxsize=4096)
+def _uncounted(rules: ContactRules, send_time: dt.time, as_of: dt.date, zone: str) -> tuple[dt.datetime, tuple[str, ...]]:
+    due_at, why = _scheduled(rules, send_time, as_of, zone, (), is_contact=True)  # (the cap is at least 1)
+    return due_at, tuple(why)
+
+
+def _scheduled(rules: ContactRules, send_time: dt.time, as_of: dt.date, zone: str,
+               contacts: Sequence[dt.datetime], *, is_contact: bool) -> tuple[dt.datetime, list[str]]:
     tz = ZoneInfo(zone)
     wanted = dt.datetime.combine(as_of, send_time, tz)
     local = allowed(rules, wanted)
