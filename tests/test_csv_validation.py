@@ -168,3 +168,15 @@ def test_credit_note_reason_bad_debt_is_kept_as_a_write_off(loaded: tuple[Worksp
     # I2: 250.50 less 50.00 paid and 20.00 written off
     assert conn.execute("SELECT balance FROM invoices WHERE id = 'I2'").fetchone() == (18050,)
     assert conn.execute("SELECT balance FROM invoices WHERE id = 'I3'").fetchone() == (5000,)
+
+
+def test_a_ledger_first_synced_empty_loads_when_its_rows_arrive(workspace: Workspace, tmp_path: Path) -> None:
+    """An empty ledger's sync leaves a cursor and an empty store; the next sync is still a first load."""
+    ledger = tmp_path / "ledger"
+    write_ledger(ledger, {name: text.splitlines(keepends=True)[0] for name, text in GOOD.items()})
+    assert cli(workspace, "init", "acme", "--host", "csv", "--path", str(ledger), "--currency", "GBP").exit_code == 0
+    assert cli(workspace, "sync", "acme").exit_code == 0
+    write_ledger(ledger, GOOD)
+    result = cli(workspace, "sync", "acme")
+    assert result.exit_code == 0, result.output
+    assert len(dump_store(workspace.data_dir / "acme" / "store.sqlite")["invoices"]) == 3

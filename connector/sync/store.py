@@ -198,9 +198,7 @@ class Store:
         for statement in self._set_aside:
             self.conn.execute(statement)
         self._set_aside = []
-        now = utc_now()
-        for entity, value in cursors.items():
-            self.conn.execute("INSERT INTO cursors VALUES (?, ?, ?)", (entity, value, now))
+        self._set_cursors(cursors, utc_now())
         return MergeResult({entity: EntityCounts(new=staging.count[entity]) for entity in ENTITIES})
 
     def merge(self, staging: Staging, *, snapshot: frozenset[str] = frozenset(),
@@ -231,10 +229,13 @@ class Store:
             for entity in ENTITIES:
                 conn.execute(f"DROP TABLE temp.chg_{entity}")
                 conn.execute(f"DROP TABLE temp.gone_{entity}")
-            for entity, value in (cursors or {}).items():
-                conn.execute("INSERT INTO cursors VALUES (?, ?, ?) ON CONFLICT (entity) DO UPDATE "
-                             "SET value = excluded.value, updated_at = excluded.updated_at", (entity, value, now))
+            self._set_cursors(cursors or {}, now)
         return result
+
+    def _set_cursors(self, cursors: Mapping[str, str], now: str) -> None:
+        for entity, value in cursors.items():
+            self.conn.execute("INSERT INTO cursors VALUES (?, ?, ?) ON CONFLICT (entity) DO UPDATE "
+                              "SET value = excluded.value, updated_at = excluded.updated_at", (entity, value, now))
 
     def _unindex_empty_tables(self) -> list[str]:
         """Drop the secondary indexes of the record tables that are still empty; return what rebuilds them.
