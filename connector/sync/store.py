@@ -115,7 +115,10 @@ class Store:
             yield
         finally:
             if mode != "wal":
-                self.db.enable_wal()
+                try:
+                    self.db.enable_wal()
+                except sqlite3.OperationalError:  # a reader still holds it: the store's next opening does it
+                    pass
 
     # -- schema ---------------------------------------------------------------------------------
 
