@@ -112,7 +112,8 @@ class Staging:
             self.flush()
 
     def flush(self) -> None:
-        """Write queued rows into the TEMP tables, in one transaction on the temp database only.
+        """Write queued rows into the TEMP tables, in one transaction on the temp database only (or,
+        `into_store`, into the store's tables, inside the caller's transaction).
 
         The BEGIN is explicit: the store's connection is in autocommit mode, where each row would otherwise
         be a transaction of its own.  Once the temp database holds pages (from the second batch of a run
