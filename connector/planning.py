@@ -46,7 +46,7 @@ def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: Col
     rates = inputs.latest_rates(store)
     # Only customers who owe something can be chased: the others need no segment and no context.
     owing = {item.customer_id for item in items}
-    known = {key: info for key, info in inputs.customers(store).items() if key in owing}
+    known = inputs.customers(store, only=owing)
     segment_of = {s.customer_id: s.segment for s in customer_segments(store, config, day, items, rates, known)}
     policies: dict[str, Policy] = {}
 

@@ -11,6 +11,7 @@ invoices owe nothing.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import NamedTuple
@@ -244,9 +245,11 @@ class CustomerInfo(NamedTuple):
     credit_limit: Decimal | None
 
 
-def customers(store: Store) -> dict[str, CustomerInfo]:
-    """Live customers by id."""
-    rows = store.conn.execute("SELECT id, name, email, timezone, credit_limit FROM customers WHERE deleted_at IS NULL")
+def customers(store: Store, only: Iterable[str] | None = None) -> dict[str, CustomerInfo]:
+    """Live customers by id (`only` those, when given: a plan needs only those who owe something)."""
+    sql = "SELECT id, name, email, timezone, credit_limit FROM customers WHERE deleted_at IS NULL"
+    rows = store.conn.execute(sql) if only is None else store.conn.execute(
+        f"{sql} AND id IN (SELECT value FROM json_each(?))", (json.dumps(sorted(only)),))
     return {key: CustomerInfo(key, name, email, zone, Decimal(limit) if limit else None)
             for key, name, email, zone, limit in rows}
 
