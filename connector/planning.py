@@ -18,7 +18,7 @@ from connector.engine.arrangements import PaymentPlan, PlanState, plan_state
 from connector.engine.plan import CustomerContext, Plan, PlanInputs, build_plan
 from connector.engine.policy import Execution
 from connector.money import to_home
-from connector.reports import collector_paused, customer_segments, open_store, today_for
+from connector.reports import collector_paused, customer_segment_names, open_store, today_for
 from connector.sync.state import CollectionsState
 from connector.sync.store import Store
 
@@ -47,7 +47,7 @@ def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: Col
     # Only customers who owe something can be chased: the others need no segment and no context.
     owing = {item.customer_id for item in items}
     known = inputs.customers(store, only=owing)
-    segment_of = {s.customer_id: s.segment for s in customer_segments(store, config, day, items, rates, known)}
+    segment_of = customer_segment_names(store, config, day, items, known)
     policies: dict[str, Policy] = {}
 
     def policy(name: str) -> Policy:

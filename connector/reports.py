@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Literal
@@ -21,7 +21,7 @@ from connector.engine.allowance import allowance as compute_allowance
 from connector.engine.forecast import Forecast
 from connector.engine.forecast import forecast as expected_cash
 from connector.engine.metrics import Metrics, MetricsInputs, Period, compute, countback_settles
-from connector.engine.segments import CustomerSegment, segment, window
+from connector.engine.segments import CustomerSegment, segment, segment_names, window
 from connector.errors import ConfigError, UsageError
 from connector.sync.store import Store
 
@@ -146,6 +146,14 @@ def customer_segments(store: Store, config: ClientConfig, day: dt.date, items: l
                    inputs.write_offs(store, start, end), as_of=day, home=config.home_currency,
                    rates=inputs.latest_rates(store) if rates is None else rates, thresholds=config.segments,
                    credit_limits=limits)
+
+
+def customer_segment_names(store: Store, config: ClientConfig, day: dt.date, items: list[inputs.OpenItem],
+                           customers: Iterable[str]) -> dict[str, str]:
+    """The segment name of each of `customers` as of `day`, as `customer_segments` names it."""
+    start, end = window(day)
+    return segment_names(customers, inputs.lateness(store, start, end), items, inputs.write_offs(store, start, end),
+                         as_of=day, thresholds=config.segments)
 
 
 @collector_paused()

@@ -95,6 +95,38 @@ def test_segments_with_their_figures_and_risk(workspace: Workspace, tmp_path: Pa
     assert rows[0].risk >= rows[-1].risk  # worst first
     data = json.loads(cli(workspace, "segments", key, "--as-of", str(AS_OF), "--json").stdout)
     assert {c["customer_id"] for c in data["customers"]} == set(got)
+    assert names_alone(workspace, key) == {k: r.segment for k, r in got.items()}  # what a plan reads
+    # OCCAS's old invoice written off: no longer owed, a problem now for the write-off
+    (tmp_path / "co" / "credit_notes.csv").write_text(
+        f"id,customer_id,date,amount,invoice_id,reason\nW1,OCCAS,{ago(5)},500.00,OLD,bad_debt\n")
+    assert sync_client(workspace, key).outcome == "succeeded"
+    _, rows = reports.segments(workspace, key, as_of=AS_OF)
+    written = next(r for r in rows if r.customer_id == "OCCAS")
+    assert (written.segment, written.reasons) == ("problem", ["had a debt written off in the last 12 months"])
+    assert names_alone(workspace, key) == {r.customer_id: r.segment for r in rows}
+
+
+def names_alone(workspace: Workspace, key: str) -> dict[str, str]:
+    """Segment names as a plan reads them: without figures, scores or reasons."""
+    from connector.engine import inputs
+    from connector.sync.store import Store
+
+    config = workspace.load_client(key)
+    with Store(workspace.store_path(key)) as store:
+        return reports.customer_segment_names(store, config, AS_OF, inputs.open_items(store, AS_OF),
+                                              inputs.customers(store))
+
+
+def test_a_plans_segment_names_are_the_segments_reports(workspace: Workspace, tmp_path: Path) -> None:
+    from tests.conftest import make_company
+
+    folder = make_company(tmp_path / "ledger", invoices=3_000, seed=8)
+    workspace.create_client("big", "csv", path=str(folder), currency="GBP")
+    assert sync_client(workspace, "big").outcome == "succeeded"
+    _, rows = reports.segments(workspace, "big", as_of=AS_OF)
+    expected = {r.customer_id: r.segment for r in rows}
+    assert names_alone(workspace, "big") == expected
+    assert len(set(expected.values())) >= 3
 
 
 def test_forecast_uses_each_customers_own_lateness_then_the_segment(workspace: Workspace, tmp_path: Path) -> None:
