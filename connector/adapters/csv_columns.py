@@ -24,7 +24,7 @@ from itertools import compress, repeat
 from operator import itemgetter, methodcaller
 
 from connector.money import MoneyError, exponent, parse_rate
-from connector.sync.rows import Prepared, Row, raw_text
+from connector.sync.rows import Prepared, raw_text
 
 _TWO_PLACES = re.compile(r"[0-9]+\.[0-9]{2}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
