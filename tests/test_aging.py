@@ -14,8 +14,9 @@ import pytest
 
 from connector import reports
 from connector.config import Workspace
-from connector.engine import inputs
+from connector.engine import figures, inputs
 from connector.errors import UsageError
+from connector.money import to_home
 from connector.records import ENTITIES, Allocation, CreditNote, Customer, Invoice, InvoiceStatus, Payment
 from connector.sync.runner import sync_client
 from connector.sync.store import Store
@@ -184,6 +185,12 @@ def test_balances_credits_and_settlements_as_of_each_day_equal_a_direct_computat
                 {key: value for key, value in owed.items() if value}, as_of
             assert {c.source_id: c.amount for c in inputs.credit_items(store, as_of)} == \
                 {key: value for key, value in held.items() if value > 0}, as_of
+            rate = {i.id: i.exchange_rate for i in invoices}
+            due = {i.id: i.due_date for i in invoices}
+            total, current = figures.receivables(store, as_of, "GBP")  # (the metrics' sums of the same)
+            assert (total.home("GBP", {}), current.home("GBP", {})) == (
+                sum((to_home(v, rate[k], "GBP") for k, v in owed.items()), Decimal(0)),
+                sum((to_home(v, rate[k], "GBP") for k, v in owed.items() if due[k] >= as_of), Decimal(0))), as_of
             for start in (day, as_of - dt.timedelta(days=2)):
                 settled = {}
                 for i in invoices:
