@@ -136,12 +136,11 @@ def segments(workspace: Workspace, client: str, *, as_of: dt.date | None = None)
 
 
 def customer_segments(store: Store, config: ClientConfig, day: dt.date, items: list[inputs.OpenItem] | None = None,
-                      rates: dict[str, Decimal] | None = None,
-                      customers: dict[str, inputs.CustomerInfo] | None = None) -> list[CustomerSegment]:
-    """Segments as of `day`; pass the open items, rates and customers when the caller has already read them."""
+                      rates: dict[str, Decimal] | None = None) -> list[CustomerSegment]:
+    """Segments as of `day`; pass the open items and rates when the caller has already read them."""
     start, end = window(day)
     limits = {key: c.credit_limit for key, c in config.customers.items() if c.credit_limit is not None}
-    return segment(inputs.customers(store) if customers is None else customers, inputs.lateness(store, start, end),
+    return segment(inputs.customers(store), inputs.lateness(store, start, end),
                    inputs.open_items(store, day) if items is None else items,
                    inputs.write_offs(store, start, end), as_of=day, home=config.home_currency,
                    rates=inputs.latest_rates(store) if rates is None else rates, thresholds=config.segments,

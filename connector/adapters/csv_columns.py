@@ -203,8 +203,9 @@ def invoices(chunk: Chunk, default_currency: Callable[[str], str], home: str) ->
     statuses = _statuses(found.get("status"), len(chunk.rows))
     if totals is None or rates is None or statuses is None:
         return None
-    return _prepared("invoices", chunk, [found["id"], found["customer_id"], _optional(found.get("number"), len(chunk.rows)),
-                                         issued, due, currencies, totals, rates, statuses],
+    number = _optional(found.get("number"), len(chunk.rows))
+    return _prepared("invoices", chunk, [found["id"], found["customer_id"], number, issued, due, currencies, totals,
+                                         rates, statuses],
                      (("host_balance", None), ("updated_at", None)))
 
 
@@ -265,9 +266,9 @@ def _group_rows(entity: str, g: _Grouping) -> Prepared | None:
     size = len(g.ids)
     starts = [0, *compress(range(1, size), map(str.__ne__, g.ids[1:], g.ids[:-1]))]
     ends = [*starts[1:], size]
-    several = [(start, end) for start, end in zip(starts, ends, strict=True) if end - start > 1]
+    several = [(n, start, end) for n, (start, end) in enumerate(zip(starts, ends, strict=True)) if end - start > 1]
     shared = (g.ids, g.customers, g.dates, g.currencies, g.rates, g.reasons)
-    for start, end in several:
+    for _, start, end in several:
         first = tuple(column[start] for column in shared)
         if any(tuple(column[at] for column in shared) != first for at in range(start + 1, end)):
             return None  # a record whose rows disagree: the row-by-row reader says where
@@ -275,9 +276,7 @@ def _group_rows(entity: str, g: _Grouping) -> Prepared | None:
     amounts = list(firsts(g.amounts))
     unapplied = [amount if invoice is None else 0 for invoice, amount in zip(firsts(g.invoices), amounts, strict=True)]
     raws = None if g.raws is None else list(map(raw_text, firsts(g.raws)))
-    record_at = {start: n for n, start in enumerate(starts)} if several else {}
-    for start, end in several:
-        n = record_at[start]
+    for n, start, end in several:  # (n: the record's place)
         amounts[n] = sum(g.amounts[start:end])
         unapplied[n] = amounts[n] - sum(a for i, a in zip(g.invoices[start:end], g.amounts[start:end], strict=True)
                                         if i is not None)
@@ -294,7 +293,8 @@ def _group_rows(entity: str, g: _Grouping) -> Prepared | None:
     allocations = list(zip(repeat(entity), compress(g.ids, applied), compress(g.invoices, applied),
                            compress(g.dates, applied), compress(g.amounts, applied), compress(g.origins, applied)))
     fixed = (("kind", "payment"), ("reference", None)) if entity == "payments" else (("number", None),)
-    return Prepared(entity, records, allocations, (*fixed, ("updated_at", None), *(() if raws is not None else (("raw", None),))))
+    fixed += (("updated_at", None),) if raws is not None else (("updated_at", None), ("raw", None))
+    return Prepared(entity, records, allocations, fixed)
 
 
 def _is_not_none(value: object) -> bool:

@@ -17,8 +17,8 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from decimal import Decimal
+from functools import lru_cache
 
 from connector.config.models import Policy
 from connector.engine.arrangements import PlanState

@@ -52,7 +52,8 @@ def schedule(rules: ContactRules, send_time: dt.time, as_of: dt.date, zone: str,
 
 
 @lru_cache(maxsize=4096)
-def _uncounted(rules: ContactRules, send_time: dt.time, as_of: dt.date, zone: str) -> tuple[dt.datetime, tuple[str, ...]]:
+def _uncounted(rules: ContactRules, send_time: dt.time, as_of: dt.date,
+               zone: str) -> tuple[dt.datetime, tuple[str, ...]]:
     due_at, why = _scheduled(rules, send_time, as_of, zone, (), is_contact=True)  # (the cap is at least 1)
     return due_at, tuple(why)
 

@@ -10,9 +10,9 @@ from typing import Any
 from connector.adapters import Batch, LedgerAdapter, adapter_for
 from connector.config import Workspace
 from connector.errors import ConnectorError, InvalidLedgerData
+from connector.records import ENTITIES
 from connector.sync.lock import client_lock
 from connector.sync.remote import WorkerPull
-from connector.records import ENTITIES
 from connector.sync.staging import RestageForLines, Staging
 from connector.sync.store import EntityCounts, MergeResult, Store
 

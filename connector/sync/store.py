@@ -268,7 +268,8 @@ class Store:
         conn = self.conn
         values, source = ", ".join(f"s.{c}" for c in cols), f"temp.stg_{entity} s"
         if applied:
-            cols, values = (*cols, "balance", "paid_on"), f"{values}, {_STAGED_BALANCE.format(s='s.')}, {_STAGED_PAID_ON.format(s='s.')}"
+            cols = (*cols, "balance", "paid_on")
+            values += f", {_STAGED_BALANCE.format(s='s.')}, {_STAGED_PAID_ON.format(s='s.')}"
             source += f" LEFT JOIN {applied} ap ON ap.invoice_id = s.id"
         conn.execute(f"CREATE TEMP TABLE chg_{entity} (id TEXT PRIMARY KEY, is_new INTEGER)")
         same = " AND ".join(f"t.{c} IS s.{c}" for c in COLUMNS[entity][1:])
