@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from connector.config import ClientConfig, Workspace
 from connector.engine import figures, inputs
-from connector.engine.aging import AgingReport, Basis, Buckets, age
+from connector.engine.aging import AgingReport, Basis, Buckets, age, age_invoices
 from connector.engine.allowance import Allowance
 from connector.engine.allowance import allowance as compute_allowance
 from connector.engine.forecast import Forecast
@@ -65,9 +65,12 @@ def aging(workspace: Workspace, client: str, *, as_of: dt.date | None = None,
     buckets = Buckets(edges=tuple(config.aging.edges), basis=basis or config.aging.basis)
     with open_store(workspace, config) as store:
         try:
-            return age(inputs.open_items(store, day), inputs.credit_items(store, day), inputs.customer_names(store),
-                       as_of=day, home=config.home_currency, buckets=buckets, by=by,
-                       fallback_rates=inputs.latest_rates(store))
+            home, credits, names = config.home_currency, inputs.credit_items(store, day), inputs.customer_names(store)
+            if by == "invoice":
+                return age_invoices(inputs.open_items(store, day), credits, names, as_of=day, home=home,
+                                    buckets=buckets, fallback_rates=inputs.latest_rates(store))
+            return age(inputs.aged_balances(store, day, buckets.anchor, buckets.limits, home), credits, names,
+                       as_of=day, home=home, buckets=buckets, fallback_rates=inputs.latest_rates(store))
         except ValueError as exc:
             raise UsageError(f"cannot age client '{client}': {exc}") from None
 
@@ -85,17 +88,21 @@ def metrics(workspace: Workspace, client: str, *, as_of: dt.date | None = None, 
         raise UsageError(f"--from {period.start} is after --to {period.end}")
     with open_store(workspace, config) as store:
         home, rates = config.home_currency, inputs.latest_rates(store)
+        # The two heaviest sums (opening receivables are rebuilt from later allocations) run on a second
+        # core while this connection sums the rest: about half the time on a big ledger.
+        heavy = store.alongside(lambda other: (
+            figures.receivables(other, period.start - dt.timedelta(days=1), home)[0],
+            figures.settled(other, period.start, period.end, home)))
         closing, current = figures.receivables(store, period.end, home)
+        sales = figures.sales(store, period.start, period.end, home)
+        history = _sales_history(store, period.end, closing, home, rates)
+        receipts = figures.received(store, period.start, period.end, home)
+        write_offs = figures.received(store, period.start, period.end, home, write_offs=True)
+        opening, settled = heavy.result()
         data = MetricsInputs(
-            period=period, home=home,
-            opening=figures.receivables(store, period.start - dt.timedelta(days=1), home)[0],
-            closing=closing, closing_current=current,
-            sales=figures.sales(store, period.start, period.end, home),
-            history=_sales_history(store, period.end, closing, home, rates),
-            settled=figures.settled(store, period.start, period.end, home),
-            receipts=figures.received(store, period.start, period.end, home),
-            write_offs=figures.received(store, period.start, period.end, home, write_offs=True),
-            rates=rates, cei_sales=config.metrics.cei_sales)
+            period=period, home=home, opening=opening, closing=closing, closing_current=current, sales=sales,
+            history=history, settled=settled, receipts=receipts, write_offs=write_offs, rates=rates,
+            cei_sales=config.metrics.cei_sales)
     try:
         return end, compute(data)
     except ValueError as exc:

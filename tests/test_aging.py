@@ -15,6 +15,7 @@ import pytest
 from connector import reports
 from connector.config import Workspace
 from connector.engine import figures, inputs
+from connector.engine.aging import Buckets, balances_of
 from connector.errors import UsageError
 from connector.money import to_home
 from connector.records import ENTITIES, Allocation, CreditNote, Customer, Invoice, InvoiceStatus, Payment
@@ -83,6 +84,25 @@ def test_invoice_date_basis_and_custom_edges(workspace: Workspace, tmp_path: Pat
     report = reports.aging(workspace, key, as_of=dt.date(2026, 6, 20), basis="invoice_date")
     assert report.buckets == ["0-15", "16-45", "46+"]
     assert report.totals["46+"] == Decimal("100.00")  # 201 days since the invoice date
+
+
+def test_foreign_invoices_are_converted_one_by_one_and_agree_with_the_metrics(workspace: Workspace,
+                                                                              tmp_path: Path) -> None:
+    """Three 0.01 EUR invoices at 0.5 are 0.01 GBP each once rounded (0.03), not 0.015 rounded (0.02): each
+    foreign invoice is converted on its own, by customer as by invoice, and as the metrics convert it."""
+    files = {"customers.csv": "id,name\nC1,Aalto Oy\n",
+             "invoices.csv": "id,customer_id,issue_date,due_date,total,currency,exchange_rate\n"
+                             + "".join(f"I{n},C1,2026-01-01,2026-01-31,0.01,EUR,0.5\n" for n in range(3))
+                             + "I9,C1,2026-01-01,2026-01-31,1.00,,\n",
+             "payments.csv": "id,customer_id,date,amount,invoice_id\n"}
+    key = client(workspace, tmp_path / "l", files)
+    day = dt.date(2026, 2, 1)
+    by_customer, by_invoice = (reports.aging(workspace, key, as_of=day, by=by) for by in ("customer", "invoice"))
+    assert by_customer.totals["1-30"] == by_invoice.totals["1-30"] == Decimal("1.03")
+    assert [line.total for line in by_customer.lines] == [Decimal("1.03")]
+    assert by_customer.by_currency["EUR"]["1-30"] == Decimal("0.03")
+    _, metrics = reports.metrics(workspace, key, as_of=day)
+    assert metrics.total_outstanding == by_customer.total
 
 
 def test_aging_json_and_csv_outputs(workspace: Workspace, tmp_path: Path) -> None:
@@ -183,6 +203,9 @@ def test_balances_credits_and_settlements_as_of_each_day_equal_a_direct_computat
                     for p in [*payments, *notes] if p.date <= as_of}
             assert {i.invoice_id: i.balance for i in inputs.open_items(store, as_of)} == \
                 {key: value for key, value in owed.items() if value}, as_of
+            for buckets in (Buckets(), Buckets((2, 5)), Buckets((3,), basis="invoice_date")):  # summed in SQL
+                assert sorted(inputs.aged_balances(store, as_of, buckets.anchor, buckets.limits, "GBP"), key=repr) == \
+                    sorted(balances_of(inputs.open_items(store, as_of), buckets, as_of, "GBP"), key=repr), as_of
             assert {c.source_id: c.amount for c in inputs.credit_items(store, as_of)} == \
                 {key: value for key, value in held.items() if value > 0}, as_of
             rate = {i.id: i.exchange_rate for i in invoices}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -246,3 +247,17 @@ def test_a_first_load_writes_through_a_rollback_journal_only_when_it_has_the_sto
         assert mode(store) == "wal"
         assert store.conn.execute("SELECT id, balance FROM invoices").fetchall() == [("I1", 1000)]
         assert store.cursors() == {"ledger": "v1"}
+
+
+def test_a_read_alongside_runs_on_its_own_read_only_connection_and_hands_back_its_result_or_error(
+        tmp_path: Path) -> None:
+    """Reports run their heaviest queries on a second connection, in a thread: it sees the store, cannot
+    change it, and whatever it raises is raised again where the report collects the result."""
+    with Store(tmp_path / "s.sqlite") as store:
+        merge(store, Customer(id="C1", name="Ngata Marine"))
+        seen = store.alongside(lambda other: (other is not store, other.count("customers"), threading.get_ident()))
+        assert seen.result(timeout=10)[:2] == (True, 1) and seen.result()[2] != threading.get_ident()
+        refused = store.alongside(lambda other: other.conn.execute("DELETE FROM customers"))
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            refused.result(timeout=10)
+        assert store.count("customers") == 1

@@ -20,8 +20,8 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Literal
 
-from connector.engine.inputs import CreditItem, OpenItem
-from connector.money import from_minor, to_home
+from connector.engine.inputs import AgedBalance, CreditItem, OpenItem
+from connector.money import from_minor, to_home, to_minor
 
 Basis = Literal["due_date", "invoice_date"]
 
@@ -46,21 +46,25 @@ class Buckets:
         head = ["current"] if self.basis == "due_date" else []
         return [*head, *bounded, f"{self.edges[-1] + 1}+"]
 
+    @cached_property
+    def limits(self) -> tuple[int, ...]:
+        """The oldest age (in days) each bounded bucket holds; the last bucket holds the rest."""
+        return (0, *self.edges) if self.basis == "due_date" else self.edges
+
+    @property
+    def anchor(self) -> Literal["due_date", "issue_date"]:
+        return "due_date" if self.basis == "due_date" else "issue_date"
+
     def age(self, item: OpenItem, as_of: dt.date) -> int:
         """Days past due, or days since the invoice date."""
         anchor = item.due_date if self.basis == "due_date" else item.issue_date
         return (as_of - anchor).days
 
+    def index_for(self, days: int) -> int:
+        return next((k for k, limit in enumerate(self.limits) if days <= limit), len(self.limits))
+
     def name_for(self, days: int) -> str:
-        names = self.names
-        if self.basis == "due_date":
-            if days <= 0:
-                return names[0]
-            names = names[1:]
-        for index, edge in enumerate(self.edges):
-            if days <= edge:
-                return names[index]
-        return names[-1]
+        return self.names[self.index_for(days)]
 
 
 @dataclass
@@ -92,38 +96,44 @@ class AgingReport:
     by_currency: dict[str, dict[str, Decimal]] = field(default_factory=dict)
 
 
-def age(items: Iterable[OpenItem], credits: Iterable[CreditItem], names: Mapping[str, str], *,
-        as_of: dt.date, home: str, buckets: Buckets = Buckets(), by: Literal["customer", "invoice"] = "customer",
+def balances_of(items: Iterable[OpenItem], buckets: Buckets, as_of: dt.date, home: str) -> list[AgedBalance]:
+    """Open items summed by customer, currency, rate and bucket, as `inputs.aged_balances` sums them in SQL."""
+    sums: dict[tuple[str, str, Decimal | None, str], list[int]] = {}
+    for item in items:
+        apart = item.currency != home or item.exchange_rate is not None
+        key = (item.customer_id, item.currency, item.exchange_rate, item.invoice_id if apart else "")
+        units = sums.setdefault(key, [0] * len(buckets.names))
+        units[buckets.index_for(buckets.age(item, as_of))] += to_minor(item.balance, item.currency)
+    return [AgedBalance(customer, currency, rate, tuple(units)) for (customer, currency, rate, _), units in sums.items()]
+
+
+def age(balances: Iterable[AgedBalance], credits: Iterable[CreditItem], names: Mapping[str, str], *,
+        as_of: dt.date, home: str, buckets: Buckets = Buckets(),
         fallback_rates: Mapping[str, Decimal] | None = None) -> AgingReport:
-    """Age the open items as of `as_of`, in the home currency, by customer or by invoice."""
+    """Age what each customer owed as of `as_of` in the home currency: one line per customer."""
     columns = buckets.names
     zero = to_home(Decimal(0), None, home)
     lines: dict[str, AgingLine] = {}
-    invoice_lines: list[AgingLine] = []
+    totals = dict.fromkeys(columns, zero)
     by_currency: dict[str, dict[str, Decimal]] = {}
-    bucket_of: dict[int, str] = {}  # (a bucket per day count, looked up once: items share them)
-    for item in items:
-        days = buckets.age(item, as_of)
-        bucket = bucket_of.get(days)
-        if bucket is None:
-            bucket = bucket_of[days] = buckets.name_for(days)
-        amount = to_home(item.balance, _rate(item.currency, item.exchange_rate, home, fallback_rates), home)
-        line = lines.get(item.customer_id)
+    for customer_id, currency, rate, by_bucket in balances:
+        rate = _rate(currency, rate, home, fallback_rates)
+        line = lines.get(customer_id)
         if line is None:
-            line = lines[item.customer_id] = AgingLine(item.customer_id, names.get(item.customer_id, item.customer_id),
-                                                       dict.fromkeys(columns, zero), zero)
-        line.amounts[bucket] += amount
-        line.total += amount
-        native = by_currency.get(item.currency)
+            line = lines[customer_id] = AgingLine(customer_id, names.get(customer_id, customer_id),
+                                                  dict.fromkeys(columns, zero), zero)
+        native = by_currency.get(currency)
         if native is None:
-            native = by_currency[item.currency] = dict.fromkeys([*columns, "total"], from_minor(0, item.currency))
-        native[bucket] += item.balance
-        native["total"] += item.balance
-        if by == "invoice":
-            invoice_lines.append(AgingLine(item.customer_id, line.name, {**dict.fromkeys(columns, zero), bucket: amount},
-                                           amount, invoice_id=item.invoice_id, number=item.number,
-                                           due_date=item.due_date, days=days, currency=item.currency,
-                                           balance=item.balance))
+            native = by_currency[currency] = dict.fromkeys([*columns, "total"], from_minor(0, currency))
+        for bucket, units in zip(columns, by_bucket):
+            if units:
+                balance = from_minor(units, currency)
+                amount = to_home(balance, rate, home)
+                line.amounts[bucket] += amount
+                line.total += amount
+                totals[bucket] += amount
+                native[bucket] += balance
+                native["total"] += balance
     credit_total = zero
     for credit in credits:
         amount = to_home(credit.amount, _rate(credit.currency, credit.exchange_rate, home, fallback_rates), home)
@@ -136,10 +146,28 @@ def age(items: Iterable[OpenItem], credits: Iterable[CreditItem], names: Mapping
     for line in lines.values():
         line.unapplied_credit = line.unapplied_credit or zero
     ordered = sorted(lines.values(), key=lambda line: (line.name.casefold(), line.customer_id))
-    totals = {name: sum((l.amounts[name] for l in ordered), zero) for name in columns}
-    chosen = sorted(invoice_lines, key=lambda line: (line.name.casefold(), line.customer_id, line.due_date,
-                                                     line.invoice_id)) if by == "invoice" else ordered
-    return AgingReport(as_of, home, columns, chosen, totals, sum(totals.values(), zero), credit_total, by_currency)
+    return AgingReport(as_of, home, columns, ordered, totals, sum(totals.values(), zero), credit_total, by_currency)
+
+
+def age_invoices(items: Iterable[OpenItem], credits: Iterable[CreditItem], names: Mapping[str, str], *,
+                 as_of: dt.date, home: str, buckets: Buckets = Buckets(),
+                 fallback_rates: Mapping[str, Decimal] | None = None) -> AgingReport:
+    """The same aging with one line per open invoice (its totals are the customer aging's)."""
+    items = list(items)
+    report = age(balances_of(items, buckets, as_of, home), credits, names, as_of=as_of, home=home, buckets=buckets,
+                 fallback_rates=fallback_rates)
+    zero = to_home(Decimal(0), None, home)
+    lines = []
+    for item in items:
+        days = buckets.age(item, as_of)
+        amount = to_home(item.balance, _rate(item.currency, item.exchange_rate, home, fallback_rates), home)
+        lines.append(AgingLine(item.customer_id, names.get(item.customer_id, item.customer_id),
+                               {**dict.fromkeys(report.buckets, zero), buckets.name_for(days): amount}, amount,
+                               invoice_id=item.invoice_id, number=item.number, due_date=item.due_date, days=days,
+                               currency=item.currency, balance=item.balance))
+    report.lines = sorted(lines, key=lambda line: (line.name.casefold(), line.customer_id, line.due_date,
+                                                   line.invoice_id))
+    return report
 
 
 def _rate(currency: str, rate: Decimal | None, home: str, fallback: Mapping[str, Decimal] | None) -> Decimal | None:

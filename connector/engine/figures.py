@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from connector.engine.inputs import LATE, OPEN_AS_OF, SETTLED
+from connector.engine.inputs import LATE, OPEN_AS_OF, SETTLED, UNCONVERTED
 from connector.money import from_minor, to_home
 from connector.sync.store import Store
 
@@ -56,46 +56,52 @@ def _grouped(rows: Iterable[tuple[str, str | None, int | None]]) -> Amounts:
                          for cur, rate, units in rows if units))
 
 
-def _split(home: str) -> str:
-    """GROUP BY that keeps home-currency amounts together and foreign ones one per invoice."""
-    return f"GROUP BY currency, exchange_rate, CASE WHEN currency = '{home}' THEN '' ELSE id END"
+def _summed(rows: str, sums: str) -> str:
+    """`SELECT currency, exchange_rate, {sums}` over the CTE `rows` (which has `id`, `currency`, `exchange_rate`).
+
+    Home-currency amounts without a rate need no conversion and are summed in one row, without a GROUP BY
+    (a sort of every row); the others are grouped one per invoice, each to be converted on its own.
+    """
+    return (f"SELECT currency, exchange_rate, {sums} FROM {rows} WHERE {UNCONVERTED} UNION ALL "
+            f"SELECT currency, exchange_rate, {sums} FROM {rows} WHERE NOT ({UNCONVERTED}) "
+            f"GROUP BY currency, exchange_rate, id")
 
 
 def receivables(store: Store, day: dt.date, home: str) -> tuple[Amounts, Amounts]:
     """(all open balances, the part not yet due) as of `day`, rebuilt as they stood then."""
-    rows = store.conn.execute(f"""WITH {LATE} SELECT currency, exchange_rate, SUM(owed),
-        SUM(CASE WHEN due_date >= :day THEN owed ELSE 0 END) FROM ({OPEN_AS_OF}) {_split(home)}""",
-                              {"day": day.isoformat()}).fetchall()
+    rows = store.conn.execute(f"""WITH {LATE}, open AS ({OPEN_AS_OF})
+        {_summed("open", "SUM(owed), SUM(iif(due_date >= :day, owed, 0))")}""",
+                              {"day": day.isoformat(), "home": home}).fetchall()
     return _grouped([(cur, rate, owed) for cur, rate, owed, _ in rows]), \
         _grouped([(cur, rate, current) for cur, rate, _, current in rows])
 
 
 def sales(store: Store, start: dt.date, end: dt.date, home: str) -> Amounts:
-    return _amounts(store, f"""SELECT currency, exchange_rate, SUM(total) FROM invoices
-        WHERE deleted_at IS NULL AND status <> 'void' AND issue_date BETWEEN :start AND :end {_split(home)}""",
-                    {"start": start.isoformat(), "end": end.isoformat()})
+    return _amounts(store, f"""WITH sold AS (SELECT id, currency, exchange_rate, total FROM invoices
+        WHERE deleted_at IS NULL AND status <> 'void' AND issue_date BETWEEN :start AND :end)
+        {_summed("sold", "SUM(total)")}""", {"start": start.isoformat(), "end": end.isoformat(), "home": home})
 
 
 def received(store: Store, start: dt.date, end: dt.date, home: str, *, write_offs: bool = False) -> Amounts:
     """Payments received (or, with `write_offs`, bad-debt credit notes) dated in the period."""
     table = "credit_notes" if write_offs else "payments"
     extra = "AND reason = 'bad_debt'" if write_offs else "AND kind <> 'credit_application'"
-    return _amounts(store, f"""SELECT currency, exchange_rate, SUM(amount) FROM {table}
-        WHERE deleted_at IS NULL AND date BETWEEN :start AND :end {extra} {_split(home)}""",
-                    {"start": start.isoformat(), "end": end.isoformat()})
+    return _amounts(store, f"""WITH got AS (SELECT id, currency, exchange_rate, amount FROM {table}
+        WHERE deleted_at IS NULL AND date BETWEEN :start AND :end {extra})
+        {_summed("got", "SUM(amount)")}""", {"start": start.isoformat(), "end": end.isoformat(), "home": home})
 
 
 def settled(store: Store, start: dt.date, end: dt.date, home: str) -> Settled:
     """Invoices whose balance reached zero in the period by payments and ordinary credits (not write-offs)."""
     rows = store.conn.execute(f"""
-        WITH s AS (
+        WITH s AS MATERIALIZED (
             SELECT id, currency, exchange_rate, total,
                    CAST(julianday(settled) - julianday(issue_date) AS INTEGER) AS to_pay,
                    MAX(0, CAST(julianday(settled) - julianday(due_date) AS INTEGER)) AS late
             FROM ({SETTLED}))
-        SELECT currency, exchange_rate, COUNT(*), SUM(to_pay), SUM(late), SUM(late > 0), SUM(to_pay * total),
-               SUM(total)
-        FROM s {_split(home)}""", {"start": start.isoformat(), "end": end.isoformat()}).fetchall()
+        {_summed("s", "COUNT(*), SUM(to_pay), SUM(late), SUM(late > 0), SUM(to_pay * total), SUM(total)")}""",
+                              {"start": start.isoformat(), "end": end.isoformat(), "home": home}).fetchall()
+    rows = [row for row in rows if row[2]]  # (the home-currency row is there, empty, when nothing was settled)
     weighted = tuple((c, Decimal(r) if r else None, from_minor(w, c)) for c, r, _, _, _, _, w, _ in rows)
     totals = tuple((c, Decimal(r) if r else None, from_minor(t, c)) for c, r, _, _, _, _, _, t in rows)
     return Settled(sum(r[2] for r in rows), sum(r[3] for r in rows), sum(r[4] for r in rows),

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from connector.money import from_minor
 from connector.sync.store import Store
@@ -53,16 +53,22 @@ class CreditItem(NamedTuple):
 LATE = """late AS MATERIALIZED (SELECT invoice_id, SUM(amount) AS amount FROM allocations
                                 INDEXED BY allocations_date WHERE date > :day GROUP BY invoice_id)"""
 
-# The invoices open on :day (needs `LATE` in its WITH): the open ones now, and those settled since.
-OPEN_AS_OF = """
+# The invoices open on :day (both need `LATE` in their WITH): those open now, less what was applied after the
+# day, and those settled since.
+OPEN_NOW = """
     SELECT i.id, i.customer_id, i.number, i.issue_date, i.due_date, i.currency,
            i.balance + COALESCE(l.amount, 0) AS owed, i.exchange_rate
     FROM invoices i LEFT JOIN late l ON l.invoice_id = i.id
-    WHERE i.balance <> 0 AND i.deleted_at IS NULL AND i.issue_date <= :day AND owed <> 0
-    UNION ALL
+    WHERE i.balance <> 0 AND i.deleted_at IS NULL AND i.issue_date <= :day AND owed <> 0"""
+SETTLED_SINCE = """
     SELECT i.id, i.customer_id, i.number, i.issue_date, i.due_date, i.currency, l.amount, i.exchange_rate
     FROM late l JOIN invoices i ON i.id = l.invoice_id
     WHERE i.balance = 0 AND i.deleted_at IS NULL AND i.status <> 'void' AND i.issue_date <= :day"""
+OPEN_AS_OF = f"{OPEN_NOW} UNION ALL {SETTLED_SINCE}"
+
+# Home-currency amounts without a rate of their own need no conversion, so they can be summed together; the
+# others are converted one invoice at a time (`UNCONVERTED` picks the first kind, `_split` groups the second).
+UNCONVERTED = "currency = :home AND exchange_rate IS NULL"
 
 
 def open_items(store: Store, as_of: dt.date) -> list[OpenItem]:
@@ -71,6 +77,59 @@ def open_items(store: Store, as_of: dt.date) -> list[OpenItem]:
     return [OpenItem(key, customer, number, dt.date.fromisoformat(issued), dt.date.fromisoformat(due), cur,
                      from_minor(units, cur), Decimal(rate) if rate else None)
             for key, customer, number, issued, due, cur, units, rate in rows]
+
+
+class AgedBalance(NamedTuple):
+    """What one customer owed on the as-of date in one currency at one rate, summed by aging bucket.
+
+    `by_bucket` holds minor units, oldest-limit order (see `aged_balances`).  A foreign-currency balance is
+    one invoice's: each is converted and rounded on its own, as the metrics' figures are, so the two agree
+    to the cent.
+    """
+
+    customer_id: str
+    currency: str
+    exchange_rate: Decimal | None
+    by_bucket: tuple[int, ...]
+
+
+def aged_balances(store: Store, as_of: dt.date, anchor: Literal["due_date", "issue_date"],
+                  limits: Sequence[int], home: str) -> list[AgedBalance]:
+    """The open balances of `as_of` summed in SQL by customer, currency, rate and bucket.
+
+    Bucket k holds invoices at most `limits[k]` days past their `anchor` date (and not in an earlier
+    bucket); the last bucket, one more than there are limits, holds the rest.  A customer's aging line is
+    then a row or two instead of every open invoice: what makes `aging` quick on a big ledger.
+    """
+    args = {"day": as_of.isoformat(), "home": home,
+            **{f"c{k}": (as_of - dt.timedelta(days=days)).isoformat() for k, days in enumerate(limits)}}
+    # SQLite sums what is at most each limit old (one comparison a row); the buckets are the differences.
+    reached = ", ".join(f"SUM(iif({anchor} >= :c{k}, owed, 0))" for k in range(len(limits)))
+    # Home-currency balances open now are summed in the open-invoice index's own customer order, without a
+    # sort: most of every ledger.  The rest (foreign invoices, and those settled since the day) are few.
+    rows = store.conn.execute(f"""WITH {LATE} SELECT customer_id, currency, exchange_rate, {reached}, SUM(owed)
+        FROM ({OPEN_NOW}) WHERE {UNCONVERTED} GROUP BY customer_id""", args).fetchall()
+    rest = store.conn.execute(f"""WITH {LATE} SELECT customer_id, currency, exchange_rate, {reached}, SUM(owed)
+        FROM (SELECT * FROM ({OPEN_NOW}) WHERE NOT ({UNCONVERTED}) UNION ALL {SETTLED_SINCE}) {_split()}""",
+                              args).fetchall()
+    if any(currency == home and rate is None for _, currency, rate, *_ in rest):
+        # Home-currency invoices settled since the day: added to their customer's row of those open now.
+        summed = {row[0]: row for row in rows}
+        for row in rest:
+            if row[1] == home and row[2] is None:
+                had = summed.get(row[0])
+                summed[row[0]] = row if had is None else (*row[:3], *(a + b for a, b in zip(had[3:], row[3:])))
+        rows = [*summed.values(), *(row for row in rest if row[1] != home or row[2] is not None)]
+    else:
+        rows += rest
+    return [AgedBalance(customer, currency, Decimal(rate) if rate else None,
+                        (reached[0], *(b - a for a, b in zip(reached, reached[1:])), total - reached[-1]))
+            for customer, currency, rate, *reached, total in rows]
+
+
+def _split() -> str:
+    """GROUP BY that keeps each customer's home-currency amounts together and foreign ones one per invoice."""
+    return f"GROUP BY customer_id, currency, exchange_rate, CASE WHEN {UNCONVERTED} THEN '' ELSE id END"
 
 
 # Credit held on :day.  A payment's `unapplied` is its amount less all it applies, so (as for invoices) its

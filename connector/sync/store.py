@@ -10,11 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 import sqlite_utils
 
@@ -24,6 +27,7 @@ from connector.records import ENTITIES, UnappliedCredit
 from connector.sync.schema import ALLOCATION_COLUMNS, COLUMNS, MIGRATIONS
 from connector.sync.staging import Staging
 
+T = TypeVar("T")
 _SOURCES = ("payments", "credit_notes")
 # An invoice's balance, and the day it was paid in full (schema version 5), from what the staged
 # allocations apply to it (`Staging.applied`, joined as `ap`): right only when every allocation was staged.
@@ -57,21 +61,48 @@ class MergeResult:
 class Store:
     """A client's store: open it, stage a batch, merge it, read it."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        """Open (creating and migrating if need be) the store; `read_only` opens an existing one to read."""
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        if read_only:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                                   check_same_thread=False)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 30000")
         self.db = sqlite_utils.Database(conn)
         self.conn = conn
         self._set_aside: list[str] = []  # index definitions a load straight into the store rebuilds
+        for pragma in ("cache_size = -65536", "temp.cache_size = -131072", "temp_store = FILE"):
+            conn.execute(f"PRAGMA {pragma}")
+        if read_only:
+            return
         # A new store gets 8 KB pages: rows carry the host's JSON (1–1.5 KB), and bigger pages made a large
         # merge about 10 % faster.  An existing store keeps its page size (this is a no-op there).
         conn.execute("PRAGMA page_size = 8192")
         self.db.enable_wal()
-        for pragma in ("synchronous = NORMAL", "cache_size = -65536", "temp.cache_size = -131072", "temp_store = FILE"):
-            conn.execute(f"PRAGMA {pragma}")
+        conn.execute("PRAGMA synchronous = NORMAL")
         self._migrate()
+
+    def alongside(self, read: Callable[[Store], T]) -> Future[T]:
+        """Run `read` in a thread, on a read-only connection of its own, while this connection reads on.
+
+        SQLite lets go of Python's lock while it works, so on a second core a report's heavy query costs
+        it only the rows it returns.  Each connection reads the store as it finds it, as two statements on
+        one connection already do (reads here are not wrapped in one transaction).
+        """
+        future: Future[T] = Future()
+
+        def run() -> None:
+            try:
+                with Store(self.path, read_only=True) as other:
+                    future.set_result(read(other))
+            except BaseException as exc:  # handed to whoever collects the result
+                future.set_exception(exc)
+
+        threading.Thread(target=run, name="store-reader", daemon=True).start()
+        return future
 
     def close(self) -> None:
         self.conn.close()
