@@ -17,6 +17,7 @@ from connector.engine import inputs
 from connector.engine.arrangements import PaymentPlan, PlanState, plan_state
 from connector.engine.plan import CustomerContext, Plan, PlanInputs, build_plan
 from connector.engine.policy import Execution
+from connector.engine.segments import window
 from connector.money import to_home
 from connector.reports import collector_paused, customer_segment_names, open_store, today_for
 from connector.sync.state import CollectionsState
@@ -42,12 +43,22 @@ def plan(workspace: Workspace, client: str, *, as_of: dt.date | None = None, rec
 
 def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: CollectionsState,
             day: dt.date) -> PlanInputs:
+    # The customers' lateness (for their segments) is the heaviest read: it runs on a second core meanwhile.
+    start, end = window(day)
+    lateness = store.alongside(lambda other: inputs.lateness(other, start, end))
     items = inputs.open_items(store, day)
     rates = inputs.latest_rates(store)
     # Only customers who owe something can be chased: the others need no segment and no context.
     owing = {item.customer_id for item in items}
     known = inputs.customers(store, only=owing)
-    segment_of = customer_segment_names(store, config, day, items, known)
+    credits: dict[str, Decimal] = defaultdict(Decimal)
+    for credit in inputs.credit_items(store, day):
+        rate = credit.exchange_rate if credit.currency == config.home_currency or credit.exchange_rate \
+            else rates.get(credit.currency)
+        credits[credit.customer_id] += to_home(credit.amount, rate, config.home_currency)
+    executions = {i: [Execution(step, on) for step, on in runs if on <= day] for i, runs in state.executions().items()}
+    plans = plan_states(store, state, day, {i.invoice_id for i in items})
+    segment_of = customer_segment_names(store, config, day, items, known, lateness)  # (last: lateness is ready)
     policies: dict[str, Policy] = {}
 
     def policy(name: str) -> Policy:
@@ -62,17 +73,10 @@ def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: Col
             key, info.name, (own.timezone if own and own.timezone else None) or info.timezone or config.timezone,
             segment_of.get(key, "new"), policy(own.policy if own and own.policy else config.policy),
             exclude=bool(own and own.exclude), pause_until=own.pause_until if own else None)
-    credits: dict[str, Decimal] = defaultdict(Decimal)
-    for credit in inputs.credit_items(store, day):
-        rate = credit.exchange_rate if credit.currency == config.home_currency or credit.exchange_rate \
-            else rates.get(credit.currency)
-        credits[credit.customer_id] += to_home(credit.amount, rate, config.home_currency)
     return PlanInputs(
         client=config.key, as_of=day, home=config.home_currency, items=items, customers=customers,
-        executions={i: [Execution(step, on) for step, on in runs if on <= day]
-                    for i, runs in state.executions().items()},
-        contacts=state.contacts(), credits=credits, disputes=state.open_disputes(), promises=state.promises(),
-        plans=plan_states(store, state, day, {i.invoice_id for i in items}), rates=rates)
+        executions=executions, contacts=state.contacts(), credits=credits, disputes=state.open_disputes(),
+        promises=state.promises(), plans=plans, rates=rates)
 
 
 def plan_states(store: Store, state: CollectionsState, day: dt.date, open_ids: set[str],

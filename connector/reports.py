@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Literal
@@ -146,20 +147,25 @@ def customer_segments(store: Store, config: ClientConfig, day: dt.date, items: l
                       rates: dict[str, Decimal] | None = None) -> list[CustomerSegment]:
     """Segments as of `day`; pass the open items and rates when the caller has already read them."""
     start, end = window(day)
+    lateness = store.alongside(lambda other: inputs.lateness(other, start, end))  # the heaviest read, on a second core
     limits = {key: c.credit_limit for key, c in config.customers.items() if c.credit_limit is not None}
-    return segment(inputs.customers(store), inputs.lateness(store, start, end),
-                   inputs.open_items(store, day) if items is None else items,
-                   inputs.write_offs(store, start, end), as_of=day, home=config.home_currency,
-                   rates=inputs.latest_rates(store) if rates is None else rates, thresholds=config.segments,
-                   credit_limits=limits)
+    customers, items = inputs.customers(store), inputs.open_items(store, day) if items is None else items
+    return segment(customers, lateness.result(), items, inputs.write_offs(store, start, end), as_of=day,
+                   home=config.home_currency, rates=inputs.latest_rates(store) if rates is None else rates,
+                   thresholds=config.segments, credit_limits=limits)
 
 
 def customer_segment_names(store: Store, config: ClientConfig, day: dt.date, items: list[inputs.OpenItem],
-                           customers: Iterable[str]) -> dict[str, str]:
-    """The segment name of each of `customers` as of `day`, as `customer_segments` names it."""
+                           customers: Iterable[str],
+                           lateness: Future[dict[str, inputs.Lateness]] | None = None) -> dict[str, str]:
+    """The segment name of each of `customers` as of `day`, as `customer_segments` names it.
+
+    `lateness`: the customers' lateness, when the caller started reading it alongside (`Store.alongside`).
+    """
     start, end = window(day)
-    return segment_names(customers, inputs.lateness(store, start, end), items, inputs.write_offs(store, start, end),
-                         as_of=day, thresholds=config.segments)
+    late = inputs.lateness(store, start, end) if lateness is None else lateness.result()
+    return segment_names(customers, late, items, inputs.write_offs(store, start, end), as_of=day,
+                         thresholds=config.segments)
 
 
 @collector_paused()
