@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
+from operator import attrgetter
 
 from connector.config.models import Policy
 from connector.engine.arrangements import PlanState
@@ -121,17 +122,21 @@ class _Due:
     reason: str
 
 
+_ITEM_ORDER = attrgetter("customer_id", "due_date", "invoice_id")
+
+
 def build_plan(data: PlanInputs) -> Plan:
     """Holds first, then the due step of every remaining invoice, consolidated and scheduled."""
     holds: list[Hold] = []
     by_customer: dict[str, list[OpenItem]] = defaultdict(list)
-    for item in sorted(data.items, key=lambda i: (i.customer_id, i.due_date, i.invoice_id)):
+    for item in sorted(data.items, key=_ITEM_ORDER):
         by_customer[item.customer_id].append(item)
     plan_of = {invoice: state for state in data.plans if state.status in ("active", "breached")
                for invoice in state.plan.invoice_ids}
     actions: list[Action] = []
-    # A policy's ladder per segment, worked out once for all the customers who share them.
+    # A policy's ladder per segment, and its steps' order, worked out once for all the customers who share them.
     ladders: dict[tuple[int, str], Ladder] = {}
+    orders: dict[int, dict[str, int]] = {}
     for customer_id, items in by_customer.items():
         context = data.customers.get(customer_id)
         if context is None:
@@ -143,14 +148,19 @@ def build_plan(data: PlanInputs) -> Plan:
         ladder = ladders.get((id(context.policy), context.segment))
         if ladder is None:
             ladder = ladders[id(context.policy), context.segment] = Ladder.of(context.policy, context.segment)
-        due = _due_invoices(data, context, ladder, items, plan_of, holds)
+        amounts = [to_home(i.balance, i.exchange_rate if i.currency == data.home or i.exchange_rate
+                           else data.rates.get(i.currency), data.home) for i in items]
+        due = _due_invoices(data, context, ladder, items, amounts, plan_of, holds)
         if not due:
             continue
-        held = _balance_hold(data, context, items, due)
+        held = _balance_hold(data, context, items, amounts, due)
         if held:
             holds.append(Hold(customer_id, None, held))
             continue
-        actions += _actions(data, context, due)
+        order = orders.get(id(context.policy))
+        if order is None:
+            order = orders[id(context.policy)] = {step.name: n for n, step in enumerate(context.policy.steps)}
+        actions += _actions(data, context, due, order)
     actions.sort(key=lambda a: (a.due_at, a.customer_id, a.step, a.key))
     return Plan(data.as_of, actions, holds)
 
@@ -164,29 +174,34 @@ def _customer_hold(context: CustomerContext, as_of: dt.date) -> str | None:
 
 
 def _due_invoices(data: PlanInputs, context: CustomerContext, ladder: Ladder, items: list[OpenItem],
-                  plan_of: Mapping[str, PlanState], holds: list[Hold]) -> list[_Due]:
+                  amounts: list[Decimal], plan_of: Mapping[str, PlanState], holds: list[Hold]) -> list[_Due]:
     due: list[_Due] = []
-    for item in items:
-        state = plan_of.get(item.invoice_id)
-        if item.invoice_id in data.disputes:
-            holds.append(Hold(item.customer_id, item.invoice_id, f"disputed: {data.disputes[item.invoice_id]}"))
-        elif item.invoice_id in data.promises and data.as_of <= data.promises[item.invoice_id]:
-            holds.append(Hold(item.customer_id, item.invoice_id,
-                              f"promised to pay by {data.promises[item.invoice_id]}"))
-        elif state is not None and state.status == "active":
-            holds.append(Hold(item.customer_id, item.invoice_id, f"on payment plan #{state.plan.plan_id}"))
-        else:
-            found = _step_for(data, context, ladder, item, state)
-            if found is not None:
-                due.append(found)
+    arranged = data.disputes or data.promises or plan_of  # (most ledgers have few: skip the look-ups)
+    for item, amount in zip(items, amounts):
+        state = plan_of.get(item.invoice_id) if arranged else None
+        held = _invoice_hold(data, item, state) if arranged else None
+        if held:
+            holds.append(Hold(item.customer_id, item.invoice_id, held))
+            continue
+        found = _step_for(data, context, ladder, item, amount, state)
+        if found is not None:
+            due.append(found)
     return due
 
 
-def _step_for(data: PlanInputs, context: CustomerContext, ladder: Ladder, item: OpenItem,
+def _invoice_hold(data: PlanInputs, item: OpenItem, state: PlanState | None) -> str | None:
+    if item.invoice_id in data.disputes:
+        return f"disputed: {data.disputes[item.invoice_id]}"
+    if item.invoice_id in data.promises and data.as_of <= data.promises[item.invoice_id]:
+        return f"promised to pay by {data.promises[item.invoice_id]}"
+    if state is not None and state.status == "active":
+        return f"on payment plan #{state.plan.plan_id}"
+    return None
+
+
+def _step_for(data: PlanInputs, context: CustomerContext, ladder: Ladder, item: OpenItem, amount: Decimal,
               state: PlanState | None) -> _Due | None:
     history = data.executions.get(item.invoice_id, ())
-    amount = to_home(item.balance, item.exchange_rate if item.currency == data.home or item.exchange_rate
-                     else data.rates.get(item.currency), data.home)
     breach = context.policy.plan_breach_step
     if state is not None and state.status == "breached" and breach and state.missed:
         missed_on = state.missed[0]
@@ -207,40 +222,54 @@ def _why(days_past_due: int, repeat: int) -> str:
     return when + (f", repeat {repeat} of the last step" if repeat else "")
 
 
-def _balance_hold(data: PlanInputs, context: CustomerContext, items: list[OpenItem], due: list[_Due]) -> str | None:
-    overdue = sum((d.amount for d in due if d.due.days_past_due > 0), Decimal(0))
-    overdue_all = sum((to_home(i.balance, i.exchange_rate if i.currency == data.home or i.exchange_rate
-                                else data.rates.get(i.currency), data.home)
-                       for i in items if i.due_date < data.as_of), Decimal(0))
+def _balance_hold(data: PlanInputs, context: CustomerContext, items: list[OpenItem], amounts: list[Decimal],
+                  due: list[_Due]) -> str | None:
+    overdue = chased_early = Decimal(0)
+    for d in due:
+        if d.due.days_past_due > 0:
+            overdue += d.amount
+        else:
+            chased_early += d.amount
+    overdue_all = sum((amount for item, amount in zip(items, amounts) if item.due_date < data.as_of), Decimal(0))
     credit = data.credits.get(context.customer_id, Decimal(0))
     if overdue_all > 0 and credit >= overdue_all:
         return f"unapplied credit {credit} covers the overdue balance {overdue_all}"
-    chased = overdue_all + sum((d.amount for d in due if d.due.days_past_due <= 0), Decimal(0))
+    chased = overdue_all + chased_early
     if chased < context.policy.min_balance and (overdue or chased):
         return f"balance chased {chased} is below the policy minimum {context.policy.min_balance}"
     return None
 
 
-def _actions(data: PlanInputs, context: CustomerContext, due: list[_Due]) -> list[Action]:
-    groups: dict[tuple[str, int], list[_Due]] = defaultdict(list)
-    for d in due:
-        group = (d.due.step.name, d.due.repeat) if context.policy.consolidate else (d.item.invoice_id, 0)
-        groups[group].append(d)
-    order = {step.name: n for n, step in enumerate(context.policy.steps)}
+def _actions(data: PlanInputs, context: CustomerContext, due: list[_Due], order: Mapping[str, int]) -> list[Action]:
+    if len(due) == 1:  # (most customers: nothing to consolidate)
+        groups = [due]
+    else:
+        grouped: dict[tuple[str, int], list[_Due]] = {}
+        for d in due:
+            group = (d.due.step.name, d.due.repeat) if context.policy.consolidate else (d.item.invoice_id, 0)
+            grouped.setdefault(group, []).append(d)
+        groups = sorted(grouped.values(), key=lambda g: (order[g[0].due.step.name], g[0].item.invoice_id))
     contacts = list(data.contacts.get(context.customer_id, ()))
+    policy = context.policy
     actions = []
-    for members in sorted(groups.values(), key=lambda g: (order[g[0].due.step.name], g[0].item.invoice_id)):
-        step, repeat = members[0].due.step, max(m.due.repeat for m in members)
-        ids = tuple(sorted(m.item.invoice_id for m in members))
+    for members in groups:
+        first = members[0]
+        step = first.due.step
+        if len(members) == 1:
+            repeat, ids, reasons, amount = first.due.repeat, (first.item.invoice_id,), first.reason, first.amount
+        else:
+            repeat = max(m.due.repeat for m in members)
+            ids = tuple(sorted(m.item.invoice_id for m in members))
+            reasons = "; ".join(dict.fromkeys(m.reason for m in members))
+            amount = sum((m.amount for m in members), Decimal(0))
         is_contact = step.action in CONTACT_KINDS and step.channel != "none" or step.action == "call"
-        due_at, moved = schedule(context.policy.contact, context.policy.send_time, data.as_of, context.timezone,
-                                 contacts, is_contact=is_contact)
+        due_at, moved = schedule(policy.contact, policy.send_time, data.as_of, context.timezone, contacts,
+                                 is_contact=is_contact)
         if is_contact:
             contacts.append(due_at)
-        reasons = "; ".join(dict.fromkeys(m.reason for m in members))
         text = f"{len(ids)} invoice(s) at step '{step.name}' (offset {step.offset_days}): {reasons}"
         actions.append(Action(action_key(data.client, context.customer_id, step.name, ids, repeat),
                               context.customer_id, ids, step.action, step.name, step.channel, due_at,
-                              "; ".join([text, *moved]), sum((m.amount for m in members), Decimal(0)), repeat,
-                              step.template, step.escalate_to))
+                              "; ".join([text, *moved]) if moved else text, amount, repeat, step.template,
+                              step.escalate_to))
     return actions
