@@ -95,8 +95,10 @@ def metrics(workspace: Workspace, client: str, *, as_of: dt.date | None = None, 
             figures.receivables(other, period.start - dt.timedelta(days=1), home)[0],
             figures.settled(other, period.start, period.end, home)))
         closing, current = figures.receivables(store, period.end, home)
-        sales = figures.sales(store, period.start, period.end, home)
-        history = _sales_history(store, period.end, closing, home, rates)
+        # Monthly sales for the countback: the last few months, read with the period's sales, are usually enough.
+        recent_start = (period.end.replace(day=1) - dt.timedelta(days=80)).replace(day=1)
+        sales, recent = figures.sales_and_months(store, period.start, period.end, home, since=recent_start)
+        history = _sales_history(store, period.end, closing, home, rates, recent)
         receipts = figures.received(store, period.start, period.end, home)
         write_offs = figures.received(store, period.start, period.end, home, write_offs=True)
         opening, settled = heavy.result()
@@ -110,12 +112,10 @@ def metrics(workspace: Workspace, client: str, *, as_of: dt.date | None = None, 
         raise UsageError(f"cannot compute metrics for client '{client}': {exc}") from None
 
 
-def _sales_history(store: Store, end: dt.date, closing: figures.Amounts, home: str,
-                   rates: dict[str, Decimal]) -> list[inputs.Sale]:
-    """Monthly sales back far enough for the countback DSO: the last few months when receivables run out
-    within them (the usual case, and a fraction of the reading), else the three years before `end`."""
-    recent_start = (end.replace(day=1) - dt.timedelta(days=80)).replace(day=1)
-    recent = [sale for _, sale in inputs.monthly_sales(store, recent_start, end)]
+def _sales_history(store: Store, end: dt.date, closing: figures.Amounts, home: str, rates: dict[str, Decimal],
+                   recent: list[inputs.Sale]) -> list[inputs.Sale]:
+    """Monthly sales back far enough for the countback DSO: the `recent` months when receivables run out
+    within them (the usual case), else the three years before `end`."""
     try:
         if countback_settles(closing.home(home, rates), recent, end, home, rates):
             return recent

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from connector.engine.inputs import LATE, OPEN_AS_OF, SETTLED, UNCONVERTED
+from connector.engine.inputs import LATE, OPEN_AS_OF, SETTLED, UNCONVERTED, Sale
 from connector.money import from_minor, to_home
 from connector.sync.store import Store
 
@@ -80,6 +80,31 @@ def sales(store: Store, start: dt.date, end: dt.date, home: str) -> Amounts:
     return _amounts(store, f"""WITH sold AS (SELECT id, currency, exchange_rate, total FROM invoices
         WHERE deleted_at IS NULL AND status <> 'void' AND issue_date BETWEEN :start AND :end)
         {_summed("sold", "SUM(total)")}""", {"start": start.isoformat(), "end": end.isoformat(), "home": home})
+
+
+def sales_and_months(store: Store, start: dt.date, end: dt.date, home: str,
+                     since: dt.date) -> tuple[Amounts, list[Sale]]:
+    """The period's sales (as `sales`) and the sales by month from `since` to `end` (as
+    `inputs.monthly_sales`), from one read of the invoices: dates are not indexed, so each read is a scan
+    of every invoice, a sixth of a second on a million."""
+    rows = store.conn.execute(f"""WITH sold AS MATERIALIZED (SELECT id, issue_date, currency, exchange_rate, total,
+            issue_date >= :start AS in_period, issue_date >= :since AS in_months FROM invoices
+            WHERE deleted_at IS NULL AND status <> 'void' AND issue_date BETWEEN min(:start, :since) AND :end)
+        SELECT substr(issue_date, 1, 7), in_period, in_months, currency, exchange_rate, SUM(total) FROM sold
+        WHERE {UNCONVERTED} GROUP BY 1, 2, 3 UNION ALL
+        SELECT substr(issue_date, 1, 7), in_period, in_months, currency, exchange_rate, SUM(total) FROM sold
+        WHERE NOT ({UNCONVERTED}) GROUP BY 1, 2, 3, currency, exchange_rate, iif(in_period, id, '')""",
+                              {"start": start.isoformat(), "end": end.isoformat(), "since": since.isoformat(),
+                               "home": home}).fetchall()
+    period = _grouped([(cur, rate, units) for _, in_period, _, cur, rate, units in rows if in_period])
+    by_month: dict[tuple[str, str, str | None], int] = {}
+    for month, _, in_months, cur, rate, units in rows:
+        if in_months:
+            by_month[month, cur, rate] = by_month.get((month, cur, rate), 0) + units
+    months = [Sale(f"{month}:{cur}", dt.date.fromisoformat(f"{month}-01"), from_minor(units, cur), cur,
+                   Decimal(rate) if rate else None)
+              for (month, cur, rate), units in sorted(by_month.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or ""))]
+    return period, months
 
 
 def received(store: Store, start: dt.date, end: dt.date, home: str, *, write_offs: bool = False) -> Amounts:
