@@ -66,12 +66,13 @@ def aging(workspace: Workspace, client: str, *, as_of: dt.date | None = None,
     buckets = Buckets(edges=tuple(config.aging.edges), basis=basis or config.aging.basis)
     with open_store(workspace, config) as store:
         try:
-            home, credits, names = config.home_currency, inputs.credit_items(store, day), inputs.customer_names(store)
+            home, rates = config.home_currency, inputs.latest_rates(store)
+            credits, names = inputs.credit_items(store, day), inputs.customer_names(store)
             if by == "invoice":
                 return age_invoices(inputs.open_items(store, day), credits, names, as_of=day, home=home,
-                                    buckets=buckets, fallback_rates=inputs.latest_rates(store))
-            return age(inputs.aged_balances(store, day, buckets.anchor, buckets.limits, home), credits, names,
-                       as_of=day, home=home, buckets=buckets, fallback_rates=inputs.latest_rates(store))
+                                    buckets=buckets, fallback_rates=rates)
+            balances = inputs.aged_balances(store, day, buckets.anchor, buckets.limits, home)
+            return age(balances, credits, names, as_of=day, home=home, buckets=buckets, fallback_rates=rates)
         except ValueError as exc:
             raise UsageError(f"cannot age client '{client}': {exc}") from None
 

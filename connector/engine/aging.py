@@ -128,7 +128,7 @@ def age(balances: Iterable[AgedBalance], credits: Iterable[CreditItem], names: M
         for bucket, units in zip(columns, by_bucket):
             if units:
                 balance = from_minor(units, currency)
-                amount = to_home(balance, rate, home)
+                amount = balance if rate is None and currency == home else to_home(balance, rate, home)
                 line.amounts[bucket] += amount
                 line.total += amount
                 totals[bucket] += amount

@@ -47,7 +47,7 @@ class Settled:
 
 def _amounts(store: Store, sql: str, args: Mapping[str, object]) -> Amounts:
     """Run a query returning (currency, rate, minor units) rows."""
-    return _grouped(store.conn.execute(sql, args))
+    return _grouped(store.rows(sql, args))
 
 
 def _grouped(rows: Iterable[tuple[str, str | None, int | None]]) -> Amounts:
@@ -69,9 +69,9 @@ def _summed(rows: str, sums: str) -> str:
 
 def receivables(store: Store, day: dt.date, home: str) -> tuple[Amounts, Amounts]:
     """(all open balances, the part not yet due) as of `day`, rebuilt as they stood then."""
-    rows = store.conn.execute(f"""WITH {LATE}, open AS ({OPEN_AS_OF})
+    rows = list(store.rows(f"""WITH {LATE}, open AS ({OPEN_AS_OF})
         {_summed("open", "SUM(owed), SUM(iif(due_date >= :day, owed, 0))")}""",
-                              {"day": day.isoformat(), "home": home}).fetchall()
+                              {"day": day.isoformat(), "home": home}))
     return _grouped([(cur, rate, owed) for cur, rate, owed, _ in rows]), \
         _grouped([(cur, rate, current) for cur, rate, _, current in rows])
 
@@ -87,7 +87,7 @@ def sales_and_months(store: Store, start: dt.date, end: dt.date, home: str,
     """The period's sales (as `sales`) and the sales by month from `since` to `end` (as
     `inputs.monthly_sales`), from one read of the invoices: dates are not indexed, so each read is a scan
     of every invoice, a sixth of a second on a million."""
-    rows = store.conn.execute(f"""WITH sold AS MATERIALIZED (SELECT id, issue_date, currency, exchange_rate, total,
+    rows = list(store.rows(f"""WITH sold AS MATERIALIZED (SELECT id, issue_date, currency, exchange_rate, total,
             issue_date >= :start AS in_period, issue_date >= :since AS in_months FROM invoices
             WHERE deleted_at IS NULL AND status <> 'void' AND issue_date BETWEEN min(:start, :since) AND :end)
         SELECT substr(issue_date, 1, 7), in_period, in_months, currency, exchange_rate, SUM(total) FROM sold
@@ -95,7 +95,7 @@ def sales_and_months(store: Store, start: dt.date, end: dt.date, home: str,
         SELECT substr(issue_date, 1, 7), in_period, in_months, currency, exchange_rate, SUM(total) FROM sold
         WHERE NOT ({UNCONVERTED}) GROUP BY 1, 2, 3, currency, exchange_rate, iif(in_period, id, '')""",
                               {"start": start.isoformat(), "end": end.isoformat(), "since": since.isoformat(),
-                               "home": home}).fetchall()
+                               "home": home}))
     period = _grouped([(cur, rate, units) for _, in_period, _, cur, rate, units in rows if in_period])
     by_month: dict[tuple[str, str, str | None], int] = {}
     for month, _, in_months, cur, rate, units in rows:
@@ -118,14 +118,14 @@ def received(store: Store, start: dt.date, end: dt.date, home: str, *, write_off
 
 def settled(store: Store, start: dt.date, end: dt.date, home: str) -> Settled:
     """Invoices whose balance reached zero in the period by payments and ordinary credits (not write-offs)."""
-    rows = store.conn.execute(f"""
+    rows = list(store.rows(f"""
         WITH s AS MATERIALIZED (
             SELECT id, currency, exchange_rate, total,
                    CAST(julianday(settled) - julianday(issue_date) AS INTEGER) AS to_pay,
                    MAX(0, CAST(julianday(settled) - julianday(due_date) AS INTEGER)) AS late
             FROM ({SETTLED}))
         {_summed("s", "COUNT(*), SUM(to_pay), SUM(late), SUM(late > 0), SUM(to_pay * total), SUM(total)")}""",
-                              {"start": start.isoformat(), "end": end.isoformat(), "home": home}).fetchall()
+                              {"start": start.isoformat(), "end": end.isoformat(), "home": home}))
     rows = [row for row in rows if row[2]]  # (the home-currency row is there, empty, when nothing was settled)
     weighted = tuple((c, Decimal(r) if r else None, from_minor(w, c)) for c, r, _, _, _, _, w, _ in rows)
     totals = tuple((c, Decimal(r) if r else None, from_minor(t, c)) for c, r, _, _, _, _, _, t in rows)
