@@ -261,3 +261,18 @@ def test_a_read_alongside_runs_on_its_own_read_only_connection_and_hands_back_it
         with pytest.raises(sqlite3.OperationalError, match="readonly"):
             refused.result(timeout=10)
         assert store.count("customers") == 1
+
+
+def test_rows_read_alongside_come_back_as_the_query_gives_them(tmp_path: Path) -> None:
+    """Alongside, SQLite packs a query's rows into one JSON text; unpacked, they are the rows a plain read
+    gives, in its order: text (not ASCII too), big integers and NULLs, with named or positional parameters."""
+    with Store(tmp_path / "s.sqlite") as store:
+        merge(store, Customer(id="C1", name="Zoë Çelik GmbH"), Customer(id="C2", name="Ngata \"Marine\""))
+        sql = ("WITH x AS (SELECT id, name, NULL AS nothing, 9007199254740993 AS big FROM customers) "
+               "SELECT * FROM x WHERE id >= {} ORDER BY id DESC")
+        for where, args in (("'C1'", ()), (":low", {"low": "C1"}), ("?", ("C1",))):
+            query = sql.format(where)
+            direct = [tuple(row) for row in store.rows(query, args)]
+            packed = store.alongside(lambda other: [tuple(row) for row in other.rows(query, args)]).result(timeout=10)
+            assert packed == direct == [("C2", 'Ngata "Marine"', None, 9007199254740993),
+                                        ("C1", "Zoë Çelik GmbH", None, 9007199254740993)]
