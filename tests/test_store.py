@@ -268,7 +268,7 @@ def test_rows_read_alongside_come_back_as_the_query_gives_them(tmp_path: Path) -
     gives, in its order: text (not ASCII too), big integers and NULLs, with named or positional parameters."""
     with Store(tmp_path / "s.sqlite") as store:
         merge(store, Customer(id="C1", name="Zoë Çelik GmbH"), Customer(id="C2", name="Ngata \"Marine\""))
-        sql = ("WITH x AS (SELECT id, name, NULL AS nothing, 9007199254740993 AS big FROM customers) "
+        sql = ("WITH x AS (SELECT id, name, NULL AS missing, 9007199254740993 AS big FROM customers) "
                "SELECT * FROM x WHERE id >= {} ORDER BY id DESC")
         for where, args in (("'C1'", ()), (":low", {"low": "C1"}), ("?", ("C1",))):
             query = sql.format(where)
