@@ -57,7 +57,7 @@ def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: Col
             else rates.get(credit.currency)
         credits[credit.customer_id] += to_home(credit.amount, rate, config.home_currency)
     executions = {i: [Execution(step, on) for step, on in runs if on <= day] for i, runs in state.executions().items()}
-    plans = plan_states(store, state, day, {i.invoice_id for i in items})
+    plans = plan_states(store, state, day, items)
     segment_of = customer_segment_names(store, config, day, items, known, lateness)  # (last: lateness is ready)
     policies: dict[str, Policy] = {}
 
@@ -79,10 +79,15 @@ def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: Col
         promises=state.promises(), plans=plans, rates=rates)
 
 
-def plan_states(store: Store, state: CollectionsState, day: dt.date, open_ids: set[str],
+def plan_states(store: Store, state: CollectionsState, day: dt.date, items: list[inputs.OpenItem],
                 customer_id: str | None = None) -> list[PlanState]:
+    """The payment plans (of one customer, or all), each matched against the payments and `items` (the open
+    invoices) of `day`."""
     rows = state.plans(customer_id)
-    payments = inputs.customer_payments(store, day, {str(r["customer_id"]) for r in rows}) if rows else {}
+    if not rows:
+        return []
+    open_ids = {item.invoice_id for item in items}
+    payments = inputs.customer_payments(store, day, {str(r["customer_id"]) for r in rows})
     result = []
     for row in rows:
         plan_record = PaymentPlan(row["plan_id"], row["customer_id"], tuple(row["invoice_ids"]), row["start"],  # type: ignore[arg-type]
@@ -124,8 +129,7 @@ def payment_plan(workspace: Workspace, client: str, customer: str, *,
             state.create_plan(customer, installments, invoices, start=day)
         if cancel is not None:
             state.cancel_plan(cancel)
-        open_ids = {i.invoice_id for i in inputs.open_items(store, day)}
-        return plan_states(store, state, day, open_ids, customer)
+        return plan_states(store, state, day, inputs.open_items(store, day), customer)
 
 
 def log(workspace: Workspace, client: str) -> list[dict[str, object]]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from operator import attrgetter
+from typing import NamedTuple
 
 from connector.config.models import Policy
 from connector.engine.arrangements import PlanState
@@ -31,8 +32,9 @@ from connector.money import to_home
 CONTACT_KINDS = frozenset({"reminder", "statement", "final_demand", "call"})
 
 
-@dataclass(frozen=True)
-class CustomerContext:
+class CustomerContext(NamedTuple):
+    """What the plan needs of one customer besides its invoices (a named tuple: a plan builds 50,000)."""
+
     customer_id: str
     name: str
     timezone: str
