@@ -60,8 +60,9 @@ class PlanInputs:
     rates: Mapping[str, Decimal] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Action:
+class Action(NamedTuple):
+    """One planned action (a named tuple, like the other records a plan makes by the ten thousand)."""
+
     key: str
     customer_id: str
     invoice_ids: tuple[str, ...]
@@ -83,8 +84,7 @@ class Action:
                 "escalate_to": self.escalate_to}
 
 
-@dataclass(frozen=True)
-class Hold:
+class Hold(NamedTuple):
     customer_id: str
     invoice_id: str | None
     reason: str
@@ -116,8 +116,7 @@ def action_key(client: str, customer: str, step: str, invoices: Sequence[str], r
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-@dataclass
-class _Due:
+class _Due(NamedTuple):
     item: OpenItem
     due: DueStep
     amount: Decimal
