@@ -124,6 +124,7 @@ class _Due(NamedTuple):
 
 
 _ITEM_ORDER = attrgetter("customer_id", "due_date", "invoice_id")
+_ACTION_ORDER = attrgetter("due_at", "customer_id", "step", "key")
 
 
 def build_plan(data: PlanInputs) -> Plan:
@@ -149,8 +150,8 @@ def build_plan(data: PlanInputs) -> Plan:
         ladder = ladders.get((id(context.policy), context.segment))
         if ladder is None:
             ladder = ladders[id(context.policy), context.segment] = Ladder.of(context.policy, context.segment)
-        amounts = [to_home(i.balance, i.exchange_rate if i.currency == data.home or i.exchange_rate
-                           else data.rates.get(i.currency), data.home) for i in items]
+        amounts = [i.balance if i.currency == data.home and i.exchange_rate is None  # (in the home currency already)
+                   else to_home(i.balance, i.exchange_rate or data.rates.get(i.currency), data.home) for i in items]
         due = _due_invoices(data, context, ladder, items, amounts, plan_of, holds)
         if not due:
             continue
@@ -162,7 +163,7 @@ def build_plan(data: PlanInputs) -> Plan:
         if order is None:
             order = orders[id(context.policy)] = {step.name: n for n, step in enumerate(context.policy.steps)}
         actions += _actions(data, context, due, order)
-    actions.sort(key=lambda a: (a.due_at, a.customer_id, a.step, a.key))
+    actions.sort(key=_ACTION_ORDER)
     return Plan(data.as_of, actions, holds)
 
 
