@@ -11,9 +11,11 @@ import pytest
 
 from connector import reports
 from connector.config import Workspace
+from connector.engine import figures, inputs
 from connector.engine.inputs import Sale
 from connector.engine.metrics import countback_dso, countback_settles
 from connector.sync.runner import sync_client
+from connector.sync.store import Store
 from tests.conftest import cli, ibm_csv_company
 
 D = dt.date
@@ -146,3 +148,32 @@ def test_a_recent_history_that_settles_the_countback_gives_the_full_historys_fig
             unsettled_seen += 1
             assert ending > Decimal("6500")  # June's nothing, July to September 6,500: more needs more months
     assert settled_seen and unsettled_seen
+
+
+def test_the_periods_sales_and_the_recent_months_come_from_one_read_as_they_would_from_two(
+        workspace: Workspace, tmp_path: Path) -> None:
+    """`figures.sales_and_months` splits one read of the invoices into the period's sales (foreign invoices
+    converted one by one) and the months since a day (as `inputs.monthly_sales` sums them), whichever of the
+    two starts first; void invoices are no sales."""
+    ledger = tmp_path / "l"
+    ledger.mkdir()
+    (ledger / "customers.csv").write_text("id,name\nC1,Aalto Oy\n")
+    (ledger / "invoices.csv").write_text(
+        "id,customer_id,issue_date,due_date,total,currency,exchange_rate,status\n"
+        "I1,C1,2026-01-20,2026-02-20,100.00,,,\n" "I2,C1,2026-02-03,2026-03-03,40.00,,,\n"
+        "I3,C1,2026-02-10,2026-03-10,0.01,EUR,0.5,\n" "I4,C1,2026-02-11,2026-03-11,0.01,EUR,0.5,\n"
+        "I5,C1,2026-03-05,2026-04-05,7.00,,,void\n" "I6,C1,2026-03-31,2026-04-30,12.50,EUR,0.8,\n"
+        "I7,C1,2026-04-01,2026-05-01,99.00,,,\n")
+    (ledger / "payments.csv").write_text("id,customer_id,date,amount,invoice_id\n")
+    workspace.create_client("co", "csv", path=str(ledger), currency="USD", force=True)
+    assert sync_client(workspace, "co").outcome == "succeeded"
+    with Store(workspace.store_path("co")) as store:
+        for start, since in ((D(2026, 2, 1), D(2026, 1, 1)), (D(2026, 1, 1), D(2026, 2, 1))):
+            period, months = figures.sales_and_months(store, start, D(2026, 3, 31), "USD", since=since)
+            assert months == [sale for _, sale in inputs.monthly_sales(store, since, D(2026, 3, 31))]
+            home = sum((amount for cur, _, amount in period.groups if cur == "USD"), Decimal(0))
+            assert home == (Decimal("140.00") if start.month == 1 else Decimal("40.00"))
+            assert sorted((g for g in period.groups if g[0] == "EUR"), key=repr) == [
+                ("EUR", Decimal("0.5"), Decimal("0.01")), ("EUR", Decimal("0.5"), Decimal("0.01")),
+                ("EUR", Decimal("0.8"), Decimal("12.50"))]  # one by one: 0.01 at 0.5 is 0.01 each, not 0.02 × 0.5
+            assert period.home("USD", {}) == home + Decimal("0.02") + Decimal("10.00")

@@ -76,17 +76,11 @@ def receivables(store: Store, day: dt.date, home: str) -> tuple[Amounts, Amounts
         _grouped([(cur, rate, current) for cur, rate, _, current in rows])
 
 
-def sales(store: Store, start: dt.date, end: dt.date, home: str) -> Amounts:
-    return _amounts(store, f"""WITH sold AS (SELECT id, currency, exchange_rate, total FROM invoices
-        WHERE deleted_at IS NULL AND status <> 'void' AND issue_date BETWEEN :start AND :end)
-        {_summed("sold", "SUM(total)")}""", {"start": start.isoformat(), "end": end.isoformat(), "home": home})
-
-
 def sales_and_months(store: Store, start: dt.date, end: dt.date, home: str,
                      since: dt.date) -> tuple[Amounts, list[Sale]]:
-    """The period's sales (as `sales`) and the sales by month from `since` to `end` (as
-    `inputs.monthly_sales`), from one read of the invoices: dates are not indexed, so each read is a scan
-    of every invoice, a sixth of a second on a million."""
+    """The period's sales (the invoices issued from `start` to `end`, foreign ones one by one) and the sales by
+    month from `since` to `end` (as `inputs.monthly_sales`), from one read of the invoices: dates are not
+    indexed, so each read is a scan of every invoice, a sixth of a second on a million."""
     rows = list(store.rows(f"""WITH sold AS MATERIALIZED (SELECT id, issue_date, currency, exchange_rate, total,
             issue_date >= :start AS in_period, issue_date >= :since AS in_months FROM invoices
             WHERE deleted_at IS NULL AND status <> 'void' AND issue_date BETWEEN min(:start, :since) AND :end)

@@ -67,8 +67,10 @@ SETTLED_SINCE = """
 OPEN_AS_OF = f"{OPEN_NOW} UNION ALL {SETTLED_SINCE}"
 
 # Home-currency amounts without a rate of their own need no conversion, so they can be summed together; the
-# others are converted one invoice at a time (`UNCONVERTED` picks the first kind, `_split` groups the second).
+# others are converted one invoice at a time (`UNCONVERTED` picks the first kind).
 UNCONVERTED = "currency = :home AND exchange_rate IS NULL"
+# GROUP BY that keeps each customer's home-currency amounts together and the others one per invoice.
+_BY_CUSTOMER = f"GROUP BY customer_id, currency, exchange_rate, CASE WHEN {UNCONVERTED} THEN '' ELSE id END"
 
 
 def open_items(store: Store, as_of: dt.date) -> list[OpenItem]:
@@ -110,7 +112,7 @@ def aged_balances(store: Store, as_of: dt.date, anchor: Literal["due_date", "iss
     rows = list(store.rows(f"""WITH {LATE} SELECT customer_id, currency, exchange_rate, {reached}, SUM(owed)
         FROM ({OPEN_NOW}) WHERE {UNCONVERTED} GROUP BY customer_id""", args))
     rest = list(store.rows(f"""WITH {LATE} SELECT customer_id, currency, exchange_rate, {reached}, SUM(owed)
-        FROM (SELECT * FROM ({OPEN_NOW}) WHERE NOT ({UNCONVERTED}) UNION ALL {SETTLED_SINCE}) {_split()}""",
+        FROM (SELECT * FROM ({OPEN_NOW}) WHERE NOT ({UNCONVERTED}) UNION ALL {SETTLED_SINCE}) {_BY_CUSTOMER}""",
                            args))
     if any(currency == home and rate is None for _, currency, rate, *_ in rest):
         # Home-currency invoices settled since the day: added to their customer's row of those open now.
@@ -125,11 +127,6 @@ def aged_balances(store: Store, as_of: dt.date, anchor: Literal["due_date", "iss
     return [AgedBalance(customer, currency, Decimal(rate) if rate else None,
                         (reached[0], *(b - a for a, b in zip(reached, reached[1:])), total - reached[-1]))
             for customer, currency, rate, *reached, total in rows]
-
-
-def _split() -> str:
-    """GROUP BY that keeps each customer's home-currency amounts together and foreign ones one per invoice."""
-    return f"GROUP BY customer_id, currency, exchange_rate, CASE WHEN {UNCONVERTED} THEN '' ELSE id END"
 
 
 # Credit held on :day.  A payment's `unapplied` is its amount less all it applies, so (as for invoices) its
