@@ -252,8 +252,9 @@ def test_a_first_load_writes_through_a_rollback_journal_only_when_it_has_the_sto
 def test_a_read_alongside_runs_on_its_own_read_only_connection_and_hands_back_its_result_or_error(
         tmp_path: Path) -> None:
     """Reports run their heaviest queries on a second connection, in a thread: it sees the store, cannot
-    change it, and whatever it raises is raised again where the report collects the result."""
-    with Store(tmp_path / "s.sqlite") as store:
+    change it, and whatever it raises is raised again where the report collects the result (also in a
+    folder whose name a URI would misread: a space, a hash, a question mark)."""
+    with Store(tmp_path / "Acme & Co #1? data" / "s.sqlite") as store:
         merge(store, Customer(id="C1", name="Ngata Marine"))
         seen = store.alongside(lambda other: (other is not store, other.count("customers"), threading.get_ident()))
         assert seen.result(timeout=10)[:2] == (True, 1) and seen.result()[2] != threading.get_ident()
