@@ -104,7 +104,8 @@ def balances_of(items: Iterable[OpenItem], buckets: Buckets, as_of: dt.date, hom
         key = (item.customer_id, item.currency, item.exchange_rate, item.invoice_id if apart else "")
         units = sums.setdefault(key, [0] * len(buckets.names))
         units[buckets.index_for(buckets.age(item, as_of))] += to_minor(item.balance, item.currency)
-    return [AgedBalance(customer, currency, rate, tuple(units)) for (customer, currency, rate, _), units in sums.items()]
+    return [AgedBalance(customer, currency, rate, tuple(units))
+            for (customer, currency, rate, _), units in sums.items()]
 
 
 def age(balances: Iterable[AgedBalance], credits: Iterable[CreditItem], names: Mapping[str, str], *,
@@ -139,7 +140,8 @@ def age(balances: Iterable[AgedBalance], credits: Iterable[CreditItem], names: M
         amount = to_home(credit.amount, _rate(credit.currency, credit.exchange_rate, home, fallback_rates), home)
         line = lines.get(credit.customer_id)
         if line is None:
-            line = lines[credit.customer_id] = AgingLine(credit.customer_id, names.get(credit.customer_id, credit.customer_id),
+            line = lines[credit.customer_id] = AgingLine(credit.customer_id,
+                                                         names.get(credit.customer_id, credit.customer_id),
                                                          dict.fromkeys(columns, zero), zero)
         line.unapplied_credit = (line.unapplied_credit or zero) + amount
         credit_total += amount

@@ -97,7 +97,7 @@ def sales_and_months(store: Store, start: dt.date, end: dt.date, home: str,
             by_month[month, cur, rate] = by_month.get((month, cur, rate), 0) + units
     months = [Sale(f"{month}:{cur}", dt.date.fromisoformat(f"{month}-01"), from_minor(units, cur), cur,
                    Decimal(rate) if rate else None)
-              for (month, cur, rate), units in sorted(by_month.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or ""))]
+              for (month, cur, rate), units in sorted(by_month.items(), key=lambda kv: (*kv[0][:2], kv[0][2] or ""))]
     return period, months
 
 

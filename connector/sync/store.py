@@ -118,8 +118,8 @@ class Store:
             return self.conn.execute(sql, args)
         width = len(self.conn.execute(f"SELECT * FROM ({sql}) LIMIT 0", args).description)
         columns = ", ".join(f"c{k}" for k in range(width))
-        packed = self.conn.execute(f"WITH q({columns}) AS ({sql}) SELECT json_group_array(json_array({columns})) FROM q",
-                                   args).fetchone()[0]
+        packed = self.conn.execute(
+            f"WITH q({columns}) AS ({sql}) SELECT json_group_array(json_array({columns})) FROM q", args).fetchone()[0]
         return json.loads(packed)
 
     def close(self) -> None:
