@@ -31,7 +31,7 @@ def plan(workspace: Workspace, client: str, *, as_of: dt.date | None = None, rec
     day = as_of or today_for(config)
     with open_store(workspace, config) as store:
         state = CollectionsState(store)
-        data = _inputs(workspace, config, store, state, day)
+        data = store.consistent(lambda: _inputs(workspace, config, store, state, day))
         result = build_plan(data)
         if record:
             state.record_actions(result.actions, day, source="record")

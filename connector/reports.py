@@ -65,7 +65,7 @@ def aging(workspace: Workspace, client: str, *, as_of: dt.date | None = None,
     day = as_of or today_for(config)
     buckets = Buckets(edges=tuple(config.aging.edges), basis=basis or config.aging.basis)
     with open_store(workspace, config) as store:
-        try:
+        def read() -> AgingReport:
             home, rates = config.home_currency, inputs.latest_rates(store)
             credits, names = inputs.credit_items(store, day), inputs.customer_names(store)
             if by == "invoice":
@@ -73,6 +73,9 @@ def aging(workspace: Workspace, client: str, *, as_of: dt.date | None = None,
                                     buckets=buckets, fallback_rates=rates)
             balances = inputs.aged_balances(store, day, buckets.anchor, buckets.limits, home)
             return age(balances, credits, names, as_of=day, home=home, buckets=buckets, fallback_rates=rates)
+
+        try:
+            return store.consistent(read)
         except ValueError as exc:
             raise UsageError(f"cannot age client '{client}': {exc}") from None
 
@@ -89,28 +92,33 @@ def metrics(workspace: Workspace, client: str, *, as_of: dt.date | None = None, 
     if period.start > period.end:
         raise UsageError(f"--from {period.start} is after --to {period.end}")
     with open_store(workspace, config) as store:
-        home, rates = config.home_currency, inputs.latest_rates(store)
-        # The two heaviest sums (opening receivables are rebuilt from later allocations) run on a second
-        # core while this connection sums the rest: about half the time on a big ledger.
-        heavy = store.alongside(lambda other: (
-            figures.receivables(other, period.start - dt.timedelta(days=1), home)[0],
-            figures.settled(other, period.start, period.end, home)))
-        closing, current = figures.receivables(store, period.end, home)
-        # Monthly sales for the countback: the last few months, read with the period's sales, are usually enough.
-        recent_start = (period.end.replace(day=1) - dt.timedelta(days=80)).replace(day=1)
-        sales, recent = figures.sales_and_months(store, period.start, period.end, home, since=recent_start)
-        history = _sales_history(store, period.end, closing, home, rates, recent)
-        receipts = figures.received(store, period.start, period.end, home)
-        write_offs = figures.received(store, period.start, period.end, home, write_offs=True)
-        opening, settled = heavy.result()
-        data = MetricsInputs(
-            period=period, home=home, opening=opening, closing=closing, closing_current=current, sales=sales,
-            history=history, settled=settled, receipts=receipts, write_offs=write_offs, rates=rates,
-            cei_sales=config.metrics.cei_sales)
+        data = store.consistent(lambda: _metrics_inputs(store, config, period))
     try:
         return end, compute(data)
     except ValueError as exc:
         raise UsageError(f"cannot compute metrics for client '{client}': {exc}") from None
+
+
+def _metrics_inputs(store: Store, config: ClientConfig, period: Period) -> MetricsInputs:
+    """Everything the metrics of `period` need, summed from the store."""
+    home, rates = config.home_currency, inputs.latest_rates(store)
+    # The two heaviest sums (opening receivables are rebuilt from later allocations) run on a second
+    # core while this connection sums the rest: about half the time on a big ledger.
+    heavy = store.alongside(lambda other: (
+        figures.receivables(other, period.start - dt.timedelta(days=1), home)[0],
+        figures.settled(other, period.start, period.end, home)))
+    closing, current = figures.receivables(store, period.end, home)
+    # Monthly sales for the countback: the last few months, read with the period's sales, are usually enough.
+    recent_start = (period.end.replace(day=1) - dt.timedelta(days=80)).replace(day=1)
+    sales, recent = figures.sales_and_months(store, period.start, period.end, home, since=recent_start)
+    history = _sales_history(store, period.end, closing, home, rates, recent)
+    receipts = figures.received(store, period.start, period.end, home)
+    write_offs = figures.received(store, period.start, period.end, home, write_offs=True)
+    opening, settled = heavy.result()
+    return MetricsInputs(
+        period=period, home=home, opening=opening, closing=closing, closing_current=current, sales=sales,
+        history=history, settled=settled, receipts=receipts, write_offs=write_offs, rates=rates,
+        cei_sales=config.metrics.cei_sales)
 
 
 def _sales_history(store: Store, end: dt.date, closing: figures.Amounts, home: str, rates: dict[str, Decimal],
@@ -141,7 +149,7 @@ def segments(workspace: Workspace, client: str, *, as_of: dt.date | None = None)
     config = workspace.load_client(client)
     day = as_of or today_for(config)
     with open_store(workspace, config) as store:
-        return day, customer_segments(store, config, day)
+        return day, store.consistent(lambda: customer_segments(store, config, day))
 
 
 def customer_segments(store: Store, config: ClientConfig, day: dt.date, items: list[inputs.OpenItem] | None = None,
@@ -175,8 +183,11 @@ def forecast(workspace: Workspace, client: str, *, as_of: dt.date | None = None,
     config = workspace.load_client(client)
     day = as_of or today_for(config)
     with open_store(workspace, config) as store:
-        start, end = window(day)
-        items, rates = inputs.open_items(store, day), inputs.latest_rates(store)
-        return expected_cash(items, inputs.settlements(store, start, end),
-                             customer_segments(store, config, day, items, rates), as_of=day,
-                             home=config.home_currency, rates=rates, weeks=weeks)
+        def read() -> Forecast:
+            start, end = window(day)
+            items, rates = inputs.open_items(store, day), inputs.latest_rates(store)
+            return expected_cash(items, inputs.settlements(store, start, end),
+                                 customer_segments(store, config, day, items, rates), as_of=day,
+                                 home=config.home_currency, rates=rates, weeks=weeks)
+
+        return store.consistent(read)

@@ -15,6 +15,7 @@ from connector.engine import figures, inputs
 from connector.engine.inputs import Sale
 from connector.engine.metrics import countback_dso, countback_settles
 from connector.sync.runner import sync_client
+from connector.records import Allocation, Payment
 from connector.sync.store import Store
 from tests.conftest import cli, ibm_csv_company
 
@@ -177,3 +178,35 @@ def test_the_periods_sales_and_the_recent_months_come_from_one_read_as_they_woul
                 ("EUR", Decimal("0.5"), Decimal("0.01")), ("EUR", Decimal("0.5"), Decimal("0.01")),
                 ("EUR", Decimal("0.8"), Decimal("12.50"))]  # one by one: 0.01 at 0.5 is 0.01 each, not 0.02 × 0.5
             assert period.home("USD", {}) == home + Decimal("0.02") + Decimal("10.00")
+
+
+def test_metrics_read_while_a_sync_commits_are_of_one_state_of_the_store(
+        workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A payment merged by another connection while the metrics read (after the closing receivables, before
+    the receipts) would give receivables from before it and receipts from after; the metrics see the commit
+    and read again, in one snapshot, and agree with metrics read afterwards."""
+    key = company(workspace, tmp_path / "co", [("A", D(2026, 6, 5), D(2026, 6, 25), "6000.00"),
+                                               ("B", D(2026, 6, 20), D(2026, 7, 20), "4000.00")])
+    real = figures.sales_and_months
+    calls: list[bool] = []
+
+    def sales_while_a_payment_lands(store: Store, *args: object, **kwargs: object) -> object:
+        calls.append(store.conn.in_transaction)
+        if len(calls) == 1:
+            with Store(workspace.store_path(key)) as other:
+                staging = other.staging()
+                staging.add_all([Payment(id="P9", customer_id="C1", date=D(2026, 6, 28), currency="USD",
+                                         amount=Decimal("6000.00"),
+                                         allocations=(Allocation(invoice_id="A", amount=Decimal("6000.00")),))])
+                staging.seal()
+                other.merge(staging)
+                staging.drop()
+        return real(store, *args, **kwargs)
+
+    monkeypatch.setattr(figures, "sales_and_months", sales_while_a_payment_lands)
+    _, during = reports.metrics(workspace, key, as_of=D(2026, 6, 30))
+    assert calls == [False, True]  # read again, inside one read transaction
+    monkeypatch.setattr(figures, "sales_and_months", real)
+    _, after = reports.metrics(workspace, key, as_of=D(2026, 6, 30))
+    assert during == after and during.total_outstanding == Decimal("4000.00")
+    assert during.collection_rate == Decimal("60.00")  # 6,000 received of 10,000 sold

@@ -277,3 +277,21 @@ def test_rows_read_alongside_come_back_as_the_query_gives_them(tmp_path: Path) -
             packed = store.alongside(lambda other: [tuple(row) for row in other.rows(query, args)]).result(timeout=10)
             assert packed == direct == [("C2", 'Ngata "Marine"', None, 9007199254740993),
                                         ("C1", "Zoë Çelik GmbH", None, 9007199254740993)]
+
+
+def test_a_read_that_another_connection_committed_during_is_read_again_in_one_snapshot(tmp_path: Path) -> None:
+    """`consistent` notices a commit made while a report read, and reads again on its own connection, in one
+    read transaction (reads alongside run there too), so later commits change nothing of what it sees."""
+    with Store(tmp_path / "s.sqlite") as store, Store(tmp_path / "s.sqlite") as writer:
+        merge(store, Customer(id="C1", name="Ngata Marine"))
+        seen: list[tuple[int, bool, bool]] = []
+
+        def read() -> int:
+            counted = store.alongside(lambda other: (other.count("customers"), threading.get_ident())).result()
+            merge(writer, Customer(id=f"C{len(seen) + 2}", name="Aalto Oy"))  # a sync commits meanwhile
+            seen.append((counted[0], counted[1] == threading.get_ident(), store.conn.in_transaction))
+            return store.count("customers")
+
+        assert store.consistent(read) == 2  # the second read's snapshot: C2 in, C3 (committed during it) not
+        assert seen == [(1, False, False), (2, True, True)] and not store.conn.in_transaction
+        assert store.consistent(lambda: store.count("customers")) == 3  # nothing committed during: one read

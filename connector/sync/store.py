@@ -75,6 +75,7 @@ class Store:
         self.conn = conn
         self._set_aside: list[str] = []  # index definitions a load straight into the store rebuilds
         self._packs_rows = False  # see `rows`
+        self._one_snapshot = False  # see `consistent`
         for pragma in ("cache_size = -65536", "temp.cache_size = -131072", "temp_store = FILE"):
             conn.execute(f"PRAGMA {pragma}")
         if read_only:
@@ -90,10 +91,13 @@ class Store:
         """Run `read` in a thread, on a read-only connection of its own, while this connection reads on.
 
         SQLite lets go of Python's lock while it works, so on a second core a report's heavy query costs
-        it only the rows it returns.  Each connection reads the store as it finds it, as two statements on
-        one connection already do (reads here are not wrapped in one transaction).
+        it only the rows it returns.  Each connection reads the store as it finds it: `consistent` makes
+        sure that is one state of the store.  Inside its fallback, `read` runs here, on this connection.
         """
         future: Future[T] = Future()
+        if self._one_snapshot:
+            future.set_result(read(self))
+            return future
 
         def run() -> None:
             try:
@@ -105,6 +109,30 @@ class Store:
 
         threading.Thread(target=run, name="store-reader", daemon=True).start()
         return future
+
+    def consistent(self, read: Callable[[], T]) -> T:
+        """`read()`, as of one state of the store.
+
+        A report reads with many statements, some on a second connection (`alongside`), each seeing the
+        store as it is when it runs; a sync committing in between would give the report figures from both
+        sides of its commit.  So if another connection committed while `read` ran (SQLite's
+        `data_version` moved), it runs again, this time on this connection alone and inside one read
+        transaction, which sees a single snapshot however many commits follow.
+        """
+        before = self._data_version()
+        result = read()
+        if self._data_version() == before:
+            return result
+        self._one_snapshot = True
+        self.conn.execute("BEGIN")  # (deferred: the snapshot is taken by the first read)
+        try:
+            return read()
+        finally:
+            self.conn.execute("COMMIT")
+            self._one_snapshot = False
+
+    def _data_version(self) -> int:
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
 
     def rows(self, sql: str, args: Mapping[str, object] | Sequence[object] = ()) -> Iterable[Sequence[Any]]:
         """The rows of a query, for the engine's reads.
