@@ -153,10 +153,12 @@ def segments(workspace: Workspace, client: str, *, as_of: dt.date | None = None)
 
 
 def customer_segments(store: Store, config: ClientConfig, day: dt.date, items: list[inputs.OpenItem] | None = None,
-                      rates: dict[str, Decimal] | None = None) -> list[CustomerSegment]:
-    """Segments as of `day`; pass the open items and rates when the caller has already read them."""
+                      rates: dict[str, Decimal] | None = None,
+                      lateness: Future[dict[str, inputs.Lateness]] | None = None) -> list[CustomerSegment]:
+    """Segments as of `day`; pass the open items, rates and lateness when the caller has already read them."""
     start, end = window(day)
-    lateness = store.alongside(lambda other: inputs.lateness(other, start, end))  # the heaviest read, on a second core
+    if lateness is None:  # the heaviest read: on a second core
+        lateness = store.alongside(lambda other: inputs.lateness(other, start, end))
     limits = {key: c.credit_limit for key, c in config.customers.items() if c.credit_limit is not None}
     customers, items = inputs.customers(store), inputs.open_items(store, day) if items is None else items
     return segment(customers, lateness.result(), items, inputs.write_offs(store, start, end), as_of=day,
@@ -185,9 +187,10 @@ def forecast(workspace: Workspace, client: str, *, as_of: dt.date | None = None,
     with open_store(workspace, config) as store:
         def read() -> Forecast:
             start, end = window(day)
+            lateness = store.alongside(lambda other: inputs.lateness(other, start, end))
             items, rates = inputs.open_items(store, day), inputs.latest_rates(store)
-            return expected_cash(items, inputs.settlements(store, start, end),
-                                 customer_segments(store, config, day, items, rates), as_of=day,
+            return expected_cash(items, lateness.result(),
+                                 customer_segments(store, config, day, items, rates, lateness), as_of=day,
                                  home=config.home_currency, rates=rates, weeks=weeks)
 
         return store.consistent(read)

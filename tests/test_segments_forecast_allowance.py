@@ -148,6 +148,24 @@ def test_forecast_uses_each_customers_own_lateness_then_the_segment(workspace: W
     assert len(data["weeks"]) == 2 and data["later"] == "200.00"
 
 
+def test_forecast_falls_back_to_the_segments_lateness_for_customers_with_little_history(
+        workspace: Workspace, tmp_path: Path) -> None:
+    """Customers with fewer than three invoices settled in the year are expected on the average of their
+    segment (here "new": FEW's 4 and 7 days late, and NEWBIE's none, 5.5 rounding half up to 6 days);
+    a prompt customer of its own segment keeps its own."""
+    invoices, payments = history("FEW", [4, 7])
+    more, paid = history("PROMPT", [0, 0, 0, 2])
+    invoices += more + [("F-OPEN", "FEW", ago(10), AS_OF + dt.timedelta(days=3), "10.00"),
+                        ("N-OPEN", "NEWBIE", ago(5), AS_OF + dt.timedelta(days=10), "20.00"),
+                        ("P-OPEN", "PROMPT", ago(5), AS_OF + dt.timedelta(days=10), "30.00")]
+    key = ledger(workspace, tmp_path / "co", ["FEW", "NEWBIE", "PROMPT"], invoices, payments + paid)
+    result = reports.forecast(workspace, key, as_of=AS_OF, weeks=4)
+    expected = {e.invoice_id: (e.expected, e.basis) for e in result.invoices}
+    assert expected == {"F-OPEN": (AS_OF + dt.timedelta(days=9), "segment"),
+                        "N-OPEN": (AS_OF + dt.timedelta(days=16), "segment"),
+                        "P-OPEN": (AS_OF + dt.timedelta(days=11), "customer")}  # 0.5 days late rounds to 1
+
+
 def test_lateness_added_up_by_the_store_equals_lateness_from_each_settlement(workspace: Workspace,
                                                                            tmp_path: Path) -> None:
     from connector.engine import inputs

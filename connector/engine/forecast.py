@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from connector.engine.inputs import OpenItem, Settlement
+from connector.engine.inputs import Lateness, OpenItem
 from connector.engine.segments import CustomerSegment
 from connector.money import to_home
 
@@ -51,16 +51,22 @@ class Forecast:
                               "basis": e.basis} for e in self.invoices]}
 
 
-def forecast(items: Iterable[OpenItem], settled: Iterable[Settlement], segments: Iterable[CustomerSegment], *,
+def forecast(items: Iterable[OpenItem], lateness: Mapping[str, Lateness], segments: Iterable[CustomerSegment], *,
              as_of: dt.date, home: str, rates: Mapping[str, Decimal], weeks: int = 13, min_history: int = 3,
              doubtful_after: int = 180) -> Forecast:
-    late_by_customer: dict[str, list[int]] = defaultdict(list)
-    for s in settled:
-        late_by_customer[s.customer_id].append(max(0, (s.settled - s.due_date).days))
+    """`lateness`: each customer's invoices settled in the trailing 12 months (`inputs.lateness`)."""
     segment_of = {s.customer_id: s.segment for s in segments}
-    late_by_segment: dict[str, list[int]] = defaultdict(list)
-    for customer, late in late_by_customer.items():
-        late_by_segment[segment_of.get(customer, "new")].extend(late)
+    by_segment: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # settled, days late in all
+    for customer, late in lateness.items():
+        if late.paid:
+            summed = by_segment[segment_of.get(customer, "new")]
+            summed[0] += late.paid
+            summed[1] += late.days_late
+    # Each delay worked out once, by customer and by segment (not once per invoice: a segment's history is
+    # hundreds of thousands of invoices on a big ledger).
+    own_delay = {customer: _average(late.days_late, late.paid) for customer, late in lateness.items()
+                 if late.paid and late.paid >= min_history}
+    segment_delay = {segment: _average(days, paid) for segment, (paid, days) in by_segment.items()}
     zero = to_home(Decimal(0), None, home)
     horizon = [(as_of + dt.timedelta(days=7 * n), as_of + dt.timedelta(days=7 * n + 6)) for n in range(weeks)]
     totals = [zero] * weeks
@@ -75,10 +81,13 @@ def forecast(items: Iterable[OpenItem], settled: Iterable[Settlement], segments:
             doubtful += amount
             expected_list.append(Expected(item.invoice_id, item.customer_id, amount, item.due_date, None, "doubtful"))
             continue
-        own = late_by_customer.get(item.customer_id, [])
-        shared = late_by_segment.get(segment_of.get(item.customer_id, "new"), [])
-        history, basis = (own, "customer") if len(own) >= min_history else (shared, "segment") if shared else ([], "due_date")
-        delay = int((Decimal(sum(history)) / len(history)).quantize(Decimal(1), ROUND_HALF_UP)) if history else 0
+        delay = own_delay.get(item.customer_id)
+        basis = "customer"
+        if delay is None:
+            delay = segment_delay.get(segment_of.get(item.customer_id, "new"))
+            basis = "segment"
+        if delay is None:
+            delay, basis = 0, "due_date"
         when = max(item.due_date + dt.timedelta(days=delay), as_of)
         expected_list.append(Expected(item.invoice_id, item.customer_id, amount, item.due_date, when, basis))
         week = (when - as_of).days // 7
@@ -88,3 +97,8 @@ def forecast(items: Iterable[OpenItem], settled: Iterable[Settlement], segments:
             later += amount
     return Forecast(as_of, home, [(a, b, v) for (a, b), v in zip(horizon, totals, strict=True)], later, doubtful,
                     expected_list)
+
+
+def _average(days_late: int, paid: int) -> int:
+    """Average days late, rounded half up to whole days."""
+    return int((Decimal(days_late) / paid).quantize(Decimal(1), ROUND_HALF_UP))
