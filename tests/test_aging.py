@@ -244,3 +244,22 @@ def test_reports_pause_the_cyclic_collector_only_while_they_run(workspace: Works
         assert not gc.isenabled()  # a caller who had switched it off keeps it off
     finally:
         gc.enable()
+
+
+def test_a_long_table_is_printed_whole_as_plain_aligned_columns(workspace: Workspace, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past `PLAIN_TABLE_ROWS` rows (rich's layout takes about a millisecond a row: 46 s for 56,631
+    customers), a table is printed as plain columns: every line whole, amounts right-aligned, no markup."""
+    from connector.cli import common
+
+    client(workspace, tmp_path / "l", WITH_CREDIT)
+    monkeypatch.setattr(common, "PLAIN_TABLE_ROWS", 1)
+    lines = cli(workspace, "aging", "acme", "--as-of", "2026-12-31").stdout.splitlines()
+    assert lines[0] == "aging as of 2026-12-31 (GBP)"
+    header, *rows, total = lines[1:]
+    assert header.split() == ["customer_id", "name", "current", "1-30", "31-60", "61-90", "91+", "total",
+                              "unapplied_credit"]
+    assert [row.split()[0] for row in rows] == ["C1", "C2"] and "O'Brien & Sons" in rows[0]
+    assert "Zoë Çelik GmbH" in rows[1] and total.split()[0] == "total" and "[b]" not in total
+    assert len({len(line) for line in (header, *rows, total)}) == 1  # the last column ends in one place
+    assert total.split()[-3:] == ["223.50", "223.50", "10.00"]

@@ -20,6 +20,7 @@ from connector.cli.common import (
     out,
     parse_date,
     print_json,
+    print_table,
     workspace_of,
 )
 from connector.engine.aging import AgingReport
@@ -83,7 +84,7 @@ def _print_aging(report: AgingReport) -> None:
     credit = [str(report.unapplied_credit)] if "unapplied_credit" in header else []
     table.add_row("[b]total[/b]", *blanks, *(str(report.totals[b]) for b in report.buckets), str(report.total),
                   *credit)
-    out.print(table)
+    print_table(table)
 
 
 @app.command()
@@ -106,7 +107,7 @@ def metrics(
     for name, value in data.items():
         if name not in ("as_of", "from", "to"):
             table.add_row(name, "n/a" if value is None else str(value))
-    out.print(table)
+    print_table(table)
 
 
 @app.command()
@@ -122,7 +123,7 @@ def allowance(ctx: typer.Context, client: Annotated[str, typer.Argument(help="Th
     for line in result.lines:
         table.add_row(line.bucket, f"{line.balance:,}", str(line.rate), f"{line.allowance:,}")
     table.add_row("[b]total[/b]", "", "", f"{result.total:,}")
-    out.print(table)
+    print_table(table)
 
 
 @app.command()
@@ -142,7 +143,7 @@ def segments(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The
         for row in rows:
             table.add_row(row.customer_id, row.name, row.segment, str(row.risk), f"{row.open_balance:,}",
                           "; ".join(row.reasons))
-        out.print(table)
+        print_table(table)
 
 
 @app.command()
@@ -160,6 +161,6 @@ def forecast(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The
         table.add_row(str(n), str(start), str(end), f"{amount:,}")
     table.add_row("later", "", "", f"{result.later:,}")
     table.add_row("doubtful", "", "", f"{result.doubtful:,}")
-    out.print(table)
+    print_table(table)
 
 

@@ -19,6 +19,7 @@ from connector.cli.common import (
     out,
     parse_date,
     print_json,
+    print_table,
     workspace_of,
 )
 from connector.errors import UsageError
@@ -40,11 +41,11 @@ def plan(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The cli
     for a in result.actions:
         table.add_row(f"{a.due_at:%Y-%m-%d %H:%M}", a.customer_id, a.step, a.kind, a.channel,
                       ", ".join(a.invoice_ids), f"{a.amount:,}", a.reason)
-    out.print(table)
+    print_table(table)
     holds = Table("customer", "invoice", "held because", title="holds", box=None)
     for h in result.holds:
         holds.add_row(h.customer_id, h.invoice_id or "(all)", h.reason)
-    out.print(holds)
+    print_table(holds)
     if record:
         out.print(f"recorded {len(result.actions)} action(s) as executed on {result.as_of}")
 
@@ -119,6 +120,6 @@ def log(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The clie
     for r in rows:
         table.add_row(str(r["executed_on"]), str(r["customer_id"]), str(r["step"]), str(r["kind"]),
                       str(r["invoice_ids"]), str(r["recorded_by"]), str(r["source"]))
-    out.print(table)
+    print_table(table)
 
 
