@@ -189,8 +189,8 @@ def forecast(workspace: Workspace, client: str, *, as_of: dt.date | None = None,
             start, end = window(day)
             lateness = store.alongside(lambda other: inputs.lateness(other, start, end))
             items, rates = inputs.open_items(store, day), inputs.latest_rates(store)
-            return expected_cash(items, lateness.result(),
-                                 customer_segments(store, config, day, items, rates, lateness), as_of=day,
-                                 home=config.home_currency, rates=rates, weeks=weeks)
+            names = customer_segment_names(store, config, day, items, inputs.customers(store), lateness)
+            return expected_cash(items, lateness.result(), names, as_of=day, home=config.home_currency, rates=rates,
+                                 weeks=weeks)
 
         return store.consistent(read)

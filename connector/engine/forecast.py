@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from connector.engine.inputs import Lateness, OpenItem
-from connector.engine.segments import CustomerSegment
 from connector.money import to_home
 
 
@@ -51,11 +50,11 @@ class Forecast:
                               "basis": e.basis} for e in self.invoices]}
 
 
-def forecast(items: Iterable[OpenItem], lateness: Mapping[str, Lateness], segments: Iterable[CustomerSegment], *,
+def forecast(items: Iterable[OpenItem], lateness: Mapping[str, Lateness], segment_of: Mapping[str, str], *,
              as_of: dt.date, home: str, rates: Mapping[str, Decimal], weeks: int = 13, min_history: int = 3,
              doubtful_after: int = 180) -> Forecast:
-    """`lateness`: each customer's invoices settled in the trailing 12 months (`inputs.lateness`)."""
-    segment_of = {s.customer_id: s.segment for s in segments}
+    """`lateness`: each customer's invoices settled in the trailing 12 months (`inputs.lateness`);
+    `segment_of`: each live customer's segment name (`segments.segment_names`); others count as "new"."""
     by_segment: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # settled, days late in all
     for customer, late in lateness.items():
         if late.paid:
