@@ -7,9 +7,10 @@ that each is converted and rounded on its own, exactly as the aging does, and th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from connector.engine.inputs import LATE, OPEN_AS_OF, SETTLED, UNCONVERTED, Sale
 from connector.money import from_minor, to_home
@@ -50,7 +51,7 @@ def _amounts(store: Store, sql: str, args: Mapping[str, object]) -> Amounts:
     return _grouped(store.rows(sql, args))
 
 
-def _grouped(rows: Iterable[tuple[str, str | None, int | None]]) -> Amounts:
+def _grouped(rows: Iterable[Sequence[Any]]) -> Amounts:
     """(currency, rate, minor units) rows as `Amounts`, the empty ones left out."""
     return Amounts(tuple((cur, Decimal(rate) if rate else None, from_minor(units, cur))
                          for cur, rate, units in rows if units))

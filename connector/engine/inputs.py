@@ -163,7 +163,7 @@ def credit_items(store: Store, as_of: dt.date) -> list[CreditItem]:
 
 
 def customer_names(store: Store) -> dict[str, str]:
-    return dict(store.rows("SELECT id, name FROM customers"))
+    return {key: name for key, name in store.rows("SELECT id, name FROM customers")}
 
 
 def latest_rates(store: Store) -> dict[str, Decimal]:

@@ -257,6 +257,7 @@ def _actions(data: PlanInputs, context: CustomerContext, due: list[_Due], order:
     for members in groups:
         first = members[0]
         step = first.due.step
+        ids: tuple[str, ...]
         if len(members) == 1:
             repeat, ids, reasons, amount = first.due.repeat, (first.item.invoice_id,), first.reason, first.amount
         else:
