@@ -152,18 +152,15 @@ def segments(workspace: Workspace, client: str, *, as_of: dt.date | None = None)
         return day, store.consistent(lambda: customer_segments(store, config, day))
 
 
-def customer_segments(store: Store, config: ClientConfig, day: dt.date, items: list[inputs.OpenItem] | None = None,
-                      rates: dict[str, Decimal] | None = None,
-                      lateness: Future[dict[str, inputs.Lateness]] | None = None) -> list[CustomerSegment]:
-    """Segments as of `day`; pass the open items, rates and lateness when the caller has already read them."""
+def customer_segments(store: Store, config: ClientConfig, day: dt.date) -> list[CustomerSegment]:
+    """Every live customer's segment as of `day`, with its figures, risk and reasons."""
     start, end = window(day)
-    if lateness is None:  # the heaviest read: on a second core
-        lateness = store.alongside(lambda other: inputs.lateness(other, start, end))
+    lateness = store.alongside(lambda other: inputs.lateness(other, start, end))  # the heaviest read: on a second core
     limits = {key: c.credit_limit for key, c in config.customers.items() if c.credit_limit is not None}
-    customers, items = inputs.customers(store), inputs.open_items(store, day) if items is None else items
+    customers, items = inputs.customers(store), inputs.open_items(store, day)
     return segment(customers, lateness.result(), items, inputs.write_offs(store, start, end), as_of=day,
-                   home=config.home_currency, rates=inputs.latest_rates(store) if rates is None else rates,
-                   thresholds=config.segments, credit_limits=limits)
+                   home=config.home_currency, rates=inputs.latest_rates(store), thresholds=config.segments,
+                   credit_limits=limits)
 
 
 def customer_segment_names(store: Store, config: ClientConfig, day: dt.date, items: list[inputs.OpenItem],

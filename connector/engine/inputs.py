@@ -114,16 +114,13 @@ def aged_balances(store: Store, as_of: dt.date, anchor: Literal["due_date", "iss
     rest = list(store.rows(f"""WITH {LATE} SELECT customer_id, currency, exchange_rate, {reached}, SUM(owed)
         FROM (SELECT * FROM ({OPEN_NOW}) WHERE NOT ({UNCONVERTED}) UNION ALL {SETTLED_SINCE}) {_BY_CUSTOMER}""",
                            args))
-    if any(currency == home and rate is None for _, currency, rate, *_ in rest):
-        # Home-currency invoices settled since the day: added to their customer's row of those open now.
-        summed = {row[0]: row for row in rows}
-        for row in rest:
-            if row[1] == home and row[2] is None:
-                had = summed.get(row[0])
-                summed[row[0]] = row if had is None else (*row[:3], *(a + b for a, b in zip(had[3:], row[3:])))
-        rows = [*summed.values(), *(row for row in rest if row[1] != home or row[2] is not None)]
-    else:
-        rows += rest
+    # Home-currency invoices settled since the day come with the rest: added to their customer's row.
+    summed = {row[0]: row for row in rows}
+    for row in rest:
+        if row[1] == home and row[2] is None:
+            had = summed.get(row[0])
+            summed[row[0]] = row if had is None else (*row[:3], *(a + b for a, b in zip(had[3:], row[3:])))
+    rows = [*summed.values(), *(row for row in rest if row[1] != home or row[2] is not None)]
     return [AgedBalance(customer, currency, Decimal(rate) if rate else None,
                         (reached[0], *(b - a for a, b in zip(reached, reached[1:])), total - reached[-1]))
             for customer, currency, rate, *reached, total in rows]
