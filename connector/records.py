@@ -88,10 +88,25 @@ class PaymentKind(StrEnum):
     CREDIT_APPLICATION = "credit_application"  # credit-note credit applied through a payment record (QBO): not cash
 
 
+class CreditUse(BaseModel):
+    """Credit of one credit note that a payment record applies to invoices (QuickBooks' way, see `Payment`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    credit_note_id: str = Field(min_length=1, description="The credit note whose credit is used.")
+    amount: Decimal = Field(gt=0, description="Credit used, in the payment's (and credit note's) currency.")
+
+
 class Payment(_Record):
     """Money received from a customer, with the parts of it applied to invoices.
 
     Whatever is not allocated (amount − Σ allocations) is unapplied credit the customer holds.
+
+    QuickBooks applies a credit memo through a payment record whose lines link the invoices and the credit
+    memo (`credit_used`).  Without cash (total 0) it is a `credit_application` whose amount is the credit
+    applied.  With cash, the allocations are paid partly by the credit, so the cash left unapplied is
+    amount − Σ allocations + Σ credit used.  Either way the credit memo's credit goes down by what is used,
+    on the payment's date.
     """
 
     customer_id: str = Field(min_length=1, description="Id of the paying customer.")
@@ -102,6 +117,15 @@ class Payment(_Record):
     kind: PaymentKind = Field(default=PaymentKind.PAYMENT, description="Payment, overpayment or prepayment.")
     reference: str | None = Field(default=None, description="The customer's or bank's reference.")
     allocations: tuple[Allocation, ...] = Field(default=(), description="Parts applied to invoices.")
+    credit_used: tuple[CreditUse, ...] = Field(
+        default=(), description="Credit notes' credit this payment applies along with (or instead of) cash.")
+
+    @property
+    def unapplied(self) -> Decimal:
+        """Cash received and not applied to any invoice (a credit application has no cash)."""
+        used = Decimal(0) if self.kind is PaymentKind.CREDIT_APPLICATION else sum(
+            (use.amount for use in self.credit_used), Decimal(0))
+        return self.amount - sum((a.amount for a in self.allocations), Decimal(0)) + used
 
 
 class CreditNote(_Record):

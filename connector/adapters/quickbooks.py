@@ -9,8 +9,9 @@ again by query since the cursor.  The cursor is the QBO server's `time` at the s
 nothing that changes during a pull is missed (a little is read twice, which the merge absorbs).
 
 QBO applies a credit memo to an invoice through a Payment of total 0 whose lines link the invoice and the
-credit memo: that becomes a payment of kind `credit_application` (not cash), and the credit memo's
-remaining credit is taken from QBO's own `RemainingCredit`.
+credit memo: that becomes a payment of kind `credit_application` (not cash) whose `credit_used` names the
+credit memo, and the credit memo's remaining credit today is QBO's own `RemainingCredit`.  A payment with
+cash may draw on credit memos too: its `credit_used` says which, so its unapplied cash is right.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from connector.adapters.readahead import read_ahead
 from connector.adapters.tokens import TokenStore, refresher
 from connector.config import ClientConfig, Workspace
 from connector.errors import AuthError, FatalHostError
-from connector.records import Allocation, CreditNote, Customer, Invoice, InvoiceStatus, Payment, PaymentKind, Record
+from connector.records import (Allocation, CreditNote, CreditUse, Customer, Invoice, InvoiceStatus, Payment, PaymentKind,
+                               Record)
 
 log = logging.getLogger(__name__)
 ENTITIES = (("Customer", "customers"), ("Invoice", "invoices"), ("Payment", "payments"),
@@ -240,6 +242,7 @@ def _payment(raw: Mapping[str, Any]) -> Payment | None:
                    kind=PaymentKind.CREDIT_APPLICATION if is_credit else PaymentKind.PAYMENT,
                    reference=raw.get("PaymentRefNum"),
                    allocations=tuple(Allocation(invoice_id=i, amount=a) for i, a in invoice_lines if a > 0),
+                   credit_used=tuple(CreditUse(credit_note_id=c, amount=a) for c, a in credit_lines if a > 0),
                    updated_at=_utc(raw), raw=raw)
 
 

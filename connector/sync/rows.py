@@ -100,10 +100,21 @@ def _unapplied(amount: Decimal, allocations: tuple[Allocation, ...], currency: s
     return to_minor(amount - sum((a.amount for a in allocations), Decimal(0)), currency)
 
 
+def credit_used_text(p: Payment) -> str | None:
+    """The credit notes' credit a payment uses, as the store keeps it: a JSON object of minor units by credit
+    note id, in id order (so that an unchanged payment gives the same text); None when it uses none."""
+    if not p.credit_used:
+        return None
+    used: dict[str, int] = {}
+    for use in p.credit_used:
+        used[use.credit_note_id] = used.get(use.credit_note_id, 0) + to_minor(use.amount, p.currency)
+    return json.dumps(dict(sorted(used.items())), separators=(",", ":"))
+
+
 def payment_row(p: Payment) -> Row:
     return (p.id, p.customer_id, p.date.isoformat(), p.currency, to_minor(p.amount, p.currency),
-            _unapplied(p.amount, p.allocations, p.currency), _rate(p.exchange_rate), p.kind.value,
-            p.reference, _instant(p.updated_at), raw_text(p.raw))
+            to_minor(p.unapplied, p.currency), _rate(p.exchange_rate), p.kind.value,
+            p.reference, credit_used_text(p), _instant(p.updated_at), raw_text(p.raw))
 
 
 def credit_note_row(n: CreditNote) -> Row:

@@ -20,7 +20,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "invoices": ("id", "customer_id", "number", "issue_date", "due_date", "currency", "total",
                  "exchange_rate", "status", "host_balance", "updated_at", "raw"),
     "payments": ("id", "customer_id", "date", "currency", "amount", "unapplied", "exchange_rate", "kind",
-                 "reference", "updated_at", "raw"),
+                 "reference", "credit_used", "updated_at", "raw"),
     "credit_notes": ("id", "customer_id", "number", "date", "currency", "amount", "unapplied",
                      "exchange_rate", "reason", "updated_at", "raw"),
 }
@@ -159,6 +159,16 @@ CREATE INDEX invoices_open ON invoices (customer_id, due_date, currency, exchang
     WHERE balance <> 0 AND deleted_at IS NULL
 """
 
+# Version 9: the credit notes' credit a payment uses (`Payment.credit_used`: QuickBooks applies a credit memo
+# through a payment record), so that a credit memo's credit on any day is its amount less what was used by
+# then.  The index finds those few payments.  A store synced from QuickBooks forgets its cursor: its next sync
+# reads everything again (and fills the column in), instead of keeping credit memos that look unused.
+_V9 = """
+ALTER TABLE payments ADD COLUMN credit_used TEXT;
+CREATE INDEX payments_credit_used ON payments (date) WHERE credit_used IS NOT NULL;
+DELETE FROM cursors WHERE EXISTS (SELECT 1 FROM sync_runs WHERE host = 'quickbooks')
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical records, cursors and sync runs", _script(_V1)),
     Migration(2, "customer credit limits", _script(_V2)),
@@ -168,4 +178,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "an index of invoices' exchange rates", _script(_V6)),
     Migration(7, "no row hash: the merge compares columns", _script(_V7)),
     Migration(8, "open invoices' index covers their id and number", _script(_V8)),
+    Migration(9, "the credit notes' credit that payments use", _script(_V9)),
 )

@@ -1,0 +1,94 @@
+"""QuickBooks applies a credit memo through a payment record, not on the memo: the credit that payment uses
+must come off the memo's credit from the payment's date, and a payment with cash must not count the credit
+it used as cash left over."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+from connector.adapters.quickbooks import to_record
+from connector.engine import inputs
+from connector.records import CreditNote, Customer, Invoice, Payment, PaymentKind
+from connector.sync.store import Store
+from tests.test_store import merge
+
+D = dt.date(2026, 1, 1)
+
+
+def _qbo_payment(key: str, day: dt.date, cash: str, invoices: dict[str, str], memos: dict[str, str]) -> Payment:
+    """A QBO Payment as the API sends it: a line per linked invoice and a line per credit memo used."""
+    lines = [{"Amount": amount, "LinkedTxn": [{"TxnId": txn, "TxnType": kind}]}
+             for kind, links in (("Invoice", invoices), ("CreditMemo", memos)) for txn, amount in links.items()]
+    record = to_record("Payment", {"Id": key, "TxnDate": day.isoformat(), "TotalAmt": cash,
+                                   "CustomerRef": {"value": "C1"}, "CurrencyRef": {"value": "GBP"}, "Line": lines})
+    assert isinstance(record, Payment)
+    return record
+
+
+def _books() -> list[object]:
+    memo = {"customer_id": "C1", "currency": "GBP", "host_remaining": Decimal(0)}
+    return [
+        Customer(id="C1", name="Ngata Marine"),
+        Invoice(id="I1", customer_id="C1", issue_date=D, due_date=D, currency="GBP", total=Decimal("100.00")),
+        Invoice(id="I2", customer_id="C1", issue_date=D, due_date=D, currency="GBP", total=Decimal("50.00")),
+        CreditNote(id="CN1", date=D, amount=Decimal("60.00"), **memo),
+        CreditNote(id="CN2", date=D, amount=Decimal("30.00"), **{**memo, "host_remaining": Decimal("10.00")}),
+        # credit only (TotalAmt 0): CN1's 60 pays I1
+        _qbo_payment("P1", D + dt.timedelta(days=10), "0", {"I1": "60.00"}, {"CN1": "60.00"}),
+        # 35 of cash and 20 of CN2's credit: I2's 50 paid, 5 of cash left over
+        _qbo_payment("P2", D + dt.timedelta(days=20), "35.00", {"I2": "50.00"}, {"CN2": "20.00"}),
+    ]
+
+
+def test_the_quickbooks_mapping_keeps_the_credit_each_payment_uses() -> None:
+    *_, credit_only, mixed = _books()
+    assert (credit_only.kind, credit_only.amount, credit_only.unapplied) == (
+        PaymentKind.CREDIT_APPLICATION, Decimal("60.00"), Decimal(0))
+    assert [(u.credit_note_id, u.amount) for u in credit_only.credit_used] == [("CN1", Decimal("60.00"))]
+    assert (mixed.kind, mixed.amount, mixed.unapplied) == (PaymentKind.PAYMENT, Decimal("35.00"), Decimal("5.00"))
+
+
+def test_a_memos_credit_on_each_day_is_what_payments_had_not_used_by_then(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite") as store:
+        merge(store, *_books())
+        assert dict(store.conn.execute("SELECT id, unapplied FROM payments")) == {"P1": 0, "P2": 500}
+        assert dict(store.conn.execute("SELECT id, balance FROM invoices")) == {"I1": 4000, "I2": 0}
+
+        def held(day: dt.date) -> dict[str, Decimal]:
+            return {c.source_id: c.amount for c in inputs.credit_items(store, day)}
+
+        assert held(D) == {"CN1": Decimal("60.00"), "CN2": Decimal("30.00")}
+        assert held(D + dt.timedelta(days=10)) == {"CN2": Decimal("30.00")}
+        assert held(D + dt.timedelta(days=20)) == {"CN2": Decimal("10.00"), "P2": Decimal("5.00")}
+        # what the host says is left today agrees with what the store works out
+        assert {c.source_id: c.amount for c in store.unapplied_credits("C1")} == held(D + dt.timedelta(days=20))
+
+        # the same batch again changes nothing; a payment that moves to another memo is updated
+        assert merge(store, *_books()).total("updated") == 0
+        moved = _qbo_payment("P1", D + dt.timedelta(days=10), "0", {"I1": "30.00"}, {"CN2": "30.00"})
+        assert merge(store, moved).total("updated") == 1
+        assert held(D + dt.timedelta(days=10)) == {"CN1": Decimal("60.00")}
+
+        # a deleted payment gives its credit back
+        merge(store, deletions={"payments": ["P1"]})
+        assert held(D + dt.timedelta(days=10)) == {"CN1": Decimal("60.00"), "CN2": Decimal("30.00")}
+
+
+def test_a_quickbooks_store_from_before_version_9_reads_everything_again_on_its_next_sync(tmp_path: Path) -> None:
+    for host, path in (("quickbooks", tmp_path / "qbo.sqlite"), ("csv", tmp_path / "csv.sqlite")):
+        with Store(path) as store:
+            merge(store, *_books(), cursors={"qbo_cdc" if host == "quickbooks" else "csv": "2026-01-30T00:00:00Z"})
+            store.conn.execute("INSERT INTO sync_runs (started_at, host, mode, outcome) "
+                               "VALUES ('2026-01-30T00:00:00Z', ?, 'full', 'succeeded')", (host,))
+        conn = sqlite3.connect(path)
+        conn.executescript("DROP INDEX payments_credit_used; ALTER TABLE payments DROP COLUMN credit_used; "
+                           "DELETE FROM schema_migrations WHERE version = 9")
+        conn.close()
+        with Store(path) as store:
+            assert store.conn.execute("SELECT COUNT(*) FROM payments WHERE credit_used IS NULL").fetchone() == (2,)
+            assert bool(store.cursors()) is (host == "csv")
+            merge(store, *_books())  # what the next sync brings: the column filled in
+            assert store.conn.execute("SELECT COUNT(*) FROM payments WHERE credit_used IS NULL").fetchone() == (0,)
