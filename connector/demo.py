@@ -26,7 +26,7 @@ from connector.adapters.authorize import authorize
 from connector.clients import list_clients
 from connector.config import Workspace
 from connector.errors import ConnectorError
-from connector.sandbox.company import CompanySpec, generate
+from connector.sandbox.company import CompanySpec
 from connector.sandbox.csv_export import write_csv_company
 from connector.sandbox.server import DEMO_CLIENTS, SandboxServer
 from connector.sync.runner import SyncReport, sync_client
@@ -54,7 +54,7 @@ def _run(console: Console, root: Path, size: int, seed: int) -> None:
         console.print(f"sandbox on {sandbox.url}: a company of {size:,} invoices, seed {seed}, "
                       "served as QuickBooks Online and as Xero")
         workspace = Workspace(root / "config", root / "data")
-        write_csv_company(generate(spec), root / "ledger")
+        write_csv_company(sandbox.world.ledger_records(), root / "ledger")  # (the books the hosts serve)
         _configure(workspace, sandbox, root / "ledger")
         for key in CLIENTS[:2]:
             tokens = authorize(workspace, key, port=_free_port(), open_browser=False,
