@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import requests
 
 from connector import planning, reports
 from connector.config import Workspace
@@ -28,7 +29,7 @@ from tests.conftest import connect_host
 SPEC = CompanySpec(seed=7, invoices=2_000, home_currency="GBP")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def sandbox() -> Iterator[SandboxServer]:
     with SandboxServer(SPEC) as server:
         yield server
@@ -80,3 +81,20 @@ def test_the_plan_agrees_across_hosts(three_ways: Workspace, sandbox: SandboxSer
     assert any("unapplied credit" in reason for _, _, reason in csv[1]), "a prepayment should hold a customer"
     assert qbo == csv
     assert xero == csv
+
+
+def test_they_still_agree_after_a_week_of_changes_read_incrementally(three_ways: Workspace, sandbox: SandboxServer,
+                                                                      tmp_path: Path) -> None:
+    """New invoices and payments, edits, voids and deleted payments, read by QuickBooks' CDC, Xero's
+    If-Modified-Since and the csv's snapshot."""
+    made = requests.post(f"{sandbox.url}/_sandbox/clock", json={"advance_days": 10}, timeout=60).json()["made"]
+    assert made["payments"] and made["voids"] and made["deletions"]
+    write_csv_company(sandbox.world.ledger_records(), tmp_path / "ledger")
+    for key in ("csv", "qbo", "xero"):
+        report = sync_client(three_ways, key)
+        assert report.outcome == "succeeded", (key, report.error)
+        assert report.total("new") and report.total("deleted"), (key, report.counts)
+    csv, qbo, xero = (_aging(three_ways, key, sandbox) for key in ("csv", "qbo", "xero"))
+    assert qbo == csv
+    assert xero == csv
+    assert _plan(three_ways, "qbo", sandbox) == _plan(three_ways, "csv", sandbox) == _plan(three_ways, "xero", sandbox)
