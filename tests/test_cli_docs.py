@@ -22,6 +22,16 @@ def test_every_command_has_help_and_a_readme_section(command: str) -> None:
     assert re.search(rf"^### `connector {command}\b", README, re.M), f"README has no section for {command}"
 
 
+def test_no_option_help_loses_words_to_rich_markup() -> None:
+    """rich takes `[default: …]` in a help text for markup and prints nothing of it: defaults that are not
+    values go in `show_default`, which typer prints whole."""
+    result = CliRunner().invoke(app, ["aging", "--help"], env={"COLUMNS": "200"})
+    assert "[default: (today in the client's time zone)]" in result.output
+    for name, command in get_command(app).commands.items():  # type: ignore[attr-defined]
+        for param in command.params:
+            assert "[" not in (getattr(param, "help", None) or ""), f"{name} {param.name}: {param.help}"
+
+
 def test_readme_opens_with_the_two_commands() -> None:
     head = README[:1200]
     assert "make demo" in head and "make test" in head

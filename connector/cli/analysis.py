@@ -34,7 +34,7 @@ def aging(
     client: Annotated[str, typer.Argument(help="The client.")],
     as_of: AsOfOption = None,
     by: Annotated[str, typer.Option("--by", help="customer | invoice")] = "customer",
-    basis: Annotated[str | None, typer.Option(help="due_date | invoice_date [default: the client's config].")] = None,
+    basis: Annotated[str | None, typer.Option(help="due_date | invoice_date", show_default="the client's config")] = None,
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
 ) -> None:

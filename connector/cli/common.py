@@ -34,7 +34,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of text.")]
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV (one row per line of the table).")]
 AsOfOption = Annotated[str | None, typer.Option(
-    "--as-of", help="Date (YYYY-MM-DD) to report as of [default: today in the client's time zone].")]
+    "--as-of", help="Date (YYYY-MM-DD) to report as of.", show_default="today in the client's time zone")]
 
 
 def parse_date(text: str | None) -> dt.date | None:
