@@ -135,6 +135,6 @@ def _show_engine(console: Console, workspace: Workspace, key: str) -> None:
     table = Table("due at (UTC)", "customer", "step", "invoices", "amount", title=f"plan: {len(plan.actions)} "
                   f"action(s), {len(plan.holds)} hold(s); the first ten", box=None)
     for action in plan.actions[:10]:
-        table.add_row(f"{action.due_at:%Y-%m-%d %H:%M}", action.customer_id[:12], action.step,
+        table.add_row(f"{action.due_at:%Y-%m-%d %H:%M}", plan.customer_name(action.customer_id)[:28], action.step,
                       str(len(action.invoice_ids)), f"{action.amount:,}")
     console.print(table)

@@ -100,36 +100,47 @@ def plan_states(store: Store, state: CollectionsState, day: dt.date, items: list
 
 def dispute(workspace: Workspace, client: str, invoice: str, *, open_reason: str | None = None,
             resolve_note: str | None = None) -> str:
+    """Open or resolve a dispute on an invoice, named by its id or its number."""
     config = workspace.load_client(client)
     with open_store(workspace, config) as store:
         state = CollectionsState(store)
+        invoice_id = state.invoice_id(invoice)
         if open_reason is not None:
-            state.open_dispute(invoice, open_reason)
-            return f"dispute opened on invoice {invoice}: {open_reason}"
-        state.resolve_dispute(invoice, resolve_note or "")
-        return f"dispute on invoice {invoice} resolved: {resolve_note}"
+            state.open_dispute(invoice_id, open_reason)
+            return f"dispute opened on invoice {_named(invoice, invoice_id)}: {open_reason}"
+        state.resolve_dispute(invoice_id, resolve_note or "")
+        return f"dispute on invoice {_named(invoice, invoice_id)} resolved: {resolve_note}"
 
 
 def promise(workspace: Workspace, client: str, invoice: str, promised: dt.date) -> str:
+    """Record a promise to pay an invoice (named by its id or its number) by a date."""
     config = workspace.load_client(client)
     with open_store(workspace, config) as store:
-        CollectionsState(store).promise(invoice, promised)
-    return f"promise to pay invoice {invoice} by {promised} recorded"
+        state = CollectionsState(store)
+        invoice_id = state.invoice_id(invoice)
+        state.promise(invoice_id, promised)
+    return f"promise to pay invoice {_named(invoice, invoice_id)} by {promised} recorded"
+
+
+def _named(reference: str, key: str) -> str:
+    return reference if reference == key else f"{reference} (id {key})"
 
 
 def payment_plan(workspace: Workspace, client: str, customer: str, *,
                  installments: list[tuple[dt.date, Decimal]] | None = None, invoices: list[str] | None = None,
                  cancel: int | None = None, as_of: dt.date | None = None) -> list[PlanState]:
-    """Create (with `installments`), cancel (`cancel`) or show a customer's payment plans."""
+    """Create (with `installments`), cancel (`cancel`) or show a customer's payment plans; the customer is named
+    by its id or its exact name, the invoices by their ids or numbers."""
     config = workspace.load_client(client)
     day = as_of or today_for(config)
     with open_store(workspace, config) as store:
         state = CollectionsState(store)
+        customer_id = state.customer_id(customer)
         if installments:
-            state.create_plan(customer, installments, invoices, start=day)
+            state.create_plan(customer_id, installments, [state.invoice_id(i) for i in invoices or ()], start=day)
         if cancel is not None:
             state.cancel_plan(cancel)
-        return plan_states(store, state, day, inputs.open_items(store, day), customer)
+        return plan_states(store, state, day, inputs.open_items(store, day), customer_id)
 
 
 def log(workspace: Workspace, client: str) -> list[dict[str, object]]:

@@ -89,8 +89,8 @@ class Company:
         self.folder.mkdir(exist_ok=True)
         (self.folder / "customers.csv").write_text("id,name,timezone\n" + "".join(
             f"{c},Customer {c},UTC\n" for c in self.customers))
-        (self.folder / "invoices.csv").write_text("id,customer_id,issue_date,due_date,total\n" + "".join(
-            f"{i},{c},{a},{b},{t}\n" for i, c, a, b, t in self.invoices))
+        (self.folder / "invoices.csv").write_text("id,customer_id,issue_date,due_date,total,number\n" + "".join(
+            f"{i},{c},{a},{b},{t},No. {i}\n" for i, c, a, b, t in self.invoices))
         (self.folder / "payments.csv").write_text("id,customer_id,date,amount,invoice_id\n" + "".join(
             f"{p},{c},{d},{a},{i}\n" for p, c, d, a, i in self.payments))
         policies = self.workspace.config_dir / "policies"
@@ -211,6 +211,27 @@ def test_promise_holds_until_its_date_and_a_resolved_dispute_releases(co: Compan
     assert co.plan(days(11)).actions
 
 
+def test_people_name_invoices_by_number_and_customers_by_name(co: Company) -> None:
+    co.invoice("I1", days(-10)).invoice("I2", days(-9)).invoice("I3", days(-8), customer="C2").sync()
+    result = cli(co.workspace, "dispute", "co", "No. I1", "--open", "wrong price")
+    assert result.exit_code == 0 and "invoice No. I1 (id I1)" in result.stdout
+    assert cli(co.workspace, "promise", "co", "No. I3", "--date", "2026-07-10").exit_code == 0
+    result = cli(co.workspace, "payment-plan", "co", "Customer C1", "--installment", "2026-07-15=50.00",
+                 "--invoice", "No. I2", "--as-of", "2026-07-01")
+    assert result.exit_code == 0, result.output
+    assert {(h.customer_id, h.invoice_id, h.reason.split(":")[0]) for h in co.plan(WED).holds} == {
+        ("C1", "I1", "disputed"), ("C1", "I2", "on payment plan #1"), ("C2", "I3", "promised to pay by 2026-07-10")}
+    unknown = cli(co.workspace, "dispute", "co", "No. I9", "--open", "x")
+    assert unknown.exit_code == 2 and "no invoice with the id or number 'No. I9'" in unknown.output
+    co.invoices.append(("I4", "C2", days(-40), days(-10), "10.00"))
+    co.sync()
+    ledger = co.folder / "invoices.csv"  # numbered "No. I1" too
+    ledger.write_text(ledger.read_text().replace("No. I4", "No. I1"))
+    assert sync_client(co.workspace, "co").outcome == "succeeded"
+    ambiguous = cli(co.workspace, "promise", "co", "No. I1", "--date", "2026-07-10")
+    assert ambiguous.exit_code == 2 and "is on 2 invoices (ids I1, I4)" in ambiguous.output
+
+
 @pytest.mark.parametrize("config, reason", [
     ('\n[customers.C1]\nexclude = true\n', "excluded from collections in the client's config"),
     ('\n[customers.C1]\npause_until = "2026-07-05"\n', "paused until 2026-07-05"),
@@ -305,3 +326,21 @@ def test_worklist_ranks_calls_by_amount_at_risk(co: Company) -> None:
     assert {"as_of", "actions", "holds"} <= set(data)
     assert {"key", "customer_id", "invoice_ids", "kind", "step", "channel", "due_at", "reason"} <= set(
         data["actions"][0])
+    assert [(w["customer_name"], w["amount"]) for w in data["worklist"]] == [
+        ("Customer C2", "900.00"), ("Customer C1", "200.00")]
+    assert sorted((a["customer_name"], a["invoice_numbers"]) for a in data["actions"]) == [
+        ("Customer C1", ["No. S"]), ("Customer C2", ["No. L"])]
+
+
+def test_the_plan_for_people_names_customers_and_invoice_numbers_and_ranks_the_calls(co: Company) -> None:
+    """Host ids (QuickBooks' numbers, Xero's GUIDs) mean nothing to a collector: the text shows names and the
+    numbers printed on the invoices, and the worklist of calls, largest amount at risk first."""
+    co.invoice("S", days(-15), "200.00").invoice("L", days(-16), "900.00", customer="C2")
+    co.invoice("D", days(-3), "80.00").sync()
+    assert cli(co.workspace, "dispute", "co", "D", "--open", "wrong price").exit_code == 0
+    text = cli(co.workspace, "plan", "co", "--as-of", "2026-07-01").stdout
+    actions, worklist, holds = text.split("worklist:")[0], text.split("worklist:")[1].split("holds")[0], \
+        text.split("holds")[1]
+    assert "Customer C1" in actions and "No. S" in actions and "Customer C2" in actions and "No. L" in actions
+    assert worklist.index("Customer C2") < worklist.index("Customer C1") and "900.00" in worklist
+    assert "Customer C1" in holds and "No. D" in holds and "disputed: wrong price" in holds

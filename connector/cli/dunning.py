@@ -39,12 +39,18 @@ def plan(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The cli
     table = Table("due at (UTC)", "customer", "step", "kind", "channel", "invoices", "amount", "why",
                   title=f"plan as of {result.as_of}", box=None)
     for a in result.actions:
-        table.add_row(f"{a.due_at:%Y-%m-%d %H:%M}", a.customer_id, a.step, a.kind, a.channel,
-                      ", ".join(a.invoice_ids), f"{a.amount:,}", a.reason)
+        table.add_row(f"{a.due_at:%Y-%m-%d %H:%M}", result.customer_name(a.customer_id), a.step, a.kind, a.channel,
+                      ", ".join(map(result.invoice_number, a.invoice_ids)), f"{a.amount:,}", a.reason)
     print_table(table)
+    calls = Table("#", "customer", "kind", "step", "amount at risk", "why", box=None,
+                  title="worklist: calls and escalations, the largest amount at risk first")
+    for rank, a in enumerate(result.worklist, 1):
+        calls.add_row(str(rank), result.customer_name(a.customer_id), a.kind, a.step, f"{a.amount:,}", a.reason)
+    print_table(calls)
     holds = Table("customer", "invoice", "held because", title="holds", box=None)
     for h in result.holds:
-        holds.add_row(h.customer_id, h.invoice_id or "(all)", h.reason)
+        holds.add_row(result.customer_name(h.customer_id), result.invoice_number(h.invoice_id) if h.invoice_id
+                      else "(all)", h.reason)
     print_table(holds)
     if record:
         out.print(f"recorded {len(result.actions)} action(s) as executed on {result.as_of}")
@@ -52,7 +58,7 @@ def plan(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The cli
 
 @app.command()
 def dispute(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The client.")],
-            invoice: Annotated[str, typer.Argument(help="The invoice id.")],
+            invoice: Annotated[str, typer.Argument(help="The invoice: its number, or its id.")],
             open_reason: Annotated[str | None, typer.Option("--open", help="Open a dispute, with its reason.")] = None,
             resolve: Annotated[str | None, typer.Option("--resolve", help="Resolve the open dispute, with a note.")] = None,
             ) -> None:
@@ -65,7 +71,7 @@ def dispute(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The 
 
 @app.command()
 def promise(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The client.")],
-            invoice: Annotated[str, typer.Argument(help="The invoice id.")],
+            invoice: Annotated[str, typer.Argument(help="The invoice: its number, or its id.")],
             date: Annotated[str, typer.Option("--date", help="Date the customer promised to pay by.")]) -> None:
     """Record a promise to pay: the invoice is held until that date."""
     out.print(guard(lambda: planning.promise(workspace_of(ctx), client, invoice, parse_date(date))))  # type: ignore[arg-type]
@@ -74,11 +80,11 @@ def promise(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The 
 @app.command(name="payment-plan")
 def payment_plan(
     ctx: typer.Context, client: Annotated[str, typer.Argument(help="The client.")],
-    customer: Annotated[str, typer.Argument(help="The customer id.")],
+    customer: Annotated[str, typer.Argument(help="The customer: its id, or its exact name.")],
     installment: Annotated[list[str] | None, typer.Option(
         "--installment", help="DATE=AMOUNT; repeat for each installment to create a plan.")] = None,
     invoice: Annotated[list[str] | None, typer.Option(
-        "--invoice", help="An invoice the plan covers (repeat; default: all the customer's open invoices).")] = None,
+        "--invoice", help="An invoice the plan covers, by number or id (repeat; default: all the customer's open invoices).")] = None,
     cancel: Annotated[int | None, typer.Option("--cancel", help="Cancel the plan with this number.")] = None,
     as_of: AsOfOption = None, as_json: JsonOption = False,
 ) -> None:

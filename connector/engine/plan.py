@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from operator import attrgetter
 from typing import NamedTuple
 
@@ -92,9 +92,26 @@ class Hold(NamedTuple):
 
 @dataclass
 class Plan:
+    """The actions and holds, with what they were planned from: the customers (for their names) and the open
+    invoices (for their numbers), so that people read names and invoice numbers rather than host ids."""
+
     as_of: dt.date
     actions: list[Action]
     holds: list[Hold]
+    customers: Mapping[str, CustomerContext] = field(default_factory=dict, repr=False)
+    items: Sequence[OpenItem] = field(default=(), repr=False)
+
+    def customer_name(self, customer_id: str) -> str:
+        context = self.customers.get(customer_id)
+        return context.name if context else customer_id
+
+    def invoice_number(self, invoice_id: str) -> str:
+        """The number the customer sees on the invoice (its id when it has none)."""
+        return self._numbers.get(invoice_id) or invoice_id
+
+    @cached_property
+    def _numbers(self) -> dict[str, str | None]:
+        return {item.invoice_id: item.number for item in self.items}
 
     @property
     def worklist(self) -> list[Action]:
@@ -103,11 +120,15 @@ class Plan:
                       key=lambda a: (-a.amount, a.customer_id, a.step))
 
     def as_json(self) -> dict[str, object]:
-        return {"as_of": str(self.as_of), "actions": [a.as_json() for a in self.actions],
-                "holds": [{"customer_id": h.customer_id, "invoice_id": h.invoice_id, "reason": h.reason}
+        return {"as_of": str(self.as_of),
+                "actions": [{**a.as_json(), "customer_name": self.customer_name(a.customer_id),
+                             "invoice_numbers": [self.invoice_number(i) for i in a.invoice_ids]} for a in self.actions],
+                "holds": [{"customer_id": h.customer_id, "customer_name": self.customer_name(h.customer_id),
+                           "invoice_id": h.invoice_id,
+                           "invoice_number": h.invoice_id and self.invoice_number(h.invoice_id), "reason": h.reason}
                           for h in self.holds],
-                "worklist": [{"key": a.key, "customer_id": a.customer_id, "kind": a.kind, "amount": str(a.amount),
-                              "reason": a.reason} for a in self.worklist]}
+                "worklist": [{"key": a.key, "customer_id": a.customer_id, "customer_name": self.customer_name(a.customer_id),
+                              "kind": a.kind, "amount": str(a.amount), "reason": a.reason} for a in self.worklist]}
 
 
 def action_key(client: str, customer: str, step: str, invoices: Sequence[str], repeat: int) -> str:
@@ -164,7 +185,7 @@ def build_plan(data: PlanInputs) -> Plan:
             order = orders[id(context.policy)] = {step.name: n for n, step in enumerate(context.policy.steps)}
         actions += _actions(data, context, due, order)
     actions.sort(key=_ACTION_ORDER)
-    return Plan(data.as_of, actions, holds)
+    return Plan(data.as_of, actions, holds, data.customers, data.items)
 
 
 def _customer_hold(context: CustomerContext, as_of: dt.date) -> str | None:

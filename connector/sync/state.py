@@ -31,6 +31,36 @@ class CollectionsState:
         self.store = store
         self.conn = store.conn
 
+    def invoice_id(self, reference: str) -> str:
+        """The id of the invoice a person names by its id or by the number printed on it.
+
+        Hosts' ids mean little to people (QuickBooks numbers its records, Xero uses GUIDs), so the invoice
+        number is accepted too, when exactly one live invoice carries it; an id always wins.
+        """
+        if self.conn.execute("SELECT 1 FROM invoices WHERE id = ? AND deleted_at IS NULL", (reference,)).fetchone():
+            return reference
+        found = [key for key, in self.conn.execute(
+            "SELECT id FROM invoices WHERE number = ? AND deleted_at IS NULL ORDER BY id", (reference,))]
+        if len(found) > 1:
+            raise UsageError(f"invoice number '{reference}' is on {len(found)} invoices (ids {', '.join(found)}): "
+                             "name one by its id")
+        if not found:
+            raise UsageError(f"no invoice with the id or number '{reference}' in the store (sync first, or check it)")
+        return found[0]
+
+    def customer_id(self, reference: str) -> str:
+        """The id of the customer a person names by its id or by its exact name (when no other has it)."""
+        if self.conn.execute("SELECT 1 FROM customers WHERE id = ? AND deleted_at IS NULL", (reference,)).fetchone():
+            return reference
+        found = [key for key, in self.conn.execute(
+            "SELECT id FROM customers WHERE name = ? AND deleted_at IS NULL ORDER BY id", (reference,))]
+        if len(found) > 1:
+            raise UsageError(f"{len(found)} customers are named '{reference}' (ids {', '.join(found)}): "
+                             "name one by its id")
+        if not found:
+            raise UsageError(f"no customer with the id or name '{reference}' in the store (sync first, or check it)")
+        return found[0]
+
     def _invoice(self, invoice_id: str) -> tuple[str, str]:
         row = self.conn.execute("SELECT customer_id, currency FROM invoices WHERE id = ? AND deleted_at IS NULL",
                                 (invoice_id,)).fetchone()
