@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from connector.money import from_minor
+
 
 @dataclass(frozen=True)
 class PaymentPlan:
@@ -39,7 +41,7 @@ def plan_state(plan: PaymentPlan, payments: Iterable[tuple[dt.date, Decimal]], o
                as_of: dt.date) -> PlanState:
     """Where a plan stands on `as_of`, from the customer's payments (date, amount in the plan currency)."""
     received = sorted((on, amount) for on, amount in payments if plan.start <= on <= as_of)
-    paid = sum((amount for _, amount in received), Decimal(0))
+    paid = sum((amount for _, amount in received), from_minor(0, plan.currency))  # (0.00, not 0)
     if plan.cancelled:
         return PlanState(plan, "cancelled", paid)
     total = sum((amount for _, amount in plan.installments), Decimal(0))
