@@ -295,3 +295,12 @@ def test_a_read_that_another_connection_committed_during_is_read_again_in_one_sn
         assert store.consistent(read) == 2  # the second read's snapshot: C2 in, C3 (committed during it) not
         assert seen == [(1, False, False), (2, True, True)] and not store.conn.in_transaction
         assert store.consistent(lambda: store.count("customers")) == 3  # nothing committed during: one read
+
+
+def test_the_open_balance_converts_and_rounds_each_foreign_invoice_as_the_aging_does(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite") as store:
+        merge(store, Customer(id="C1", name="Ngata Marine"),
+              *(Invoice(id=f"I{n}", customer_id="C1", issue_date=D, due_date=D, currency="EUR", total=Decimal("0.01"),
+                        exchange_rate=Decimal("0.5")) for n in range(3)),
+              Invoice(id="H", customer_id="C1", issue_date=D, due_date=D, currency="GBP", total=Decimal("2.50")))
+        assert store.open_balance("GBP") == Decimal("2.53")  # 0.005 rounds to 0.01 three times; not 2.52

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from connector.errors import StoreError
-from connector.money import exponent, from_minor
+from connector.money import from_minor, to_home
 from connector.records import ENTITIES, UnappliedCredit
 from connector.sync.schema import ALLOCATION_COLUMNS, COLUMNS, MIGRATIONS
 from connector.sync.staging import Staging
@@ -443,14 +443,18 @@ class Store:
         return int(self.conn.execute(f"SELECT COUNT(*) FROM {entity}{where}").fetchone()[0])
 
     def open_balance(self, home_currency: str) -> Decimal:
-        """Open balance of all live invoices in the home currency, each at its own exchange rate."""
-        total = Decimal(0)
+        """What the ledger shows open now, in the home currency: each foreign invoice converted at its own
+        rate and rounded, as the aging does (an invoice the ledger gave no rate counts at 1).  Payments and
+        credits dated ahead count here, as in the ledger; the aging as of today leaves them out."""
+        total = from_minor(0, home_currency)
         for currency, rate, units in self.conn.execute(
-                "SELECT currency, exchange_rate, SUM(balance) FROM invoices WHERE balance <> 0 "
-                "AND deleted_at IS NULL GROUP BY currency, exchange_rate"):
-            amount = from_minor(units, currency) * (Decimal(rate) if rate else Decimal(1))
-            total += amount
-        return total.quantize(Decimal(1).scaleb(-exponent(home_currency)))
+                "SELECT currency, exchange_rate, SUM(balance) FROM invoices WHERE balance <> 0 AND deleted_at IS NULL "
+                "AND currency = ? AND exchange_rate IS NULL UNION ALL "
+                "SELECT currency, exchange_rate, balance FROM invoices WHERE balance <> 0 AND deleted_at IS NULL "
+                "AND NOT (currency = ? AND exchange_rate IS NULL)", (home_currency, home_currency)):
+            if units:
+                total += to_home(from_minor(units, currency), Decimal(rate) if rate else None, home_currency)
+        return total
 
     def open_balances_by_customer(self, limit: int | None = None) -> list[tuple[str, str, str, Decimal]]:
         """(customer id, name, currency, open balance) for customers who owe something, largest first."""
