@@ -104,9 +104,9 @@ class Payment(_Record):
 
     QuickBooks applies a credit memo through a payment record whose lines link the invoices and the credit
     memo (`credit_used`).  Without cash (total 0) it is a `credit_application` whose amount is the credit
-    applied.  With cash, the allocations are paid partly by the credit, so the cash left unapplied is
-    amount − Σ allocations + Σ credit used.  Either way the credit memo's credit goes down by what is used,
-    on the payment's date.
+    used, and it holds no cash.  With cash, the allocations are paid partly by the credit, so the cash left
+    unapplied is amount − Σ allocations + Σ credit used.  Either way the credit memo's credit goes down by
+    what is used, on the payment's date.
     """
 
     customer_id: str = Field(min_length=1, description="Id of the paying customer.")
@@ -119,12 +119,19 @@ class Payment(_Record):
     allocations: tuple[Allocation, ...] = Field(default=(), description="Parts applied to invoices.")
     credit_used: tuple[CreditUse, ...] = Field(
         default=(), description="Credit notes' credit this payment applies along with (or instead of) cash.")
+    host_unapplied: Decimal | None = Field(
+        default=None, ge=0, description="The cash left unapplied as the host reports it; when set it is the "
+        "unapplied credit (the host also knows of what was refunded, which no allocation shows).")
 
     @property
     def unapplied(self) -> Decimal:
-        """Cash received and not applied to any invoice (a credit application has no cash)."""
-        used = Decimal(0) if self.kind is PaymentKind.CREDIT_APPLICATION else sum(
-            (use.amount for use in self.credit_used), Decimal(0))
+        """Cash received and not applied to any invoice: the host's own figure when it gives one, else worked
+        out from the allocations (a credit application holds no cash)."""
+        if self.host_unapplied is not None:
+            return self.host_unapplied
+        if self.kind is PaymentKind.CREDIT_APPLICATION:
+            return Decimal(0)
+        used = sum((use.amount for use in self.credit_used), Decimal(0))
         return self.amount - sum((a.amount for a in self.allocations), Decimal(0)) + used
 
 
@@ -144,7 +151,7 @@ class CreditNote(_Record):
     allocations: tuple[Allocation, ...] = Field(default=(), description="Parts applied to invoices.")
     host_remaining: Decimal | None = Field(
         default=None, ge=0, description="The credit left as the host reports it; when set it is the unapplied "
-        "credit (QuickBooks applies credit memos through payment records, not on the credit memo).")
+        "credit (the host also knows of credit used through payment records and of refunds).")
 
     @property
     def write_off(self) -> bool:

@@ -49,6 +49,15 @@ def test_the_quickbooks_mapping_keeps_the_credit_each_payment_uses() -> None:
         PaymentKind.CREDIT_APPLICATION, Decimal("60.00"), Decimal(0))
     assert [(u.credit_note_id, u.amount) for u in credit_only.credit_used] == [("CN1", Decimal("60.00"))]
     assert (mixed.kind, mixed.amount, mixed.unapplied) == (PaymentKind.PAYMENT, Decimal("35.00"), Decimal("5.00"))
+    # a memo refunded: the payment links the memo and the cheque paid to the customer, no invoice
+    refund = to_record("Payment", {"Id": "P3", "TxnDate": "2026-02-01", "TotalAmt": 0, "UnappliedAmt": 0,
+                                   "CustomerRef": {"value": "C1"}, "Line": [
+                                       {"Amount": 25, "LinkedTxn": [{"TxnId": "CN3", "TxnType": "CreditMemo"}]},
+                                       {"Amount": 25, "LinkedTxn": [{"TxnId": "77", "TxnType": "Check"}]}]})
+    assert isinstance(refund, Payment)
+    assert (refund.kind, refund.amount, refund.allocations, refund.unapplied) == (
+        PaymentKind.CREDIT_APPLICATION, Decimal(25), (), Decimal(0))
+    assert [(u.credit_note_id, u.amount) for u in refund.credit_used] == [("CN3", Decimal(25))]
 
 
 def test_a_memos_credit_on_each_day_is_what_payments_had_not_used_by_then(tmp_path: Path) -> None:
@@ -66,21 +75,52 @@ def test_a_memos_credit_on_each_day_is_what_payments_had_not_used_by_then(tmp_pa
         # what the host says is left today agrees with what the store works out
         assert {c.source_id: c.amount for c in store.unapplied_credits("C1")} == held(D + dt.timedelta(days=20))
 
-        # the same batch again changes nothing; a payment that moves to another memo is updated
+        # the same batch again changes nothing; a payment that now uses less of the memo is updated, and the
+        # host says what is left of the memo
         assert merge(store, *_books()).total("updated") == 0
-        moved = _qbo_payment("P1", D + dt.timedelta(days=10), "0", {"I1": "30.00"}, {"CN2": "30.00"})
-        assert merge(store, moved).total("updated") == 1
-        assert held(D + dt.timedelta(days=10)) == {"CN1": Decimal("60.00")}
+        less = _qbo_payment("P1", D + dt.timedelta(days=10), "0", {"I1": "30.00"}, {"CN1": "30.00"})
+        cn1 = CreditNote(id="CN1", customer_id="C1", currency="GBP", date=D, amount=Decimal("60.00"),
+                         host_remaining=Decimal("30.00"))
+        assert merge(store, less, cn1).total("updated") == 2
+        assert held(D) == {"CN1": Decimal("60.00"), "CN2": Decimal("30.00")}
+        assert held(D + dt.timedelta(days=10)) == {"CN1": Decimal("30.00"), "CN2": Decimal("30.00")}
 
         # a deleted payment gives its credit back
-        merge(store, deletions={"payments": ["P1"]})
+        merge(store, cn1.model_copy(update={"host_remaining": Decimal("60.00")}), deletions={"payments": ["P1"]})
         assert held(D + dt.timedelta(days=10)) == {"CN1": Decimal("60.00"), "CN2": Decimal("30.00")}
 
 
-def test_a_quickbooks_store_from_before_version_9_reads_everything_again_on_its_next_sync(tmp_path: Path) -> None:
-    for host, path in (("quickbooks", tmp_path / "qbo.sqlite"), ("csv", tmp_path / "csv.sqlite")):
+def test_credit_refunded_is_not_held_today_though_no_allocation_shows_it(tmp_path: Path) -> None:
+    """Xero refunds a credit note or an overpayment as a payment of its own (`Payments[]` on the credit):
+    no allocation shows it, but `RemainingCredit` does, and what is left today is the host's figure."""
+    from connector.adapters.xero import to_record as xero_record
+
+    contact = {"ContactID": "C1"}
+    note = xero_record("CreditNotes", {
+        "CreditNoteID": "CN", "Type": "ACCRECCREDIT", "Status": "PAID", "Contact": contact, "Date": "2026-01-01",
+        "Total": 50, "RemainingCredit": 0, "CurrencyCode": "GBP", "Payments": [{"PaymentID": "R1", "Amount": 30}],
+        "Allocations": [{"Invoice": {"InvoiceID": "I1"}, "Amount": 20, "Date": "2026-01-10"}]})
+    over = xero_record("Overpayments", {
+        "OverpaymentID": "OP", "Type": "RECEIVE-OVERPAYMENT", "Status": "PAID", "Contact": contact,
+        "Date": "2026-01-05", "Total": 40, "RemainingCredit": 10, "CurrencyCode": "GBP",
+        "Payments": [{"PaymentID": "R2", "Amount": 30}], "Allocations": []})
+    with Store(tmp_path / "s.sqlite") as store:
+        merge(store, Customer(id="C1", name="Ngata Marine"),
+              Invoice(id="I1", customer_id="C1", issue_date=D, due_date=D, currency="GBP", total=Decimal("100.00")),
+              note, over)
+        held = {c.source_id: c.amount for c in inputs.credit_items(store, D + dt.timedelta(days=30))}
+        assert held == {"OP": Decimal("10.00")}
+        # before the allocation, the credit note still held what it later applied (when it was refunded is
+        # not known, so an earlier day leaves the refund out)
+        assert {c.source_id: c.amount for c in inputs.credit_items(store, D + dt.timedelta(days=8))} == {
+            "CN": Decimal("20.00"), "OP": Decimal("10.00")}
+
+
+def test_a_host_store_from_before_version_9_reads_everything_again_on_its_next_sync(tmp_path: Path) -> None:
+    for host, path in (("quickbooks", tmp_path / "qbo.sqlite"), ("xero", tmp_path / "xero.sqlite"),
+                       ("csv", tmp_path / "csv.sqlite")):
         with Store(path) as store:
-            merge(store, *_books(), cursors={"qbo_cdc" if host == "quickbooks" else "csv": "2026-01-30T00:00:00Z"})
+            merge(store, *_books(), cursors={f"{host}_cursor": "2026-01-30T00:00:00Z"})
             store.conn.execute("INSERT INTO sync_runs (started_at, host, mode, outcome) "
                                "VALUES ('2026-01-30T00:00:00Z', ?, 'full', 'succeeded')", (host,))
         conn = sqlite3.connect(path)

@@ -10,8 +10,9 @@ nothing that changes during a pull is missed (a little is read twice, which the 
 
 QBO applies a credit memo to an invoice through a Payment of total 0 whose lines link the invoice and the
 credit memo: that becomes a payment of kind `credit_application` (not cash) whose `credit_used` names the
-credit memo, and the credit memo's remaining credit today is QBO's own `RemainingCredit`.  A payment with
-cash may draw on credit memos too: its `credit_used` says which, so its unapplied cash is right.
+credit memo, so that the memo's credit on an earlier day can be worked out.  A payment with cash may draw on
+credit memos too.  What is left today is QBO's own figure: a credit memo's `RemainingCredit`, a payment's
+`UnappliedAmt` (QBO knows of refunds, which link a cheque rather than an invoice).
 """
 
 from __future__ import annotations
@@ -231,9 +232,10 @@ def _payment(raw: Mapping[str, Any]) -> Payment | None:
             elif link.get("TxnType") == "CreditMemo":
                 credit_lines.append(target)
     total = _money(raw.get("TotalAmt"))
-    applied = sum((amount for _, amount in invoice_lines), Decimal(0))
     is_credit = bool(credit_lines) and total == 0
-    amount = applied if is_credit else total
+    # a credit application's amount is the credit it uses: applied to invoices, or refunded (a line that
+    # links a cheque to the customer)
+    amount = sum((amount for _, amount in credit_lines), Decimal(0)) if is_credit else total
     if amount <= 0:
         return None  # nothing received and nothing applied: not a receivable event
     return Payment(id=str(raw["Id"]), customer_id=_ref(raw, "CustomerRef"), date=dt.date.fromisoformat(raw["TxnDate"]),
@@ -243,6 +245,7 @@ def _payment(raw: Mapping[str, Any]) -> Payment | None:
                    reference=raw.get("PaymentRefNum"),
                    allocations=tuple(Allocation(invoice_id=i, amount=a) for i, a in invoice_lines if a > 0),
                    credit_used=tuple(CreditUse(credit_note_id=c, amount=a) for c, a in credit_lines if a > 0),
+                   host_unapplied=_money(raw["UnappliedAmt"]) if raw.get("UnappliedAmt") is not None else None,
                    updated_at=_utc(raw), raw=raw)
 
 

@@ -146,7 +146,7 @@ class XeroLedger:
             if stamp is not None and (latest is None or stamp > latest):
                 latest = stamp
             try:
-                mapped = _MAPPERS[endpoint](raw)
+                mapped = to_record(endpoint, raw)
             except (KeyError, ValueError, ArithmeticError) as exc:
                 log.warning("skipped Xero %s record: %s", endpoint, exc)
                 continue
@@ -229,10 +229,18 @@ def _credit_note(raw: Mapping[str, Any]) -> CreditNote | str | None:
     return CreditNote(id=raw["CreditNoteID"], customer_id=raw["Contact"]["ContactID"],
                       number=raw.get("CreditNoteNumber"), date=_date(raw["Date"]), currency=currency,
                       amount=Decimal(str(raw["Total"])), exchange_rate=_rate(raw, currency),
+                      host_remaining=_remaining(raw),
                       allocations=tuple(Allocation(invoice_id=a["Invoice"]["InvoiceID"], amount=Decimal(str(a["Amount"])),
                                                    date=_date(a["Date"]) if a.get("Date") else None)
                                         for a in raw.get("Allocations") or [] if Decimal(str(a["Amount"])) > 0),
                       updated_at=_ms(raw.get("UpdatedDateUTC")), raw=raw)
+
+
+def _remaining(raw: Mapping[str, Any]) -> Decimal | None:
+    """Xero's `RemainingCredit`: what is left after allocations and cash refunds (`Payments[]`), which the
+    allocations alone do not show."""
+    left = raw.get("RemainingCredit")
+    return None if left is None else Decimal(str(left))
 
 
 def _credit_payment(kind: PaymentKind, key: str) -> Any:
@@ -243,6 +251,7 @@ def _credit_payment(kind: PaymentKind, key: str) -> Any:
             return None
         return Payment(id=raw[key], customer_id=raw["Contact"]["ContactID"], date=_date(raw["Date"]),
                        currency=raw.get("CurrencyCode") or "USD", amount=Decimal(str(raw["Total"])), kind=kind,
+                       host_unapplied=_remaining(raw),
                        allocations=tuple(Allocation(invoice_id=a["Invoice"]["InvoiceID"], amount=Decimal(str(a["Amount"])))
                                          for a in raw.get("Allocations") or [] if Decimal(str(a["Amount"])) > 0),
                        updated_at=_ms(raw.get("UpdatedDateUTC")), raw=raw)
@@ -253,3 +262,9 @@ _MAPPERS: dict[str, Any] = {"Contacts": _contact, "Invoices": _invoice, "CreditN
                             "Payments": _payment,
                             "Overpayments": _credit_payment(PaymentKind.OVERPAYMENT, "OverpaymentID"),
                             "Prepayments": _credit_payment(PaymentKind.PREPAYMENT, "PrepaymentID")}
+
+
+def to_record(endpoint: str, raw: Mapping[str, Any]) -> Record | str | None:
+    """One item of an endpoint's page as a canonical record, the id of a record Xero has deleted, or None for
+    what is not a receivable (bills, drafts, refunds as payments of their own)."""
+    return _MAPPERS[endpoint](raw)  # type: ignore[no-any-return]

@@ -126,34 +126,32 @@ def aged_balances(store: Store, as_of: dt.date, anchor: Literal["due_date", "iss
             for customer, currency, rate, *reached, total in rows]
 
 
-# Credit held on :day.  A payment's `unapplied` is its amount less all it applies, so (as for invoices) its
-# credit on the day adds back what it applied after the day.  A credit note's `unapplied` may be the host's
-# own figure of today, so its credit on the day is worked out from what used it by then: its own
-# allocations, and the payments that used its credit (QuickBooks applies credit memos through payment
-# records: `Payment.credit_used`).  Credit notes are few.  (`+a.date` keeps SQLite on the primary key rather
-# than on `allocations_date`, which would read every allocation up to the day.)
+# Credit held on :day: what is left today (the store's `unapplied`, the host's own figure where it gives one:
+# it knows of refunds, which no allocation shows) plus what was used after the day: applied to invoices
+# (allocations) or, for a credit note, used through a payment record (QuickBooks applies credit memos so:
+# `Payment.credit_used`).  Refunds after the day are not known, so an earlier day's credit leaves out what
+# was refunded after it.
 _CREDIT_HELD = """
-    WITH paid_late AS MATERIALIZED (SELECT source_id, SUM(amount) AS amount FROM allocations
-                                    INDEXED BY allocations_date WHERE date > :day AND source = 'payments'
-                                    GROUP BY source_id),
-    used AS MATERIALIZED (SELECT u.key AS credit_note_id, SUM(u.value) AS amount
-                          FROM payments p INDEXED BY payments_credit_used, json_each(p.credit_used) u
-                          WHERE p.credit_used IS NOT NULL AND p.date <= :day AND p.deleted_at IS NULL
-                          GROUP BY u.key)
+    WITH applied_late AS MATERIALIZED (SELECT source, source_id, SUM(amount) AS amount FROM allocations
+                                       INDEXED BY allocations_date WHERE date > :day GROUP BY source, source_id),
+    used_late AS MATERIALIZED (SELECT u.key AS credit_note_id, SUM(u.value) AS amount
+                               FROM payments p INDEXED BY payments_credit_used, json_each(p.credit_used) u
+                               WHERE p.credit_used IS NOT NULL AND p.date > :day AND p.deleted_at IS NULL
+                               GROUP BY u.key)
     SELECT p.customer_id, p.kind, p.id, p.date, p.currency, p.unapplied + COALESCE(l.amount, 0), p.exchange_rate
-    FROM payments p LEFT JOIN paid_late l ON l.source_id = p.id
+    FROM payments p LEFT JOIN applied_late l ON l.source = 'payments' AND l.source_id = p.id
     WHERE p.unapplied > 0 AND p.deleted_at IS NULL AND p.date <= :day
     UNION ALL
     SELECT p.customer_id, p.kind, p.id, p.date, p.currency, l.amount, p.exchange_rate
-    FROM paid_late l JOIN payments p ON p.id = l.source_id
-    WHERE p.unapplied = 0 AND p.deleted_at IS NULL AND p.date <= :day AND l.amount > 0
+    FROM applied_late l JOIN payments p ON p.id = l.source_id
+    WHERE l.source = 'payments' AND p.unapplied = 0 AND p.deleted_at IS NULL AND p.date <= :day AND l.amount > 0
     UNION ALL
     SELECT * FROM (
         SELECT n.customer_id, 'credit_note', n.id, n.date, n.currency,
-               n.amount - COALESCE((SELECT SUM(a.amount) FROM allocations a WHERE a.source = 'credit_notes'
-                                    AND a.source_id = n.id AND +a.date <= :day), 0)
-                        - COALESCE((SELECT amount FROM used WHERE credit_note_id = n.id), 0) AS held, n.exchange_rate
-        FROM credit_notes n WHERE n.deleted_at IS NULL AND n.date <= :day AND held > 0)
+               n.unapplied + COALESCE(l.amount, 0) + COALESCE(u.amount, 0) AS held, n.exchange_rate
+        FROM credit_notes n LEFT JOIN applied_late l ON l.source = 'credit_notes' AND l.source_id = n.id
+        LEFT JOIN used_late u ON u.credit_note_id = n.id
+        WHERE n.deleted_at IS NULL AND n.date <= :day AND held > 0)
     ORDER BY 1, 4, 3"""
 
 

@@ -160,13 +160,15 @@ CREATE INDEX invoices_open ON invoices (customer_id, due_date, currency, exchang
 """
 
 # Version 9: the credit notes' credit a payment uses (`Payment.credit_used`: QuickBooks applies a credit memo
-# through a payment record), so that a credit memo's credit on any day is its amount less what was used by
-# then.  The index finds those few payments.  A store synced from QuickBooks forgets its cursor: its next sync
-# reads everything again (and fills the column in), instead of keeping credit memos that look unused.
+# through a payment record), so that a credit memo's credit on an earlier day is what is left today plus what
+# was used after that day.  The index finds those few payments.  What is left today is now the host's own
+# figure where it gives one (QuickBooks' `UnappliedAmt`, Xero's `RemainingCredit`).  So a store synced from
+# QuickBooks or Xero forgets its cursors: its next sync reads everything again and fills both in, instead of
+# keeping credit that was used or refunded.
 _V9 = """
 ALTER TABLE payments ADD COLUMN credit_used TEXT;
 CREATE INDEX payments_credit_used ON payments (date) WHERE credit_used IS NOT NULL;
-DELETE FROM cursors WHERE EXISTS (SELECT 1 FROM sync_runs WHERE host = 'quickbooks')
+DELETE FROM cursors WHERE EXISTS (SELECT 1 FROM sync_runs WHERE host IN ('quickbooks', 'xero'))
 """
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -178,5 +180,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "an index of invoices' exchange rates", _script(_V6)),
     Migration(7, "no row hash: the merge compares columns", _script(_V7)),
     Migration(8, "open invoices' index covers their id and number", _script(_V8)),
-    Migration(9, "the credit notes' credit that payments use", _script(_V9)),
+    Migration(9, "the credit notes' credit that payments use; hosts' own credit figures", _script(_V9)),
 )
