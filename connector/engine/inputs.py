@@ -132,24 +132,28 @@ def aged_balances(store: Store, as_of: dt.date, anchor: Literal["due_date", "iss
 # `Payment.credit_used`).  Refunds after the day are not known, so an earlier day's credit leaves out what
 # was refunded after it.
 _CREDIT_HELD = """
-    WITH applied_late AS MATERIALIZED (SELECT source, source_id, SUM(amount) AS amount FROM allocations
-                                       INDEXED BY allocations_date WHERE date > :day GROUP BY source, source_id),
+    WITH paid_late AS MATERIALIZED (SELECT source_id, SUM(amount) AS amount FROM allocations
+                                    INDEXED BY allocations_date WHERE date > :day AND source = 'payments'
+                                    GROUP BY source_id),
+    credited_late AS MATERIALIZED (SELECT source_id, SUM(amount) AS amount FROM allocations
+                                   INDEXED BY allocations_date WHERE date > :day AND source = 'credit_notes'
+                                   GROUP BY source_id),
     used_late AS MATERIALIZED (SELECT u.key AS credit_note_id, SUM(u.value) AS amount
                                FROM payments p INDEXED BY payments_credit_used, json_each(p.credit_used) u
                                WHERE p.credit_used IS NOT NULL AND p.date > :day AND p.deleted_at IS NULL
                                GROUP BY u.key)
     SELECT p.customer_id, p.kind, p.id, p.date, p.currency, p.unapplied + COALESCE(l.amount, 0), p.exchange_rate
-    FROM payments p LEFT JOIN applied_late l ON l.source = 'payments' AND l.source_id = p.id
+    FROM payments p LEFT JOIN paid_late l ON l.source_id = p.id
     WHERE p.unapplied > 0 AND p.deleted_at IS NULL AND p.date <= :day
     UNION ALL
     SELECT p.customer_id, p.kind, p.id, p.date, p.currency, l.amount, p.exchange_rate
-    FROM applied_late l JOIN payments p ON p.id = l.source_id
-    WHERE l.source = 'payments' AND p.unapplied = 0 AND p.deleted_at IS NULL AND p.date <= :day AND l.amount > 0
+    FROM paid_late l JOIN payments p ON p.id = l.source_id
+    WHERE p.unapplied = 0 AND p.deleted_at IS NULL AND p.date <= :day AND l.amount > 0
     UNION ALL
     SELECT * FROM (
         SELECT n.customer_id, 'credit_note', n.id, n.date, n.currency,
                n.unapplied + COALESCE(l.amount, 0) + COALESCE(u.amount, 0) AS held, n.exchange_rate
-        FROM credit_notes n LEFT JOIN applied_late l ON l.source = 'credit_notes' AND l.source_id = n.id
+        FROM credit_notes n LEFT JOIN credited_late l ON l.source_id = n.id
         LEFT JOIN used_late u ON u.credit_note_id = n.id
         WHERE n.deleted_at IS NULL AND n.date <= :day AND held > 0)
     ORDER BY 1, 4, 3"""
