@@ -20,6 +20,7 @@ import requests
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from connector import planning, reports
 from connector.adapters.authorize import authorize
@@ -63,7 +64,7 @@ def _run(console: Console, root: Path, size: int, seed: int) -> None:
         _sync(console, workspace)
         _show_clients(console, workspace)
         _show_engine(console, workspace, "demo-xero")
-    console.print("[green]demo finished[/green]")
+    console.print(Text("demo finished", style="green"))
 
 
 def _configure(workspace: Workspace, sandbox: SandboxServer, ledger: Path) -> None:

@@ -263,3 +263,32 @@ def test_a_long_table_is_printed_whole_as_plain_aligned_columns(workspace: Works
     assert "Zoë Çelik GmbH" in rows[1] and total.split()[0] == "total" and "[b]" not in total
     assert len({len(line) for line in (header, *rows, total)}) == 1  # the last column ends in one place
     assert total.split()[-3:] == ["223.50", "223.50", "10.00"]
+
+
+@pytest.mark.parametrize("plain", [False, True], ids=["rich layout", "plain layout"])
+def test_ledger_text_that_looks_like_markup_is_printed_as_it_is(workspace: Workspace, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch, plain: bool) -> None:
+    """A name or a reason is the ledger's or a person's text: rich must not take "[b]" for a style nor
+    "[/x]" for a tag to close (which stopped the command with a MarkupError)."""
+    from connector.cli import common
+
+    odd = {**GOOD, "customers.csv": GOOD["customers.csv"].replace("O'Brien & Sons", "Smith [b]Trading[/b]")
+           .replace("Zoë Çelik GmbH", "[/x] Odd & Co")}
+    client(workspace, tmp_path / "l", odd)
+    monkeypatch.setattr(common.out, "width", 300)  # (rich wraps and cuts cells to a narrow terminal's width)
+    if plain:
+        monkeypatch.setattr(common, "PLAIN_TABLE_ROWS", 1)
+
+    def shown(text: str, output: str) -> bool:  # (rich wraps a long cell at its spaces)
+        return all(word in output.split() for word in text.split())
+
+    aging = cli(workspace, "aging", "acme", "--as-of", "2026-12-31")
+    assert aging.exit_code == 0, aging.output
+    assert shown("Smith [b]Trading[/b]", aging.stdout) and shown("[/x] Odd & Co", aging.stdout)
+    disputed = cli(workspace, "dispute", "acme", "1002", "--open", "see [/quote] and [red]this[/red]")
+    assert disputed.exit_code == 0 and "see [/quote] and [red]this[/red]" in disputed.stdout
+    plan = cli(workspace, "plan", "acme", "--as-of", "2026-12-31")
+    assert plan.exit_code == 0, plan.output
+    assert shown("[/x] Odd & Co", plan.stdout) and shown("disputed: see [/quote] and [red]this[/red]", plan.stdout)
+    unknown = cli(workspace, "promise", "acme", "[/nope]", "--date", "2027-01-10")
+    assert unknown.exit_code == 2 and "no invoice with the id or number '[/nope]'" in unknown.output

@@ -17,10 +17,10 @@ from connector.cli.common import (
     app,
     fail,
     guard,
-    out,
     parse_date,
     print_json,
     print_table,
+    styled,
     workspace_of,
 )
 from connector.engine.aging import AgingReport
@@ -82,7 +82,7 @@ def _print_aging(report: AgingReport) -> None:
         table.add_row(*row)
     blanks = [""] * (len(header) - len(report.buckets) - (2 if "unapplied_credit" in header else 1) - 1)
     credit = [str(report.unapplied_credit)] if "unapplied_credit" in header else []
-    table.add_row("[b]total[/b]", *blanks, *(str(report.totals[b]) for b in report.buckets), str(report.total),
+    table.add_row(styled("total", "bold"), *blanks, *(str(report.totals[b]) for b in report.buckets), str(report.total),
                   *credit)
     print_table(table)
 
@@ -122,7 +122,7 @@ def allowance(ctx: typer.Context, client: Annotated[str, typer.Argument(help="Th
                   f"({result.currency}, rounded {result.rounding.replace('_', ' ')})", box=None)
     for line in result.lines:
         table.add_row(line.bucket, f"{line.balance:,}", str(line.rate), f"{line.allowance:,}")
-    table.add_row("[b]total[/b]", "", "", f"{result.total:,}")
+    table.add_row(styled("total", "bold"), "", "", f"{result.total:,}")
     print_table(table)
 
 

@@ -28,8 +28,16 @@ from connector.errors import ConnectorError, UsageError
 
 app = typer.Typer(help="Accounts-receivable collections for QuickBooks Online, Xero and CSV ledgers.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# No markup: what is printed carries ledger data (customer names, invoice numbers, reasons people typed), and
+# rich would take a "[b]" in a name for a style and a "[/x]" for a tag to close (an error).  Our own
+# emphasis is built as `Text` with a style.
+out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+
+
+def styled(label: str, style: str, rest: str = "") -> Text:
+    """`label` in `style`, then `rest` as it is: an error or warning line, a total row's first cell."""
+    return Text.assemble((label, style), rest)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of text.")]
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV (one row per line of the table).")]
@@ -51,7 +59,7 @@ def workspace_of(ctx: typer.Context) -> Workspace:
 
 
 def fail(exc: ConnectorError) -> NoReturn:
-    err.print(f"[red]error:[/red] {exc}", markup=True)
+    err.print(styled("error:", "red", f" {exc}"))
     raise typer.Exit(exc.exit_status)
 
 
@@ -84,11 +92,8 @@ def print_table(table: Table) -> None:
 
 
 def _plain(cell: object) -> str:
-    """A cell's text without its markup (only the report's own, like a bold total row, carries any)."""
-    if isinstance(cell, Text):
-        return cell.plain
-    text = str(cell)
-    return Text.from_markup(text).plain if "[/" in text else text
+    """A cell's text without its style (a bold total row's, say)."""
+    return cell.plain if isinstance(cell, Text) else str(cell)
 
 
 def print_json(data: Any) -> None:

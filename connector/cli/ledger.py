@@ -18,6 +18,7 @@ from connector.cli.common import (
     guard,
     out,
     print_json,
+    styled,
     workspace_of,
 )
 from connector.clients import list_clients
@@ -73,16 +74,16 @@ def clients(ctx: typer.Context, as_json: JsonOption = False) -> None:
         table = Table("client", "name", "host", "last sync", "open balance", box=None)
         for s in summaries:
             if s.error:
-                table.add_row(s.client, "[red]invalid config[/red]", "", "", "")
+                table.add_row(s.client, styled("invalid config", "red"), "", "", "")
             else:
                 balance = "" if s.open_balance is None else f"{s.currency} {s.open_balance:,}"
                 table.add_row(s.client, s.name, s.host, s.last_sync or "never", balance)
         out.print(table if summaries else "no clients yet; create one with `connector init`")
     for s in summaries:
         if s.error:
-            err.print(f"[red]error:[/red] {s.error}")
+            err.print(styled("error:", "red", f" {s.error}"))
         elif s.warning:
-            err.print(f"[yellow]warning:[/yellow] {s.warning}")
+            err.print(styled("warning:", "yellow", f" {s.warning}"))
     if any(s.error for s in summaries):
         raise typer.Exit(2)
 
@@ -136,6 +137,6 @@ def _print_report(report: SyncReport) -> None:
                   f"{report.total('deleted'):,} deleted, {report.total('unchanged'):,} unchanged "
                   f"in {report.seconds:.1f} s")
     else:
-        err.print(f"[red]{report.client}: sync failed:[/red] {report.error}")
+        err.print(styled(f"{report.client}: sync failed:", "red", f" {report.error}"))
 
 
