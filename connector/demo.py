@@ -18,7 +18,7 @@ from pathlib import Path
 
 import requests
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -105,9 +105,11 @@ def _sync(console: Console, workspace: Workspace) -> None:
         results: list[SyncReport] = []
         for key in CLIENTS:
             task = progress.add_task(key, total=None)
-            results.append(sync_client(workspace, key, progress=lambda done, expected, phase, task=task, key=key:
-                                       progress.update(task, completed=done, total=expected,
-                                                       description=f"{key}: {phase}")))
+
+            def show(done: int, expected: int | None, phase: str, task: TaskID = task, key: str = key) -> None:
+                progress.update(task, completed=done, total=expected, description=f"{key}: {phase}")
+
+            results.append(sync_client(workspace, key, progress=show))
     for report in results:
         if report.outcome != "succeeded":
             raise ConnectorError(f"demo sync of {report.client} failed: {report.error}")

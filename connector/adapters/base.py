@@ -31,7 +31,11 @@ class LedgerAdapter(Protocol):
     """A host the connector can sync from."""
 
     host: str
-    api_calls: int  # calls made to the host so far (0 for csv)
+
+    @property
+    def api_calls(self) -> int:
+        """Calls made to the host so far (0 for csv)."""
+        ...
 
     def pull(self, cursors: Mapping[str, str], *, full: bool = False) -> Iterator[Batch]:
         """Yield batches of what changed since `cursors` (everything, when `full`)."""

@@ -370,10 +370,11 @@ class CsvLedger:
                 row.fail("status", f"'{row.text('status')}' is not a status (open or void)")
             if issued and due and due < issued:
                 row.fail("due_date", f"due date {due} is before the issue date {issued}")
-            if row.ok_since(before):
-                yield Invoice(id=key, customer_id=customer_id, number=row.text("number"), issue_date=issued,
-                              due_date=due, currency=currency, total=total, exchange_rate=rate or None,
-                              status=InvoiceStatus(status), raw=row.raw(), origin=row.origin)
+            if row.ok_since(before):  # (so every field is there: validated here, and by the model)
+                yield Invoice.model_validate(dict(
+                    id=key, customer_id=customer_id, number=row.text("number"), issue_date=issued, due_date=due,
+                    currency=currency, total=total, exchange_rate=rate or None, status=InvoiceStatus(status),
+                    raw=row.raw(), origin=row.origin))
 
     def _grouped(self, name: str) -> Iterator[Payment | CreditNote | Prepared]:
         """Payments (or credit notes): adjacent rows sharing an id are one record, one row per allocation."""
@@ -387,7 +388,7 @@ class CsvLedger:
                 yield from self._grouped_records(name, chunk)
 
     def _grouped_records(self, name: str, chunk: Chunk) -> Iterator[Payment | CreditNote]:
-        group: list[tuple[_Row, dict[str, object]]] = []
+        group: list[tuple[_Row, dict[str, Any]]] = []
         for row in self._rows(chunk):
             before = len(self.problems)
             fields = self._money_row(row)
@@ -400,7 +401,7 @@ class CsvLedger:
         if group:
             yield from self._record(name, group)
 
-    def _money_row(self, row: _Row) -> dict[str, object]:
+    def _money_row(self, row: _Row) -> dict[str, Any]:
         customer_id = row.required("customer_id")
         currency = row.currency(default=self._default_currency(customer_id))
         return {
@@ -411,7 +412,7 @@ class CsvLedger:
             "invoice_id": row.text("invoice_id"), "reason": row.text("reason"),
         }
 
-    def _record(self, name: str, group: list[tuple[_Row, dict[str, object]]]) -> Iterator[Payment | CreditNote]:
+    def _record(self, name: str, group: list[tuple[_Row, dict[str, Any]]]) -> Iterator[Payment | CreditNote]:
         first_row, head = group[0]
         before = len(self.problems)
         for row, fields in group[1:]:
@@ -429,9 +430,9 @@ class CsvLedger:
                       raw=_group_raw([r.raw() for r, _ in group]),
                       origin=first_row.origin)
         if name == "payments.csv":
-            yield Payment(**common)
+            yield Payment.model_validate(common)
         else:
-            yield CreditNote(**common, reason=head["reason"])
+            yield CreditNote.model_validate({**common, "reason": head["reason"]})
 
 
 def read_folder(folder: Path, home: str,

@@ -73,12 +73,13 @@ def _columns(chunk: Chunk, names: Sequence[str]) -> dict[str, Column] | None:
     return found
 
 
-def _raws(chunk: Chunk) -> list[str | None] | list[dict[str, str] | None]:
+def _raws(chunk: Chunk) -> list[dict[str, str]] | list[None]:
     """Each row's unmodelled columns as a dict (None for every row when the file has none)."""
-    extras = chunk.layout.extras
-    if not extras:
-        return [None] * len(chunk.rows)
-    return [{name: values[at] for name, at in extras} for values in chunk.rows]
+    return _extras(chunk) if chunk.layout.extras else [None] * len(chunk.rows)
+
+
+def _extras(chunk: Chunk) -> list[dict[str, str]]:
+    return [{name: values[at] for name, at in chunk.layout.extras} for values in chunk.rows]
 
 
 def _dates(column: Column) -> Column | None:
@@ -239,7 +240,7 @@ def grouped(chunk: Chunk, entity: str, default_currency: Callable[[str], str], h
     size = len(chunk.rows)
     return _group_rows(entity, _Grouping(found["id"], found["customer_id"], dates, currencies, rates,
                                          _optional(found.get("reason"), size), _optional(found.get("invoice_id"), size),
-                                         amounts, chunk.origins(), _raws(chunk) if chunk.layout.extras else None))
+                                         amounts, chunk.origins(), _extras(chunk) if chunk.layout.extras else None))
 
 
 @dataclass(frozen=True)
@@ -292,8 +293,8 @@ def _group_rows(entity: str, g: _Grouping) -> Prepared | None:
     applied = list(map(_is_not_none, g.invoices))  # the rows that allocate, one allocation each
     allocations = list(zip(repeat(entity), compress(g.ids, applied), compress(g.invoices, applied),
                            compress(g.dates, applied), compress(g.amounts, applied), compress(g.origins, applied)))
-    fixed = (("kind", "payment"), ("reference", None), ("credit_used", None)) if entity == "payments" \
-        else (("number", None),)
+    fixed: tuple[tuple[str, str | None], ...] = (("kind", "payment"), ("reference", None), ("credit_used", None)) \
+        if entity == "payments" else (("number", None),)
     fixed += (("updated_at", None),) if raws is not None else (("updated_at", None), ("raw", None))
     return Prepared(entity, records, allocations, fixed)
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -257,4 +257,5 @@ def _credit_memo(raw: Mapping[str, Any]) -> CreditNote:
                       host_remaining=_money(raw.get("RemainingCredit")), updated_at=_utc(raw), raw=raw)
 
 
-_MAPPERS = {"Customer": _customer, "Invoice": _invoice, "Payment": _payment, "CreditMemo": _credit_memo}
+_MAPPERS: dict[str, Callable[[Mapping[str, Any]], Record | None]] = {
+    "Customer": _customer, "Invoice": _invoice, "Payment": _payment, "CreditMemo": _credit_memo}

@@ -56,6 +56,7 @@ class XeroLedger:
         if not config.tenant_id:
             raise AuthError(f"client '{config.key}' has no tenant_id: run `connector auth {config.key}`")
         self.config = config
+        self.tenant_id: str = config.tenant_id
         client_id, secret = credentials(config)
         self.policy = HostPolicy(RateLimiter(limits_for(XERO_LIMITS, **config.limits.model_dump())))
         self.session = session_with(self.policy)
@@ -71,7 +72,7 @@ class XeroLedger:
     def _get(self, endpoint: str, params: dict[str, Any], since: str | None) -> dict[str, Any]:
         for attempt in range(2):
             tokens = self.tokens.fresh(self.refresh, margin=float("inf") if attempt else 60)  # ok: seconds
-            headers = {"Authorization": f"Bearer {tokens.access_token}", "xero-tenant-id": self.config.tenant_id,
+            headers = {"Authorization": f"Bearer {tokens.access_token}", "xero-tenant-id": self.tenant_id,
                        "Accept": "application/json"}
             if since:
                 headers["If-Modified-Since"] = since

@@ -100,7 +100,7 @@ def sync(
     workspace = workspace_of(ctx)
     if bool(client) == all_clients:
         fail(UsageError("name one client, or pass --all"))
-    keys = workspace.client_keys() if all_clients else [client]
+    keys = workspace.client_keys() if all_clients or client is None else [client]
     if not keys:
         fail(UsageError(f"no clients in {workspace.clients_dir}; create one with `connector init`"))
     reports = _run_syncs(workspace, keys, full, show_progress=not as_json and err.is_terminal)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, TemplateNotFound
+from jinja2 import (BaseLoader, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined,
+                    TemplateNotFound)
 
 KINDS = ("new", "regular", "large", "problem")
 LARGE_BALANCE = Decimal("10000")
@@ -34,7 +35,7 @@ def customer_kind(segment: str, balance: Decimal, large: Decimal = LARGE_BALANCE
 
 
 def environment(config_dir: Path | None = None) -> Environment:
-    loaders = [FileSystemLoader(str(config_dir / "templates" / "mail"))] if config_dir else []
+    loaders: list[BaseLoader] = [FileSystemLoader(str(config_dir / "templates" / "mail"))] if config_dir else []
     loaders.append(PackageLoader("connector.config", "templates/mail"))
     return Environment(loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=False,
                        keep_trailing_newline=True)

@@ -51,7 +51,7 @@ class Guard:
     day_calls: dict[str, int] = field(default_factory=lambda: {"xero": 0})
     in_flight: dict[str, int] = field(default_factory=lambda: {"qbo": 0, "xero": 0})
     lock: threading.Lock = field(default_factory=threading.Lock)
-    replies: dict[tuple[str, str], tuple[int, bytes, str]] = field(default_factory=dict)
+    replies: dict[tuple[str, str], tuple[int, bytes, str | None]] = field(default_factory=dict)
 
     def take_fault(self, path: str) -> Fault | None:
         with self.lock:

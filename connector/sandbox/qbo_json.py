@@ -198,7 +198,8 @@ def entity_records(world: World, entity: str, hosts: list[HostRecord]) -> Iterat
     """The QBO records of an entity for these host records, as list items; Payment also lists credit-memo
     applications.  One at a time, so that only what the query keeps stays in memory."""
     for h in hosts:
-        yield from world.listed("qbo", _kind(h), h.record.id, lambda h=h: render(world, h))
+        yield from world.listed("qbo", _kind(h), h.record.id, functools.partial(render, world, h))
     if entity == "payments":
         for h in world.live("credit_notes"):
-            yield from world.listed("qbo-apply", "credit_notes", h.record.id, lambda h=h: credit_applications(world, h))
+            yield from world.listed("qbo-apply", "credit_notes", h.record.id,
+                                    functools.partial(credit_applications, world, h))

@@ -92,7 +92,8 @@ class _Parser:
 
     def expect(self, word: str) -> None:
         if not self.keyword(word):
-            raise QueryError(f"Expected {word} but found {self.peek()[1] if self.peek() else 'end of query'}")
+            found = self.peek()
+            raise QueryError(f"Expected {word} but found {found[1] if found else 'end of query'}")
 
     def value(self) -> Any:
         kind, text = self.take()
@@ -142,7 +143,9 @@ def parse(text: str) -> Query:
             if not 1 <= max_results <= MAX_RESULTS:
                 raise QueryError(f"MAXRESULTS must be between 1 and {MAX_RESULTS}")
         else:
-            raise QueryError(f"Encountered {p.peek()[1]!r} where STARTPOSITION, MAXRESULTS or the end was expected")
+            token = p.peek()
+            raise QueryError(f"Encountered {token[1] if token else ''!r} where STARTPOSITION, MAXRESULTS or the end "
+                             "was expected")
     mentions = any(c.path.lower() == "active" for c in where)
     return Query(entity, count, tuple(where), tuple(order), start, max_results, mentions)
 

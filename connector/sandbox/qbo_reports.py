@@ -58,7 +58,7 @@ def aged_receivables(world: World, args: Mapping[str, str]) -> dict[str, Any]:
             home = owed * (invoice.exchange_rate or 1)
             by_customer[invoice.customer_id][_bucket((on - invoice.due_date).days, period, periods)] += \
                 home.quantize(CENT, ROUND_HALF_UP)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for customer_id, amounts in sorted(by_customer.items(),
                                        key=lambda kv: world.records["customers"][kv[0]].record.name.casefold()):  # type: ignore[union-attr]
         customer = world.records["customers"][customer_id]

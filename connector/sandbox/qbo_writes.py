@@ -113,7 +113,7 @@ def register_qbo_writes(app: Flask, world: World, denied: Callable[[str], Any]) 
         name = (body.get("DisplayName") or "").strip()
         if not name:
             return _fault("2020", "Required param missing", "Required parameter DisplayName is missing")
-        if any(h.record.name == name for h in world.live("customers")):
+        if any(isinstance(h.record, Customer) and h.record.name == name for h in world.live("customers")):
             return _fault("6240", "Duplicate Name Exists Error", f"The name supplied already exists. : {name}")
         email = (body.get("PrimaryEmailAddr") or {}).get("Address")
         customer = Customer(id=f"C-API{world.next_number('customer'):05d}", name=name, email=email,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -188,7 +189,7 @@ def _register_lists(app: Flask, world: World, denied: Callable[[], Any]) -> None
         hosts = world.live(entity) if live else list(world.records[entity].values())
         for h in hosts:
             if only is None or only(h):
-                yield from world.listed(kind, entity, h.record.id, lambda h=h: render(h))
+                yield from world.listed(kind, entity, h.record.id, functools.partial(render, h))
 
     def invoices() -> Iterator[Listed]:
         brief = request.args.get("summaryOnly", "").lower() == "true"  # once, not per record: it is costly

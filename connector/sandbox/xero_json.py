@@ -45,6 +45,19 @@ def _rate(rate: Decimal | None) -> float | int:
     return 1 if rate is None else _number((1 / rate).quantize(Decimal("0.000001")))
 
 
+def _applying(world: World, entity: str, key: str) -> Payment | CreditNote:
+    """The payment or credit note behind one of an invoice's applied parts."""
+    record = world.records[entity][key].record
+    assert isinstance(record, Payment | CreditNote)
+    return record
+
+
+def _credit_note(world: World, key: str) -> CreditNote:
+    record = world.records["credit_notes"][key].record
+    assert isinstance(record, CreditNote)
+    return record
+
+
 def _contact_ref(world: World, customer_id: str) -> dict[str, Any]:
     def build() -> dict[str, Any]:
         host = world.by_id("customers", customer_id) or world.by_id("suppliers", customer_id)
@@ -106,15 +119,15 @@ def invoice(world: World, host: HostRecord, summary: bool = False) -> dict[str, 
         body["LineItems"] = [{"Description": "Services", "Quantity": 1, "UnitAmount": total,
                               "LineAmount": total, "AccountCode": "200", "TaxType": "NONE",
                               "TaxAmount": 0}]
-        body["Payments"] = [{"PaymentID": payment_id(world, k, i.id), "Date": ms_date(world.records[e][k].record.date),
+        body["Payments"] = [{"PaymentID": payment_id(world, k, i.id), "Date": ms_date(_applying(world, e, k).date),
                              "Amount": _number(a), "CurrencyRate": rate, "Reference": ""}
                             for e, k, a in parts if e == "payments"]
         body["CreditNotes"] = [{"CreditNoteID": world.records[e][k].xero_id, "AppliedAmount": _number(a),
-                                "Date": ms_date(world.records[e][k].record.date),
-                                "CreditNoteNumber": world.records[e][k].record.number or k}
+                                "Date": ms_date(_applying(world, e, k).date),
+                                "CreditNoteNumber": _credit_note(world, k).number or k}
                                for e, k, a in parts if e == "credit_notes"]
     if due == 0 and i.status is InvoiceStatus.OPEN and parts:
-        body["FullyPaidOnDate"] = ms_date(max(world.records[e][k].record.date for e, k, _ in parts))
+        body["FullyPaidOnDate"] = ms_date(max(_applying(world, e, k).date for e, k, _ in parts))
     return body
 
 
