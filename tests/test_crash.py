@@ -59,12 +59,45 @@ def wal_larger_than(workspace: Workspace, size: int) -> Callable[[], bool]:
     return lambda: wal.exists() and wal.stat().st_size > base + size
 
 
-def store_grew(workspace: Workspace, size: int) -> Callable[[], bool]:
-    """True once the store's file grows past `size`: a first load, which writes through a rollback journal
-    rather than the WAL, has started writing rows into the store's own tables."""
-    store = workspace.data_dir / "acme" / "store.sqlite"
-    base = store.stat().st_size if store.exists() else 0
-    return lambda: store.exists() and store.stat().st_size > base + size
+def journal(workspace: Workspace) -> Path:
+    """A first load writes the store's tables through a rollback journal (not the WAL): the file is there
+    from the load's first write to its commit."""
+    return workspace.data_dir / "acme" / "store.sqlite-journal"
+
+
+def writing_for(workspace: Workspace, seconds: float) -> Callable[[], bool]:
+    """True once this run's first load has been writing the store's tables for `seconds`.
+
+    The journal a killed run leaves behind is older than this run, and is rolled back when the store is
+    opened: only a journal written since counts.  (The store's file itself grows only at the commit, a
+    window of some 50 ms that a busy machine can miss.)
+    """
+    since, seen = time.time(), []
+
+    def ready() -> bool:
+        try:
+            fresh = journal(workspace).stat().st_mtime >= since
+        except FileNotFoundError:
+            fresh = False
+        if fresh and not seen:
+            seen.append(time.monotonic())
+        return bool(seen) and time.monotonic() - seen[0] >= seconds
+    return ready
+
+
+def sync_writing(workspace: Workspace) -> tuple[float, float]:
+    """A first load to its end: how long it took, and how long it wrote the store's tables (its journal
+    was there), so that kills can be placed in that phase as fractions of it."""
+    started = time.monotonic()
+    process = start_sync(workspace)
+    first = last = None
+    while process.poll() is None:
+        if journal(workspace).exists():
+            first, last = first or time.monotonic(), time.monotonic()
+        time.sleep(0.002)
+    assert process.returncode == 0, process.communicate()[1].decode()[-2000:]
+    assert first is not None and last is not None, "the load never wrote through a journal"
+    return time.monotonic() - started, last - first
 
 
 def edit_ledger(folder: Path) -> None:
@@ -115,12 +148,12 @@ def test_sigkill_during_first_load_then_rerun_gives_the_uninterrupted_store(
         tmp_path: Path, ledgers: tuple[Path, Path]) -> None:
     first, _ = ledgers
     reference = client(tmp_path, "reference", first)
-    took = sync(reference)
+    took, writing = sync_writing(reference)
     crashed = client(tmp_path, "crashed", first)
 
-    kill_after(crashed, after(took * 0.3))  # while reading and staging the files
-    kill_after(crashed, store_grew(crashed, 1 << 20))  # while the load writes the store's tables
-    kill_after(crashed, after(took * 0.8))
+    kill_after(crashed, after(took * 0.2))  # early: the worker process still reading the files
+    kill_after(crashed, writing_for(crashed, writing * 0.3))  # while the load writes the store's tables
+    kill_after(crashed, writing_for(crashed, writing * 0.8))  # ... late in that
     sync(crashed)
 
     assert dump_store(crashed.store_path("acme")) == dump_store(reference.store_path("acme"))
