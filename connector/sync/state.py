@@ -37,28 +37,23 @@ class CollectionsState:
         Hosts' ids mean little to people (QuickBooks numbers its records, Xero uses GUIDs), so the invoice
         number is accepted too, when exactly one live invoice carries it; an id always wins.
         """
-        if self.conn.execute("SELECT 1 FROM invoices WHERE id = ? AND deleted_at IS NULL", (reference,)).fetchone():
-            return reference
-        found = [key for key, in self.conn.execute(
-            "SELECT id FROM invoices WHERE number = ? AND deleted_at IS NULL ORDER BY id", (reference,))]
-        if len(found) > 1:
-            raise UsageError(f"invoice number '{reference}' is on {len(found)} invoices (ids {', '.join(found)}): "
-                             "name one by its id")
-        if not found:
-            raise UsageError(f"no invoice with the id or number '{reference}' in the store (sync first, or check it)")
-        return found[0]
+        return self._id_of("invoices", "number", reference, ("invoice", "number"))
 
     def customer_id(self, reference: str) -> str:
         """The id of the customer a person names by its id or by its exact name (when no other has it)."""
-        if self.conn.execute("SELECT 1 FROM customers WHERE id = ? AND deleted_at IS NULL", (reference,)).fetchone():
+        return self._id_of("customers", "name", reference, ("customer", "name"))
+
+    def _id_of(self, table: str, column: str, reference: str, words: tuple[str, str]) -> str:
+        if self.conn.execute(f"SELECT 1 FROM {table} WHERE id = ? AND deleted_at IS NULL", (reference,)).fetchone():
             return reference
         found = [key for key, in self.conn.execute(
-            "SELECT id FROM customers WHERE name = ? AND deleted_at IS NULL ORDER BY id", (reference,))]
+            f"SELECT id FROM {table} WHERE {column} = ? AND deleted_at IS NULL ORDER BY id", (reference,))]
+        noun, by = words
         if len(found) > 1:
-            raise UsageError(f"{len(found)} customers are named '{reference}' (ids {', '.join(found)}): "
+            raise UsageError(f"the {noun} {by} '{reference}' is on {len(found)} {table} (ids {', '.join(found)}): "
                              "name one by its id")
         if not found:
-            raise UsageError(f"no customer with the id or name '{reference}' in the store (sync first, or check it)")
+            raise UsageError(f"no {noun} with the id or {by} '{reference}' in the store (sync first, or check it)")
         return found[0]
 
     def _invoice(self, invoice_id: str) -> tuple[str, str]:
