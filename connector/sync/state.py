@@ -189,7 +189,12 @@ class CollectionsState:
         return result
 
     def log(self) -> list[dict[str, object]]:
-        rows = self.store.db.query("SELECT a.*, GROUP_CONCAT(ai.invoice_id) AS invoice_ids FROM actions a "
-                                   "LEFT JOIN action_invoices ai ON ai.key = a.key GROUP BY a.key "
-                                   "ORDER BY a.executed_on, a.recorded_at")
+        """The executed actions, oldest first, with the customer's name and the invoices' numbers (an
+        invoice without a number, or no longer in the store, shows its id)."""
+        rows = self.store.db.query(
+            "SELECT a.*, c.name AS customer_name, GROUP_CONCAT(ai.invoice_id) AS invoice_ids, "
+            "GROUP_CONCAT(COALESCE(i.number, ai.invoice_id)) AS invoice_numbers FROM actions a "
+            "LEFT JOIN customers c ON c.id = a.customer_id "
+            "LEFT JOIN action_invoices ai ON ai.key = a.key LEFT JOIN invoices i ON i.id = ai.invoice_id "
+            "GROUP BY a.key ORDER BY a.executed_on, a.recorded_at")
         return list(rows)
