@@ -132,3 +132,28 @@ def test_a_host_store_from_before_version_9_reads_everything_again_on_its_next_s
             assert bool(store.cursors()) is (host == "csv")
             merge(store, *_books())  # what the next sync brings: the column filled in
             assert store.conn.execute("SELECT COUNT(*) FROM payments WHERE credit_used IS NULL").fetchone() == (0,)
+
+
+def test_a_host_credit_note_on_a_bad_debt_item_or_account_is_a_write_off() -> None:
+    """Neither host has a field for a write-off: accountants book it to a bad-debt item or account, which the
+    client's `[write_offs]` names (QuickBooks: a line's item name; Xero: its item code or account code)."""
+    from connector.adapters.xero import to_record as xero_record
+    from connector.config.models import WriteOffSettings
+
+    def memo(item: str) -> dict[str, object]:
+        return {"Id": "CM", "TxnDate": "2026-01-01", "TotalAmt": 40, "CustomerRef": {"value": "C1"},
+                "Line": [{"Amount": 40, "DetailType": "SalesItemLineDetail",
+                          "SalesItemLineDetail": {"ItemRef": {"value": "9", "name": item}}}]}
+
+    def note(line: dict[str, str]) -> dict[str, object]:
+        return {"CreditNoteID": "CN", "Type": "ACCRECCREDIT", "Status": "AUTHORISED", "Contact": {"ContactID": "C1"},
+                "Date": "2026-01-01", "Total": 40, "CurrencyCode": "GBP", "LineItems": [line]}
+
+    default, ours = WriteOffSettings(), WriteOffSettings(items=["Uncollectable"], accounts=["489"])
+    assert to_record("CreditMemo", memo("bad debt"), default).reason == "bad_debt"  # type: ignore[union-attr]
+    assert to_record("CreditMemo", memo("Services"), default).reason is None  # type: ignore[union-attr]
+    assert to_record("CreditMemo", memo("Bad Debt"), ours).reason is None  # type: ignore[union-attr]
+    assert to_record("CreditMemo", memo("UNCOLLECTABLE"), ours).reason == "bad_debt"  # type: ignore[union-attr]
+    assert xero_record("CreditNotes", note({"ItemCode": "Bad Debt"}), default).reason == "bad_debt"  # type: ignore[union-attr]
+    assert xero_record("CreditNotes", note({"AccountCode": "489"}), default).reason is None  # type: ignore[union-attr]
+    assert xero_record("CreditNotes", note({"AccountCode": "489"}), ours).reason == "bad_debt"  # type: ignore[union-attr]

@@ -83,6 +83,26 @@ def test_the_plan_agrees_across_hosts(three_ways: Workspace, sandbox: SandboxSer
     assert xero == csv
 
 
+def test_metrics_segments_and_forecast_agree_across_hosts(three_ways: Workspace, sandbox: SandboxServer) -> None:
+    """Write-offs included: csv says so in a column, QuickBooks and Xero by the bad-debt item on the credit
+    note's line (the client's `[write_offs]`)."""
+    day = sandbox.world.today
+    metrics = [reports.metrics(three_ways, key, as_of=day)[1].as_json(day) for key in ("csv", "qbo", "xero")]
+    assert metrics[0]["bad_debt_ratio"], "the company should write some debt off in the period"
+    assert metrics[1] == metrics[0] and metrics[2] == metrics[0]
+
+    def segments(key: str) -> dict[str, tuple[object, ...]]:
+        return {line.name: (line.segment, line.risk, line.avg_days_late, line.open_balance, line.reasons)
+                for line in reports.segments(three_ways, key, as_of=day)[1]}
+
+    def forecast(key: str) -> list[object]:
+        found = reports.forecast(three_ways, key, as_of=day)
+        return [*found.weeks, found.later, found.doubtful]
+
+    assert segments("qbo") == segments("csv") == segments("xero")
+    assert forecast("qbo") == forecast("csv") == forecast("xero")
+
+
 def test_they_still_agree_after_a_week_of_changes_read_incrementally(three_ways: Workspace, sandbox: SandboxServer,
                                                                       tmp_path: Path) -> None:
     """New invoices and payments, edits, voids and deleted payments, read by QuickBooks' CDC, Xero's

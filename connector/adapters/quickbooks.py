@@ -34,6 +34,7 @@ from connector.adapters.http import QBO_LIMITS, HostPolicy, RateLimiter, limits_
 from connector.adapters.readahead import read_ahead
 from connector.adapters.tokens import TokenStore, refresher
 from connector.config import ClientConfig, Workspace
+from connector.config.models import WriteOffSettings
 from connector.errors import AuthError, FatalHostError
 from connector.records import (Allocation, CreditNote, CreditUse, Customer, Invoice, InvoiceStatus, Payment, PaymentKind,
                                Record)
@@ -146,11 +147,11 @@ class QuickBooksLedger:
                 return
             start += len(page)
 
-    @staticmethod
-    def _mapped(pages: Iterator[tuple[str, list[dict[str, Any]]]]) -> Iterator[Record]:
+    def _mapped(self, pages: Iterator[tuple[str, list[dict[str, Any]]]]) -> Iterator[Record]:
+        write_offs = self.config.write_offs
         for qbo_name, page in pages:
             for raw in page:
-                if (record := to_record(qbo_name, raw)) is not None:
+                if (record := to_record(qbo_name, raw, write_offs)) is not None:
                     yield record
 
     def _changes(self, answer: dict[str, Any], since: str) -> tuple[list[Record], dict[str, list[str]]]:
@@ -167,7 +168,7 @@ class QuickBooksLedger:
                 for raw in items:
                     if raw.get("status") == "Deleted":
                         deletions.setdefault(entity, []).append(str(raw["Id"]))
-                    elif (record := to_record(qbo_name, raw)) is not None:
+                    elif (record := to_record(qbo_name, raw, self.config.write_offs)) is not None:
                         records.append(record)
         return records, deletions
 
@@ -193,10 +194,18 @@ def _money(value: Any) -> Decimal:
     return Decimal(str(value if value is not None else 0))
 
 
-def to_record(qbo_name: str, raw: Mapping[str, Any]) -> Record | None:
-    """Tolerant mapping: a record missing what the product needs is logged once and skipped, never fatal."""
+def to_record(qbo_name: str, raw: Mapping[str, Any], write_offs: WriteOffSettings | None = None) -> Record | None:
+    """Tolerant mapping: a record missing what the product needs is logged once and skipped, never fatal.
+
+    A credit memo with a line on one of the client's write-off items (`[write_offs]`) is a bad-debt write-off.
+    """
     try:
-        return _MAPPERS[qbo_name](raw)
+        record = _MAPPERS[qbo_name](raw)
+        if isinstance(record, CreditNote) and write_offs and any(
+                write_offs.marks(((line.get("SalesItemLineDetail") or {}).get("ItemRef") or {}).get("name"))
+                for line in raw.get("Line") or []):
+            record = record.model_copy(update={"reason": "bad_debt"})
+        return record
     except (KeyError, ValueError, ArithmeticError) as exc:
         log.warning("skipped QuickBooks %s %s: %s", qbo_name, raw.get("Id"), exc)
         return None

@@ -29,6 +29,7 @@ from connector.adapters.http import XERO_LIMITS, HostPolicy, RateLimiter, limits
 from connector.adapters.readahead import read_ahead
 from connector.adapters.tokens import TokenStore, refresher
 from connector.config import ClientConfig, Workspace
+from connector.config.models import WriteOffSettings
 from connector.errors import AuthError, FatalHostError
 from connector.records import Allocation, CreditNote, Customer, Invoice, InvoiceStatus, Payment, PaymentKind, Record
 
@@ -147,7 +148,7 @@ class XeroLedger:
             if stamp is not None and (latest is None or stamp > latest):
                 latest = stamp
             try:
-                mapped = to_record(endpoint, raw)
+                mapped = to_record(endpoint, raw, self.config.write_offs)
             except (KeyError, ValueError, ArithmeticError) as exc:
                 log.warning("skipped Xero %s record: %s", endpoint, exc)
                 continue
@@ -265,7 +266,16 @@ _MAPPERS: dict[str, Any] = {"Contacts": _contact, "Invoices": _invoice, "CreditN
                             "Prepayments": _credit_payment(PaymentKind.PREPAYMENT, "PrepaymentID")}
 
 
-def to_record(endpoint: str, raw: Mapping[str, Any]) -> Record | str | None:
+def to_record(endpoint: str, raw: Mapping[str, Any],
+              write_offs: WriteOffSettings | None = None) -> Record | str | None:
     """One item of an endpoint's page as a canonical record, the id of a record Xero has deleted, or None for
-    what is not a receivable (bills, drafts, refunds as payments of their own)."""
-    return _MAPPERS[endpoint](raw)  # type: ignore[no-any-return]
+    what is not a receivable (bills, drafts, refunds as payments of their own).
+
+    A credit note with a line on one of the client's write-off items or accounts (`[write_offs]`) is a
+    bad-debt write-off.
+    """
+    record = _MAPPERS[endpoint](raw)
+    if isinstance(record, CreditNote) and write_offs and any(
+            write_offs.marks(line.get("ItemCode"), line.get("AccountCode")) for line in raw.get("LineItems") or []):
+        record = record.model_copy(update={"reason": "bad_debt"})
+    return record  # type: ignore[no-any-return]

@@ -110,6 +110,20 @@ class MetricsSettings(_Strict):
     cei_sales: Literal["period_total", "monthly_average"] = "period_total"
 
 
+class WriteOffSettings(_Strict):
+    """How a QuickBooks or Xero credit note is known to write a debt off (a csv ledger says so in its `reason`
+    column): neither host has a field for it, so accountants book write-offs to a bad-debt item or account.
+    A credit note with a line on one of these is a write-off (compared without case)."""
+
+    items: list[str] = ["Bad Debt"]  # QuickBooks: a line's product/service name; Xero: a line's item code
+    accounts: list[str] = []  # Xero: a line's account code (your bad-debt expense account, say "489")
+
+    def marks(self, item: object, account: object = None) -> bool:
+        """True when a credit note line's item or account is one of the write-off ones."""
+        return (isinstance(item, str) and item.casefold() in {i.casefold() for i in self.items}) or (
+            isinstance(account, str) and account.casefold() in {a.casefold() for a in self.accounts})
+
+
 class AgingSettings(_Strict):
     """How the aging is bucketed: by due date (default) or invoice date, and the bucket edges in days."""
 
@@ -174,6 +188,7 @@ class ClientConfig(_Strict):
     email: EmailSettings = EmailSettings()
     limits: LimitSettings = LimitSettings()
     metrics: MetricsSettings = MetricsSettings()
+    write_offs: WriteOffSettings = WriteOffSettings()
     aging: AgingSettings = AgingSettings()
     allowance: AllowanceSettings = AllowanceSettings()
     segments: SegmentThresholds = SegmentThresholds()

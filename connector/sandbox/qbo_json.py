@@ -155,7 +155,8 @@ def _credit_memo(world: World, host: HostRecord, n: CreditNote) -> dict[str, Any
         "TxnDate": n.date.isoformat(), "CurrencyRef": _currency(n.currency),
         "Line": [{"Id": "1", "LineNum": 1, "Description": n.reason or "Credit", "Amount": _number(n.amount),
                   "DetailType": "SalesItemLineDetail",
-                  "SalesItemLineDetail": {"ItemRef": {"value": "1", "name": "Services"},
+                  "SalesItemLineDetail": {"ItemRef": {"value": "2", "name": "Bad Debt"} if n.write_off
+                                          else {"value": "1", "name": "Services"},
                                           "UnitPrice": _number(n.amount), "Qty": 1, "TaxCodeRef": {"value": "NON"}}},
                  {"Amount": _number(n.amount), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}],
         "TxnTaxDetail": {"TotalTax": 0}, "CustomerRef": _ref(world, "customers", n.customer_id),

@@ -166,6 +166,10 @@ def credit_note(world: World, host: HostRecord) -> dict[str, Any]:
         "Status": status, "LineAmountTypes": "Exclusive", "SubTotal": _number(n.amount), "TotalTax": 0,
         "Total": _number(n.amount), "UpdatedDateUTC": ms_date(host.updated), "CurrencyCode": n.currency,
         "RemainingCredit": _number(remaining), "Reference": n.reason or "", "HasAttachments": False,
+        "LineItems": [{"Description": "Bad debt written off" if n.write_off else "Credit", "Quantity": 1,
+                       "UnitAmount": _number(n.amount), "LineAmount": _number(n.amount), "TaxType": "NONE",
+                       "TaxAmount": 0, **({"ItemCode": "Bad Debt", "AccountCode": "489"} if n.write_off
+                                          else {"AccountCode": "200"})}],
         "Allocations": [{"Amount": _number(a.amount), "Date": ms_date(a.date or n.date),
                          "Invoice": {"InvoiceID": (world.by_id("invoices", a.invoice_id) or host).xero_id,
                                      "InvoiceNumber": a.invoice_id}} for a in n.allocations],
