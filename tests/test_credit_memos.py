@@ -102,18 +102,22 @@ def test_credit_refunded_is_not_held_today_though_no_allocation_shows_it(tmp_pat
         "Allocations": [{"Invoice": {"InvoiceID": "I1"}, "Amount": 20, "Date": "2026-01-10"}]})
     over = xero_record("Overpayments", {
         "OverpaymentID": "OP", "Type": "RECEIVE-OVERPAYMENT", "Status": "PAID", "Contact": contact,
-        "Date": "2026-01-05", "Total": 40, "RemainingCredit": 10, "CurrencyCode": "GBP",
-        "Payments": [{"PaymentID": "R2", "Amount": 30}], "Allocations": []})
+        "Date": "2026-01-05", "Total": 50, "RemainingCredit": 10, "CurrencyCode": "GBP",
+        "Payments": [{"PaymentID": "R2", "Amount": 30}],
+        "Allocations": [{"Invoice": {"InvoiceID": "I1"}, "Amount": 10, "Date": "2026-01-20"}]})
     with Store(tmp_path / "s.sqlite") as store:
         merge(store, Customer(id="C1", name="Ngata Marine"),
               Invoice(id="I1", customer_id="C1", issue_date=D, due_date=D, currency="GBP", total=Decimal("100.00")),
               note, over)
         held = {c.source_id: c.amount for c in inputs.credit_items(store, D + dt.timedelta(days=30))}
         assert held == {"OP": Decimal("10.00")}
+        # the overpayment's allocation keeps its own date (the 20th): before it, that part was still credit
+        assert {c.source_id: c.amount for c in inputs.credit_items(store, D + dt.timedelta(days=15))} == {
+            "OP": Decimal("20.00")}
         # before the allocation, the credit note still held what it later applied (when it was refunded is
         # not known, so an earlier day leaves the refund out)
         assert {c.source_id: c.amount for c in inputs.credit_items(store, D + dt.timedelta(days=8))} == {
-            "CN": Decimal("20.00"), "OP": Decimal("10.00")}
+            "CN": Decimal("20.00"), "OP": Decimal("20.00")}
 
 
 def test_a_host_store_from_before_version_9_reads_everything_again_on_its_next_sync(tmp_path: Path) -> None:
