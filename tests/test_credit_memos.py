@@ -58,6 +58,14 @@ def test_the_quickbooks_mapping_keeps_the_credit_each_payment_uses() -> None:
     assert (refund.kind, refund.amount, refund.allocations, refund.unapplied) == (
         PaymentKind.CREDIT_APPLICATION, Decimal(25), (), Decimal(0))
     assert [(u.credit_note_id, u.amount) for u in refund.credit_used] == [("CN3", Decimal(25))]
+    # a journal entry's credit applied to an invoice: no cash, no credit memo, and the invoice is paid
+    journal = to_record("Payment", {"Id": "P4", "TxnDate": "2026-02-02", "TotalAmt": 0, "CustomerRef": {"value": "C1"},
+                                    "Line": [{"Amount": 15, "LinkedTxn": [{"TxnId": "I2", "TxnType": "Invoice"}]},
+                                             {"Amount": 15, "LinkedTxn": [{"TxnId": "5", "TxnType": "JournalEntry"}]}]})
+    assert isinstance(journal, Payment)
+    assert (journal.kind, journal.amount, journal.unapplied, journal.credit_used) == (
+        PaymentKind.CREDIT_APPLICATION, Decimal(15), Decimal(0), ())
+    assert [(a.invoice_id, a.amount) for a in journal.allocations] == [("I2", Decimal(15))]
 
 
 def test_a_memos_credit_on_each_day_is_what_payments_had_not_used_by_then(tmp_path: Path) -> None:

@@ -241,10 +241,12 @@ def _payment(raw: Mapping[str, Any]) -> Payment | None:
             elif link.get("TxnType") == "CreditMemo":
                 credit_lines.append(target)
     total = _money(raw.get("TotalAmt"))
-    is_credit = bool(credit_lines) and total == 0
-    # a credit application's amount is the credit it uses: applied to invoices, or refunded (a line that
-    # links a cheque to the customer)
-    amount = sum((amount for _, amount in credit_lines), Decimal(0)) if is_credit else total
+    # Without cash, a payment record only moves credit: a credit memo's (applied to invoices, or refunded
+    # through a line that links a cheque), or a journal entry's or deposit's applied to invoices.  Its amount
+    # is what it moves.
+    is_credit = total == 0
+    amount = max(sum((a for _, a in credit_lines), Decimal(0)), sum((a for _, a in invoice_lines), Decimal(0))) \
+        if is_credit else total
     if amount <= 0:
         return None  # nothing received and nothing applied: not a receivable event
     return Payment(id=str(raw["Id"]), customer_id=_ref(raw, "CustomerRef"), date=dt.date.fromisoformat(raw["TxnDate"]),
