@@ -292,3 +292,11 @@ def test_ledger_text_that_looks_like_markup_is_printed_as_it_is(workspace: Works
     assert shown("[/x] Odd & Co", plan.stdout) and shown("disputed: see [/quote] and [red]this[/red]", plan.stdout)
     unknown = cli(workspace, "promise", "acme", "[/nope]", "--date", "2027-01-10")
     assert unknown.exit_code == 2 and "no invoice with the id or number '[/nope]'" in unknown.output
+
+
+def test_people_read_thousands_separators_and_scripts_plain_decimals(workspace: Workspace, tmp_path: Path) -> None:
+    client(workspace, tmp_path / "l", ledger_with_due_dates(["2026-01-01"], as_of_total="12345.67"))
+    text = cli(workspace, "aging", "acme", "--as-of", "2026-03-01").stdout
+    assert "12,345.67" in text and "12345.67" not in text
+    rows = cli(workspace, "aging", "acme", "--as-of", "2026-03-01", "--csv").stdout.splitlines()
+    assert rows[1].split(",")[-2:] == ["12345.67", "0.00"] and "12,345.67" not in "\n".join(rows)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import sys
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Annotated
 
 import typer
@@ -52,7 +54,8 @@ def aging(
         _print_aging(report)
 
 
-def _aging_rows(report: AgingReport) -> tuple[list[str], list[list[str]]]:
+def _aging_rows(report: AgingReport, money: Callable[[Decimal], str] = str) -> tuple[list[str], list[list[str]]]:
+    """The header and the lines, amounts written by `money` (plain for CSV, with thousands separators for people)."""
     by_invoice = bool(report.lines and report.lines[0].invoice_id)
     head = ["customer_id", "name", *(["invoice_id", "number", "due_date", "days_past_due"] if by_invoice else [])]
     tail = ["total"] if by_invoice else ["total", "unapplied_credit"]
@@ -61,9 +64,13 @@ def _aging_rows(report: AgingReport) -> tuple[list[str], list[list[str]]]:
         lead = [line.customer_id, line.name]
         if by_invoice:
             lead += [line.invoice_id or "", line.number or "", str(line.due_date), str(line.days)]
-        rest = [str(line.total)] if by_invoice else [str(line.total), str(line.unapplied_credit)]
-        rows.append([*lead, *(str(line.amounts[b]) for b in report.buckets), *rest])
+        rest = [money(line.total)] if by_invoice else [money(line.total), money(line.unapplied_credit if line.unapplied_credit is not None else Decimal(0))]
+        rows.append([*lead, *(money(line.amounts[b]) for b in report.buckets), *rest])
     return [*head, *report.buckets, *tail], rows
+
+
+def _separated(amount: Decimal) -> str:
+    return f"{amount:,}"
 
 
 def _print_aging_csv(report: AgingReport) -> None:
@@ -74,16 +81,16 @@ def _print_aging_csv(report: AgingReport) -> None:
 
 
 def _print_aging(report: AgingReport) -> None:
-    header, rows = _aging_rows(report)
+    header, rows = _aging_rows(report, _separated)
     table = Table(*header, title=f"aging as of {report.as_of} ({report.currency})", box=None)
     for column in table.columns[len(header) - len(report.buckets) - (2 if "unapplied_credit" in header else 1):]:
         column.justify = "right"
     for row in rows:
         table.add_row(*row)
     blanks = [""] * (len(header) - len(report.buckets) - (2 if "unapplied_credit" in header else 1) - 1)
-    credit = [str(report.unapplied_credit)] if "unapplied_credit" in header else []
-    table.add_row(styled("total", "bold"), *blanks, *(str(report.totals[b]) for b in report.buckets), str(report.total),
-                  *credit)
+    credit = [_separated(report.unapplied_credit)] if "unapplied_credit" in header else []
+    table.add_row(styled("total", "bold"), *blanks, *(_separated(report.totals[b]) for b in report.buckets),
+                  _separated(report.total), *credit)
     print_table(table)
 
 
