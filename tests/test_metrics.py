@@ -115,6 +115,8 @@ def test_metrics_json_keys_and_period_options(workspace: Workspace, tmp_path: Pa
                           "avg_days_to_pay", "avg_days_to_pay_weighted", "avg_days_late", "pct_paid_late"]
     assert (data["from"], data["to"], data["total_outstanding"]) == ("2026-04-02", "2026-06-30", "4000.00")
     assert data["dso"] == 90 and data["avg_days_to_pay"] is None
+    text = cli(workspace, "metrics", "co", "--as-of", "2026-06-30").stdout  # for people: n/a, separators
+    assert "4,000.00" in text and "avg_days_to_pay" in text and "n/a" in text
     assert cli(workspace, "metrics", "co", "--from", "2026-07-01", "--to", "2026-06-01").exit_code == 2
     assert cli(workspace, "metrics", "co", "--as-of", "2026-06-30", "--to", "2026-06-01").exit_code == 2
 

@@ -111,8 +111,11 @@ def metrics(
         print_json(data)
         return
     table = Table("metric", "value", title=f"metrics {data['from']} to {data['to']}", box=None)
+    table.columns[1].justify = "right"
     for name, value in data.items():
-        if name not in ("as_of", "from", "to"):
+        if name == "total_outstanding":
+            table.add_row(name, f"{result.total_outstanding:,}")
+        elif name not in ("as_of", "from", "to"):
             table.add_row(name, "n/a" if value is None else str(value))
     print_table(table)
 
