@@ -222,6 +222,8 @@ def test_people_name_invoices_by_number_and_customers_by_name(co: Company) -> No
     result = cli(co.workspace, "payment-plan", "co", "Customer C1", "--installment", "2026-07-15=50.00",
                  "--invoice", "No. I2", "--as-of", "2026-07-01")
     assert result.exit_code == 0, result.output
+    shown = json.loads(cli(co.workspace, "payment-plan", "co", "Customer C1", "--as-of", "2026-07-01", "--json").stdout)
+    assert shown["customer_id"] == "C1" and shown["plans"][0]["invoice_ids"] == ["I2"]
     assert {(h.customer_id, h.invoice_id, h.reason.split(":")[0]) for h in co.plan(WED).holds} == {
         ("C1", "I1", "disputed"), ("C1", "I2", "on payment plan #1"), ("C2", "I3", "promised to pay by 2026-07-10")}
     unknown = cli(co.workspace, "dispute", "co", "No. I9", "--open", "x")

@@ -90,20 +90,20 @@ def payment_plan(
 ) -> None:
     """Create (--installment), cancel (--cancel) or show a customer's installment plans."""
     installments = [_installment(text) for text in installment or []]
-    states = guard(lambda: planning.payment_plan(workspace_of(ctx), client, customer, installments=installments,
+    customer_id, states = guard(lambda: planning.payment_plan(workspace_of(ctx), client, customer, installments=installments,
                                                   invoices=invoice, cancel=cancel, as_of=parse_date(as_of)))
     rows = [{"plan_id": s.plan.plan_id, "status": s.status, "invoice_ids": list(s.plan.invoice_ids),
              "currency": s.plan.currency, "paid": str(s.paid),
              "installments": [{"date": str(d), "amount": str(a)} for d, a in s.plan.installments],
              "missed": s.missed and {"date": str(s.missed[0]), "amount": str(s.missed[1])}} for s in states]
     if as_json:
-        print_json({"customer_id": customer, "plans": rows})
+        print_json({"customer_id": customer_id, "plans": rows})
         return
     for row in rows:
         out.print(f"plan #{row['plan_id']} ({row['status']}): {row['currency']} {row['paid']} paid; "
                   + ", ".join(f"{i['date']} {i['amount']}" for i in row["installments"]))  # type: ignore[union-attr]
     if not rows:
-        out.print(f"no payment plans for customer {customer}")
+        out.print(f"no payment plans for customer {customer}" + (f" (id {customer_id})" if customer_id != customer else ""))
 
 
 def _installment(text: str) -> tuple[dt.date, Decimal]:
