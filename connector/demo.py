@@ -135,9 +135,9 @@ def _show_engine(console: Console, workspace: Workspace, key: str) -> None:
     console.print(f"metrics {data['from']} to {data['to']}: " + ", ".join(
         f"{name} {data[name]}" for name in ("dso", "best_possible_dso", "cei", "overdue_pct", "avg_days_late")))
     plan = planning.plan(workspace, key)
-    table = Table("due at (UTC)", Column("customer", no_wrap=True, overflow="ellipsis", max_width=24), "step", "invoices",
-                  "amount", title=f"plan: {len(plan.actions)} action(s), {len(plan.holds)} hold(s); the first ten",
-                  box=None)
+    customer = Column("customer", no_wrap=True, overflow="ellipsis", max_width=24)
+    table = Table("due at (UTC)", customer, "step", "invoices", "amount", box=None,
+                  title=f"plan: {len(plan.actions)} action(s), {len(plan.holds)} hold(s); the first ten")
     for action in plan.actions[:10]:
         table.add_row(f"{action.due_at:%Y-%m-%d %H:%M}", plan.customer_name(action.customer_id), action.step,
                       str(len(action.invoice_ids)), f"{action.amount:,}")

@@ -62,7 +62,10 @@ def test_aging_and_unapplied_credit_agree_across_hosts(three_ways: Workspace, sa
     assert qbo.keys() == xero.keys() == csv.keys()
 
 
-def _plan(workspace: Workspace, key: str, sandbox: SandboxServer) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+Rows = list[tuple[object, ...]]
+
+
+def _plan(workspace: Workspace, key: str, sandbox: SandboxServer) -> tuple[Rows, Rows]:
     from connector.sync.store import Store
 
     with Store(workspace.store_path(key), read_only=True) as store:

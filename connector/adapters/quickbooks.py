@@ -36,8 +36,8 @@ from connector.adapters.tokens import TokenStore, refresher
 from connector.config import ClientConfig, Workspace
 from connector.config.models import WriteOffSettings
 from connector.errors import AuthError, FatalHostError
-from connector.records import (Allocation, CreditNote, CreditUse, Customer, Invoice, InvoiceStatus, Payment, PaymentKind,
-                               Record)
+from connector.records import (
+    Allocation, CreditNote, CreditUse, Customer, Invoice, InvoiceStatus, Payment, PaymentKind, Record)
 
 log = logging.getLogger(__name__)
 ENTITIES = (("Customer", "customers"), ("Invoice", "invoices"), ("Payment", "payments"),

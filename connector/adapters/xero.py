@@ -254,7 +254,8 @@ def _credit_payment(kind: PaymentKind, key: str) -> Any:
         return Payment(id=raw[key], customer_id=raw["Contact"]["ContactID"], date=_date(raw["Date"]),
                        currency=raw.get("CurrencyCode") or "USD", amount=Decimal(str(raw["Total"])), kind=kind,
                        host_unapplied=_remaining(raw),
-                       allocations=tuple(Allocation(invoice_id=a["Invoice"]["InvoiceID"], amount=Decimal(str(a["Amount"])),
+                       allocations=tuple(Allocation(invoice_id=a["Invoice"]["InvoiceID"],
+                                                    amount=Decimal(str(a["Amount"])),
                                                     date=_date(a["Date"]) if a.get("Date") else None)
                                          for a in raw.get("Allocations") or [] if Decimal(str(a["Amount"])) > 0),
                        updated_at=_ms(raw.get("UpdatedDateUTC")), raw=raw)

@@ -36,7 +36,8 @@ def aging(
     client: Annotated[str, typer.Argument(help="The client.")],
     as_of: AsOfOption = None,
     by: Annotated[str, typer.Option("--by", help="customer | invoice")] = "customer",
-    basis: Annotated[str | None, typer.Option(help="due_date | invoice_date", show_default="the client's config")] = None,
+    basis: Annotated[str | None, typer.Option(
+        help="due_date | invoice_date", show_default="the client's config")] = None,
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
 ) -> None:
@@ -64,7 +65,8 @@ def _aging_rows(report: AgingReport, money: Callable[[Decimal], str] = str) -> t
         lead = [line.customer_id, line.name]
         if by_invoice:
             lead += [line.invoice_id or "", line.number or "", str(line.due_date), str(line.days)]
-        rest = [money(line.total)] if by_invoice else [money(line.total), money(line.unapplied_credit if line.unapplied_credit is not None else Decimal(0))]
+        credit = line.unapplied_credit if line.unapplied_credit is not None else Decimal(0)
+        rest = [money(line.total)] if by_invoice else [money(line.total), money(credit)]
         rows.append([*lead, *(money(line.amounts[b]) for b in report.buckets), *rest])
     return [*head, *report.buckets, *tail], rows
 

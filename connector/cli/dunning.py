@@ -84,14 +84,16 @@ def payment_plan(
     installment: Annotated[list[str] | None, typer.Option(
         "--installment", help="DATE=AMOUNT; repeat for each installment to create a plan.")] = None,
     invoice: Annotated[list[str] | None, typer.Option(
-        "--invoice", help="An invoice the plan covers, by number or id (repeat; default: all the customer's open invoices).")] = None,
+        "--invoice", help="An invoice the plan covers, by number or id (repeat; default: all the customer's "
+                          "open invoices).")] = None,
     cancel: Annotated[int | None, typer.Option("--cancel", help="Cancel the plan with this number.")] = None,
     as_of: AsOfOption = None, as_json: JsonOption = False,
 ) -> None:
     """Create (--installment), cancel (--cancel) or show a customer's installment plans."""
     installments = [_installment(text) for text in installment or []]
-    customer_id, states = guard(lambda: planning.payment_plan(workspace_of(ctx), client, customer, installments=installments,
-                                                  invoices=invoice, cancel=cancel, as_of=parse_date(as_of)))
+    customer_id, states = guard(lambda: planning.payment_plan(
+        workspace_of(ctx), client, customer, installments=installments, invoices=invoice, cancel=cancel,
+        as_of=parse_date(as_of)))
     rows = [{"plan_id": s.plan.plan_id, "status": s.status, "invoice_ids": list(s.plan.invoice_ids),
              "currency": s.plan.currency, "paid": str(s.paid),
              "installments": [{"date": str(d), "amount": str(a)} for d, a in s.plan.installments],
@@ -103,7 +105,8 @@ def payment_plan(
         out.print(f"plan #{row['plan_id']} ({row['status']}): {row['currency']} {row['paid']} paid; "
                   + ", ".join(f"{i['date']} {i['amount']}" for i in row["installments"]))  # type: ignore[union-attr]
     if not rows:
-        out.print(f"no payment plans for customer {customer}" + (f" (id {customer_id})" if customer_id != customer else ""))
+        named = customer if customer_id == customer else f"{customer} (id {customer_id})"
+        out.print(f"no payment plans for customer {named}")
 
 
 def _installment(text: str) -> tuple[dt.date, Decimal]:

@@ -236,7 +236,8 @@ SETTLED = f"""
         UNION  -- (QuickBooks applies a credit memo through a payment record: `Payment.credit_used`; CROSS JOIN
                -- keeps SQLite starting from those few payments rather than from every payment's allocations)
         SELECT i.rowid, i.id FROM payments p INDEXED BY payments_credit_used CROSS JOIN json_each(p.credit_used) u
-        CROSS JOIN credit_notes n ON n.id = u.key CROSS JOIN allocations w ON w.source = 'payments' AND w.source_id = p.id
+        CROSS JOIN credit_notes n ON n.id = u.key
+        CROSS JOIN allocations w ON w.source = 'payments' AND w.source_id = p.id
         CROSS JOIN invoices i ON i.id = w.invoice_id
         WHERE p.credit_used IS NOT NULL AND p.deleted_at IS NULL AND n.reason = 'bad_debt' AND n.deleted_at IS NULL)
     SELECT i.id, i.customer_id, i.issue_date, i.due_date, i.paid_on AS settled, i.total, i.currency,

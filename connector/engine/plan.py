@@ -127,8 +127,9 @@ class Plan:
                            "invoice_id": h.invoice_id,
                            "invoice_number": h.invoice_id and self.invoice_number(h.invoice_id), "reason": h.reason}
                           for h in self.holds],
-                "worklist": [{"key": a.key, "customer_id": a.customer_id, "customer_name": self.customer_name(a.customer_id),
-                              "kind": a.kind, "amount": str(a.amount), "reason": a.reason} for a in self.worklist]}
+                "worklist": [{"key": a.key, "customer_id": a.customer_id,
+                              "customer_name": self.customer_name(a.customer_id), "kind": a.kind,
+                              "amount": str(a.amount), "reason": a.reason} for a in self.worklist]}
 
 
 def action_key(client: str, customer: str, step: str, invoices: Sequence[str], repeat: int) -> str:
