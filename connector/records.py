@@ -154,6 +154,14 @@ class CreditNote(_Record):
         "credit (the host also knows of credit used through payment records and of refunds).")
 
     @property
+    def unapplied(self) -> Decimal:
+        """Credit not applied to any invoice: the host's own figure when it gives one, else worked out from
+        the allocations."""
+        if self.host_remaining is not None:
+            return self.host_remaining
+        return self.amount - sum((a.amount for a in self.allocations), Decimal(0))
+
+    @property
     def write_off(self) -> bool:
         """True when the credit writes a debt off rather than correcting the invoice."""
         return self.reason == "bad_debt"
@@ -174,15 +182,6 @@ class UnappliedCredit(BaseModel):
     date: dt.date
     currency: str
     amount: Decimal = Field(gt=0, description="The part not yet applied to any invoice.")
-
-
-class Deletion(BaseModel):
-    """The host says a record no longer exists (QBO CDC ``status: Deleted``, a row gone from a csv file)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    entity: Literal["customers", "invoices", "payments", "credit_notes"]
-    id: str
 
 
 Record = Customer | Invoice | Payment | CreditNote

@@ -48,7 +48,7 @@ def _rows(record: Customer | Invoice | Payment | CreditNote) -> list[tuple[str, 
     extra = [] if isinstance(record, Payment) else [record.reason or ""]
     rows = [(name, [record.id, record.customer_id, record.date, a.amount, a.invoice_id, *extra, record.currency])
             for a in record.allocations]
-    unapplied = record.amount - sum((a.amount for a in record.allocations), 0)
+    unapplied = record.unapplied
     if unapplied:
         rows.append((name, [record.id, record.customer_id, record.date, unapplied, "", *extra, record.currency]))
     return rows

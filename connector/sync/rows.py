@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from connector.money import to_minor
-from connector.records import Allocation, CreditNote, Customer, Invoice, Payment
+from connector.records import CreditNote, Customer, Invoice, Payment
 
 Row = tuple[Any, ...]
 
@@ -96,10 +96,6 @@ def allocation_rows(source: str, parent: Payment | CreditNote) -> list[Row]:
              to_minor(a.amount, parent.currency), a.origin or parent.origin) for a in parent.allocations]
 
 
-def _unapplied(amount: Decimal, allocations: tuple[Allocation, ...], currency: str) -> int:
-    return to_minor(amount - sum((a.amount for a in allocations), Decimal(0)), currency)
-
-
 def credit_used_text(p: Payment) -> str | None:
     """The credit notes' credit a payment uses, as the store keeps it: a JSON object of minor units by credit
     note id, in id order (so that an unchanged payment gives the same text); None when it uses none."""
@@ -118,10 +114,9 @@ def payment_row(p: Payment) -> Row:
 
 
 def credit_note_row(n: CreditNote) -> Row:
-    left = to_minor(n.host_remaining, n.currency) if n.host_remaining is not None else \
-        _unapplied(n.amount, n.allocations, n.currency)
-    return (n.id, n.customer_id, n.number, n.date.isoformat(), n.currency, to_minor(n.amount, n.currency), left,
-            _rate(n.exchange_rate), n.reason, _instant(n.updated_at), raw_text(n.raw))
+    return (n.id, n.customer_id, n.number, n.date.isoformat(), n.currency, to_minor(n.amount, n.currency),
+            to_minor(n.unapplied, n.currency), _rate(n.exchange_rate), n.reason, _instant(n.updated_at),
+            raw_text(n.raw))
 
 
 def prepare(record: Customer | Invoice | Payment | CreditNote) -> tuple[str, Row, list[Row]]:
