@@ -47,3 +47,14 @@ def test_demo_runs_the_loop_without_credentials_or_network(tmp_path: Path) -> No
     assert "aging as of" in result.output and "plan:" in result.output and "demo finished" in result.output
     for key in ("demo-qbo", "demo-xero", "demo-csv"):
         assert (tmp_path / "data" / key / "store.sqlite").exists()
+
+
+def test_demo_with_a_relative_workdir_finds_its_csv_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--workdir demo` is typed from the current folder; the csv client's config, written further down,
+    must still point at the ledger beside it (it once pointed into config/clients/)."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["demo", "--size", "200", "--workdir", "demo"])
+    assert result.exit_code == 0, result.output
+    assert "demo-csv" in result.output and "demo finished" in result.output
+    config = (tmp_path / "demo" / "config" / "clients" / "demo-csv.toml").read_text(encoding="utf-8")
+    assert f'path = "{tmp_path / "demo" / "ledger"}"' in config

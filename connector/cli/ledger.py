@@ -41,9 +41,8 @@ def init(
     """Write config/clients/CLIENT.toml from a commented template."""
     if host not in ("quickbooks", "xero", "csv"):
         fail(UsageError(f"--host must be quickbooks, xero or csv, not '{host}'"))
-    folder = str(path.resolve()) if path else None
     file = guard(lambda: workspace_of(ctx).create_client(
-        client, host, name=name, path=folder, timezone=timezone, currency=currency, force=force))  # type: ignore[arg-type]
+        client, host, name=name, path=str(path) if path else None, timezone=timezone, currency=currency, force=force))  # type: ignore[arg-type]
     out.print(f"wrote {file}")
     next_step = "connector sync" if host == "csv" else "connector auth"
     out.print(f"next: review it, then run `{next_step} {client}`")

@@ -88,7 +88,11 @@ class Workspace:
 
     def create_client(self, key: str, host: Host, *, name: str | None = None, path: str | None = None,
                       timezone: str = "UTC", currency: str = "USD", force: bool = False) -> Path:
-        """Write `clients/KEY.toml` from the commented template for the host, then validate it."""
+        """Write `clients/KEY.toml` from the commented template for the host, then validate it.
+
+        A relative csv `path` is taken from the current folder, where the person or script calling typed it,
+        and written absolute: the config resolves relative paths from its own folder, which is not where
+        `./ledger` meant."""
         file = self.client_file(key)
         if file.exists() and not force:
             raise UsageError(f"{file} already exists; edit it, or pass --force to overwrite it")
@@ -97,7 +101,7 @@ class Workspace:
         if host != "csv" and path:
             raise UsageError("--path is only for csv clients")
         text = Template(_template(f"client_{host}.toml")).substitute(
-            key=key, name=_toml_text(name or key), path=_toml_text(path or ""),
+            key=key, name=_toml_text(name or key), path=_toml_text(str(Path(path).resolve()) if path else ""),
             timezone=_toml_text(timezone), currency=_toml_text(currency))
         file.parent.mkdir(parents=True, exist_ok=True)
         staged = file.with_suffix(".toml.new")
