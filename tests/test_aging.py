@@ -300,3 +300,26 @@ def test_people_read_thousands_separators_and_scripts_plain_decimals(workspace: 
     assert "12,345.67" in text and "12345.67" not in text
     rows = cli(workspace, "aging", "acme", "--as-of", "2026-03-01", "--csv").stdout.splitlines()
     assert rows[1].split(",")[-2:] == ["12345.67", "0.00"] and "12,345.67" not in "\n".join(rows)
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_a_narrow_terminal_never_cuts_a_figure(workspace: Workspace, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch, width: int) -> None:
+    """rich, squeezed, shortened amounts and dates to "1,125.…" and "2026-11…".  Tables keep every word
+    whole: names wrap at their spaces, and a table too wide for that is printed as plain lines."""
+    from connector.cli import common
+
+    long_names = {**GOOD, "customers.csv": GOOD["customers.csv"].replace(
+        "O'Brien & Sons", "O'Brien & Sons International Holdings Limited Partnership")}
+    client(workspace, tmp_path / "l", long_names)
+    monkeypatch.setattr(common.out, "width", width)
+    for command in (["aging", "acme", "--as-of", "2026-12-31"], ["plan", "acme", "--as-of", "2026-12-31"],
+                    ["allowance", "acme", "--as-of", "2026-12-31"], ["metrics", "acme", "--as-of", "2026-12-31"],
+                    ["clients"]):
+        result = cli(workspace, *command)
+        assert result.exit_code == 0, result.output
+        assert "…" not in result.stdout, f"{command[0]} cut a cell:\n{result.stdout}"
+    aging = cli(workspace, "aging", "acme", "--as-of", "2026-12-31").stdout
+    assert "223.50" in aging.split() and all(w in aging.split() for w in "International Holdings Limited".split())
+    allowance = cli(workspace, "allowance", "acme", "--as-of", "2026-12-31").stdout
+    assert max(map(len, allowance.splitlines())) <= width  # (a small table still fits the terminal)

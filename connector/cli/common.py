@@ -73,20 +73,33 @@ def guard(action: Callable[[], Any]) -> Any:
 # A table of more rows than this is printed as plain aligned text: rich lays a table out cell by cell, about
 # a millisecond a row, so the aging of 56,631 customers took 46 s to print (plain: about a second).
 PLAIN_TABLE_ROWS = 500
+# In plain text, a column of names or lists is as wide as this at most: the rare longer cell (an action for
+# forty invoices) runs into the rest of its own line rather than widening every line of the table.
+PLAIN_TEXT_WIDTH = 40
 
 
 def print_table(table: Table) -> None:
-    """Print a report's table for people: laid out by rich when small, as plain aligned columns when large
-    (no wrapping: long lines stay whole, for `less -S` or a wide terminal)."""
-    if table.row_count <= PLAIN_TABLE_ROWS:
-        out.print(table)
-        return
+    """Print a report's table for people: laid out by rich when small and when it fits the terminal, as plain
+    aligned columns otherwise (no wrapping: long lines stay whole, for `less -S` or a wide terminal).
+
+    Nothing is ever cut: rich, squeezed, shortens what does not fit to "1,125.…" or "2026-11…", a figure or
+    date nobody can read.  Each column keeps at least its longest word, so only names and reasons wrap (at
+    spaces); a table that cannot fit so is printed plain."""
     columns = [[_plain(column.header), *(_plain(cell) for cell in column.cells)] for column in table.columns]
-    widths = [max(map(cell_len, cells)) for cells in columns]
+    if table.row_count <= PLAIN_TABLE_ROWS:
+        words = [max((cell_len(word) for cell in cells for word in cell.split()), default=0) for cells in columns]
+        if sum(words) + 2 * len(words) <= out.width:  # (each column is padded by a space either side)
+            for column, width in zip(table.columns, words):
+                column.min_width = width
+            out.print(table)
+            return
     right = [column.justify == "right" for column in table.columns]
+    widths = [max(map(cell_len, cells)) if flush else max(cell_len(cells[0]), min(max(map(cell_len, cells)),
+                                                                                 PLAIN_TEXT_WIDTH))
+              for cells, flush in zip(columns, right)]
     lines = [_plain(table.title)] if table.title else []
     for row in zip(*columns):
-        lines.append("  ".join(cell.rjust(width) if flush else cell + " " * (width - cell_len(cell))
+        lines.append("  ".join(cell.rjust(width) if flush else cell + " " * max(0, width - cell_len(cell))
                                for cell, width, flush in zip(row, widths, right)).rstrip())
     sys.stdout.write("\n".join(lines) + "\n")
 
