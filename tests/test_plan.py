@@ -350,3 +350,24 @@ def test_the_plan_for_people_names_customers_and_invoice_numbers_and_ranks_the_c
     assert "Customer C1" in actions and "No. S" in actions and "Customer C2" in actions and "No. L" in actions
     assert worklist.index("Customer C2") < worklist.index("Customer C1") and "900.00" in worklist
     assert "Customer C1" in holds and "No. D" in holds and "disputed: wrong price" in holds
+
+
+@pytest.mark.parametrize("installments, said", [
+    (["2026-07-15=50.005"], "installment 2026-07-15=50.005: 50.005 is finer than the minor unit of GBP"),
+    (["2026-07-15=-5"], "installment 2026-07-15=-5: the amount must be more than 0"),
+    (["2026-07-15=0"], "the amount must be more than 0"),
+    (["2026-07-15=NaN"], "the amount must be more than 0"),
+    (["2026-06-15=50.00"], "is dated before the plan starts (2026-07-01)"),
+    (["2026-07-15=50.00", "2026-07-15=25.00"], "installments dated 2026-07-15 twice"),
+])
+def test_a_mistyped_installment_is_refused_and_nothing_is_stored(co: Company, installments: list[str],
+                                                                 said: str) -> None:
+    """A sub-penny, negative, zero or back-dated installment once stopped the command with a traceback or
+    stored a plan that was 'completed' at once, holding the customer's invoices out of the plan."""
+    co.invoice("I1", days(-10), "100.00").sync()
+    args = [arg for text in installments for arg in ("--installment", text)]
+    result = cli(co.workspace, "payment-plan", "co", "C1", *args, "--as-of", "2026-07-01")
+    assert result.exit_code == 2 and said in result.output, result.output
+    shown = cli(co.workspace, "payment-plan", "co", "C1", "--as-of", "2026-07-01")
+    assert "no payment plans for customer C1" in shown.stdout
+    assert co.plan(WED).actions  # the invoice is still chased

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from connector.errors import UsageError
-from connector.money import from_minor, to_minor
+from connector.money import MoneyError, from_minor, to_minor
 from connector.sync.store import Store, utc_now
 
 
@@ -114,14 +114,13 @@ class CollectionsState:
         if len(currencies) != 1:
             raise UsageError("a payment plan covers invoices of one currency")
         (currency,) = currencies
-        if not installments:
-            raise UsageError("a payment plan needs at least one installment (DATE=AMOUNT)")
+        minor = _installments_in_minor_units(installments, currency, start)
         with self.store.transaction() as conn:
             plan_id = int(conn.execute(
                 "INSERT INTO payment_plans (customer_id, start_date, currency, created_at, created_by) "
                 "VALUES (?, ?, ?, ?, ?)", (customer_id, start.isoformat(), currency, utc_now(), by or who())).lastrowid or 0)
             conn.executemany("INSERT INTO plan_installments VALUES (?, ?, ?)",
-                             [(plan_id, on.isoformat(), to_minor(amount, currency)) for on, amount in installments])
+                             [(plan_id, on.isoformat(), units) for on, units in minor])
             conn.executemany("INSERT INTO plan_invoices VALUES (?, ?)", [(plan_id, i) for i in chosen])
         return plan_id
 
@@ -198,3 +197,28 @@ class CollectionsState:
             "LEFT JOIN action_invoices ai ON ai.key = a.key LEFT JOIN invoices i ON i.id = ai.invoice_id "
             "GROUP BY a.key ORDER BY a.executed_on, a.recorded_at")
         return list(rows)
+
+
+def _installments_in_minor_units(installments: Sequence[tuple[dt.date, Decimal]], currency: str,
+                                 start: dt.date) -> list[tuple[dt.date, int]]:
+    """A plan's installments as stored, refused before anything is stored when a person mistyped one: an
+    amount that is not a positive sum of the currency's minor units, a date before the plan starts, or a
+    date given twice (which installment is missed would be ambiguous)."""
+    if not installments:
+        raise UsageError("a payment plan needs at least one installment (DATE=AMOUNT)")
+    result = []
+    for on, amount in installments:
+        if not amount.is_finite() or amount <= 0:
+            raise UsageError(f"installment {on}={amount}: the amount must be more than 0")
+        try:
+            result.append((on, to_minor(amount, currency)))
+        except MoneyError as exc:
+            raise UsageError(f"installment {on}={amount}: {exc}") from None
+        if on < start:
+            raise UsageError(f"installment {on}={amount} is dated before the plan starts ({start}); "
+                             "pass --as-of to record a plan agreed earlier")
+    dates = [on for on, _ in installments]
+    if len(set(dates)) != len(dates):
+        raise UsageError(f"installments dated {', '.join(sorted({str(d) for d in dates if dates.count(d) > 1}))} "
+                         "twice; give one amount a date")
+    return sorted(result)
