@@ -18,6 +18,7 @@ from connector.engine.arrangements import PaymentPlan, PlanState, plan_state
 from connector.engine.plan import CustomerContext, Plan, PlanInputs, build_plan
 from connector.engine.policy import Execution
 from connector.engine.segments import window
+from connector.errors import UsageError
 from connector.money import to_home
 from connector.reports import collector_paused, customer_segment_names, open_store, today_for
 from connector.sync.state import CollectionsState
@@ -105,16 +106,30 @@ def dispute(workspace: Workspace, client: str, invoice: str, *, open_reason: str
     with open_store(workspace, config) as store:
         state = CollectionsState(store)
         invoice_id = state.invoice_id(invoice)
+        already = invoice_id in state.open_disputes()
         if open_reason is not None:
+            if already:
+                raise UsageError(f"invoice {_named(invoice, invoice_id)} already has an open dispute; resolve it first")
             state.open_dispute(invoice_id, open_reason)
             return f"dispute opened on invoice {_named(invoice, invoice_id)}: {open_reason}"
+        if not already:
+            raise UsageError(f"invoice {_named(invoice, invoice_id)} has no open dispute to resolve")
         state.resolve_dispute(invoice_id, resolve_note or "")
         return f"dispute on invoice {_named(invoice, invoice_id)} resolved: {resolve_note}"
 
 
-def promise(workspace: Workspace, client: str, invoice: str, promised: dt.date) -> str:
-    """Record a promise to pay an invoice (named by its id or its number) by a date."""
+def promise(workspace: Workspace, client: str, invoice: str, promised: dt.date, *,
+            as_of: dt.date | None = None) -> str:
+    """Record a promise, made on `as_of` (default today), to pay an invoice (named by its id or its number) by
+    a date.
+
+    A promised date before the day it was made is refused: a promise holds the invoice only until its date,
+    so it would hold nothing, and it would replace the invoice's current promise (the latest one counts)."""
     config = workspace.load_client(client)
+    made = as_of or today_for(config)
+    if promised < made:
+        raise UsageError(f"the promised date {promised} is before {made}, the day the promise is recorded as "
+                         "made; a promise holds an invoice until its date")
     with open_store(workspace, config) as store:
         state = CollectionsState(store)
         invoice_id = state.invoice_id(invoice)

@@ -189,7 +189,8 @@ def test_recorded_actions_are_not_planned_again_and_appear_in_the_log(co: Compan
 
 @pytest.mark.parametrize("setup, reason", [
     (lambda co: cli(co.workspace, "dispute", "co", "I1", "--open", "goods damaged"), "disputed: goods damaged"),
-    (lambda co: cli(co.workspace, "promise", "co", "I1", "--date", "2026-07-10"), "promised to pay by 2026-07-10"),
+    (lambda co: cli(co.workspace, "promise", "co", "I1", "--date", "2026-07-10", "--as-of", "2026-07-01"),
+     "promised to pay by 2026-07-10"),
     (lambda co: cli(co.workspace, "payment-plan", "co", "C1", "--installment", "2026-07-15=50.00",
                     "--installment", "2026-08-15=50.00", "--as-of", "2026-06-30"), "on payment plan #1"),
 ])
@@ -204,7 +205,7 @@ def test_invoice_holds(co: Company, setup, reason: str) -> None:
 
 def test_promise_holds_until_its_date_and_a_resolved_dispute_releases(co: Company) -> None:
     co.invoice("I1", days(-10)).sync()
-    assert cli(co.workspace, "promise", "co", "I1", "--date", "2026-07-10").exit_code == 0
+    assert cli(co.workspace, "promise", "co", "I1", "--date", "2026-07-10", "--as-of", "2026-07-01").exit_code == 0
     assert co.plan(days(9)).actions == []  # held through the promised day, 10 July
     assert co.plan(days(10)).actions
     assert cli(co.workspace, "dispute", "co", "I1", "--open", "wrong price").exit_code == 0
@@ -218,7 +219,7 @@ def test_people_name_invoices_by_number_and_customers_by_name(co: Company) -> No
     co.invoice("I1", days(-10)).invoice("I2", days(-9)).invoice("I3", days(-8), customer="C2").sync()
     result = cli(co.workspace, "dispute", "co", "No. I1", "--open", "wrong price")
     assert result.exit_code == 0 and "invoice No. I1 (id I1)" in result.stdout
-    assert cli(co.workspace, "promise", "co", "No. I3", "--date", "2026-07-10").exit_code == 0
+    assert cli(co.workspace, "promise", "co", "No. I3", "--date", "2026-07-10", "--as-of", "2026-07-01").exit_code == 0
     result = cli(co.workspace, "payment-plan", "co", "Customer C1", "--installment", "2026-07-15=50.00",
                  "--invoice", "No. I2", "--as-of", "2026-07-01")
     assert result.exit_code == 0, result.output
@@ -233,7 +234,7 @@ def test_people_name_invoices_by_number_and_customers_by_name(co: Company) -> No
     ledger = co.folder / "invoices.csv"  # numbered "No. I1" too
     ledger.write_text(ledger.read_text().replace("No. I4", "No. I1"))
     assert sync_client(co.workspace, "co").outcome == "succeeded"
-    ambiguous = cli(co.workspace, "promise", "co", "No. I1", "--date", "2026-07-10")
+    ambiguous = cli(co.workspace, "promise", "co", "No. I1", "--date", "2026-07-10", "--as-of", "2026-07-01")
     assert ambiguous.exit_code == 2 and "is on 2 invoices (ids I1, I4)" in ambiguous.output
 
 
@@ -371,3 +372,24 @@ def test_a_mistyped_installment_is_refused_and_nothing_is_stored(co: Company, in
     shown = cli(co.workspace, "payment-plan", "co", "C1", "--as-of", "2026-07-01")
     assert "no payment plans for customer C1" in shown.stdout
     assert co.plan(WED).actions  # the invoice is still chased
+
+
+def test_a_promise_dated_before_the_day_it_is_made_is_refused_and_keeps_the_one_before(co: Company) -> None:
+    """The latest promise counts: a mistyped past date once replaced a real promise and, holding nothing,
+    put the invoice back into the plan."""
+    co.invoice("I1", days(-10)).sync()
+    assert cli(co.workspace, "promise", "co", "I1", "--date", "2026-07-10", "--as-of", "2026-07-01").exit_code == 0
+    past = cli(co.workspace, "promise", "co", "I1", "--date", "2026-06-20", "--as-of", "2026-07-02")
+    assert past.exit_code == 2 and "the promised date 2026-06-20 is before 2026-07-02" in past.output
+    assert [h.reason for h in co.plan(days(5)).holds] == ["promised to pay by 2026-07-10"]
+    today = cli(co.workspace, "promise", "co", "I1", "--date", "2020-01-01")  # (--as-of: today)
+    assert today.exit_code == 2 and "is before" in today.output
+
+
+def test_dispute_errors_name_the_invoice_as_the_person_typed_it(co: Company) -> None:
+    co.invoice("I1", days(-10)).sync()
+    unresolved = cli(co.workspace, "dispute", "co", "No. I1", "--resolve", "done")
+    assert unresolved.exit_code == 2 and "invoice No. I1 (id I1) has no open dispute to resolve" in unresolved.output
+    assert cli(co.workspace, "dispute", "co", "No. I1", "--open", "wrong price").exit_code == 0
+    twice = cli(co.workspace, "dispute", "co", "No. I1", "--open", "again")
+    assert twice.exit_code == 2 and "invoice No. I1 (id I1) already has an open dispute" in twice.output

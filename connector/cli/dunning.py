@@ -74,9 +74,13 @@ def dispute(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The 
 @app.command()
 def promise(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The client.")],
             invoice: Annotated[str, typer.Argument(help="The invoice: its number, or its id.")],
-            date: Annotated[str, typer.Option("--date", help="Date the customer promised to pay by.")]) -> None:
+            date: Annotated[str, typer.Option("--date", help="Date the customer promised to pay by.")],
+            as_of: Annotated[str | None, typer.Option(
+                "--as-of", help="Day the promise was made (YYYY-MM-DD).",
+                show_default="today in the client's time zone")] = None) -> None:
     """Record a promise to pay: the invoice is held until that date."""
-    out.print(guard(lambda: planning.promise(workspace_of(ctx), client, invoice, parse_date(date))))  # type: ignore[arg-type]
+    out.print(guard(lambda: planning.promise(workspace_of(ctx), client, invoice, parse_date(date),  # type: ignore[arg-type]
+                                             as_of=parse_date(as_of))))
 
 
 @app.command(name="payment-plan")
