@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,18 @@ def test_init_writes_a_commented_template_that_loads(workspace: Workspace, tmp_p
     config = workspace.load_client("acme")
     assert (config.host, config.name, config.timezone, config.home_currency) == (
         host, 'Acme "Quoted" Ltd', "Europe/London", "GBP")
+
+
+def test_init_writes_the_default_policy_once_where_the_practice_can_edit_it(workspace: Workspace) -> None:
+    result = cli(workspace, "init", "acme", "--host", "xero")
+    policy = workspace.config_dir / "policies" / "default.toml"
+    assert result.exit_code == 0 and f"wrote {policy}" in result.stdout
+    packaged = workspace.load_policy("default")
+    assert [(s.name, s.offset_days) for s in packaged.steps][:2] == [("courtesy", -5), ("overdue", 1)]
+    policy.write_text(policy.read_text().replace("min_balance = \"50.00\"", "min_balance = \"75.00\""))
+    second = cli(workspace, "init", "beta", "--host", "xero")
+    assert second.exit_code == 0 and "default.toml" not in second.stdout  # an edited policy is kept
+    assert workspace.load_policy("default").min_balance == Decimal("75.00")
 
 
 def test_init_refuses_to_overwrite_an_existing_client(workspace: Workspace, tmp_path: Path) -> None:

@@ -43,9 +43,13 @@ def init(
     """Write config/clients/CLIENT.toml from a commented template."""
     if host not in ("quickbooks", "xero", "csv"):
         fail(UsageError(f"--host must be quickbooks, xero or csv, not '{host}'"))
+    policy = workspace_of(ctx).config_dir / "policies" / "default.toml"
+    had_policy = policy.exists()
     file = guard(lambda: workspace_of(ctx).create_client(
         client, host, name=name, path=str(path) if path else None, timezone=timezone, currency=currency, force=force))  # type: ignore[arg-type]
     out.print(f"wrote {file}")
+    if not had_policy and policy.exists():
+        out.print(f"wrote {policy}: the dunning policy clients follow unless their config names another")
     next_step = "connector sync" if host == "csv" else "connector auth"
     out.print(f"next: review it, then run `{next_step} {client}`")
 

@@ -68,7 +68,8 @@ class Workspace:
         return load_model(ClientConfig, file, key=key, file=file)
 
     def load_policy(self, name: str) -> Policy:
-        """A policy from `policies/NAME.toml`; "default" falls back to the packaged default policy."""
+        """A policy from `policies/NAME.toml`; "default" falls back to the packaged default policy (which
+        creating a client copies there)."""
         file = self.config_dir / "policies" / f"{name}.toml"
         if file.exists():
             return load_model(Policy, file, key=name, file=file)
@@ -112,4 +113,17 @@ class Workspace:
             staged.unlink()
             raise
         staged.replace(file)
+        self._write_default_policy()
         return file
+
+    def _write_default_policy(self) -> None:
+        """Put the packaged default policy in `policies/default.toml` unless one is there: the policy every
+        client follows unless its config names another is then a file the practice can read and edit,
+        rather than one hidden in the installed package."""
+        file = self.config_dir / "policies" / "default.toml"
+        if file.exists():
+            return
+        file.parent.mkdir(parents=True, exist_ok=True)
+        staged = file.with_suffix(".toml.new")
+        staged.write_text(_template("policy_default.toml"), encoding="utf-8")
+        staged.replace(file)
