@@ -56,7 +56,8 @@ def _summary(workspace: Workspace, key: str) -> ClientSummary:
             client=key, name=config.name, host=config.host, currency=config.home_currency,
             last_sync=None if succeeded is None else str(succeeded["ended_at"]),
             last_outcome=None if last is None else str(last["outcome"]),
-            open_balance=store.open_balance(config.home_currency), warning=warning)
+            # (a store that never finished a sync holds no books: no balance is known, rather than 0.00)
+            open_balance=None if succeeded is None else store.open_balance(config.home_currency), warning=warning)
 
 
 def _token_warning(workspace: Workspace, config: ClientConfig) -> str | None:
