@@ -256,7 +256,8 @@ def test_a_long_table_is_printed_whole_as_plain_aligned_columns(workspace: Works
     monkeypatch.setattr(common, "PLAIN_TABLE_ROWS", 1)
     lines = cli(workspace, "aging", "acme", "--as-of", "2026-12-31").stdout.splitlines()
     assert lines[0] == "aging as of 2026-12-31 (GBP)"
-    header, *rows, total = lines[1:]
+    end = lines.index("by invoice currency (amounts in that currency, not converted)")  # (the next table)
+    header, *rows, total = lines[1:end]
     assert header.split() == ["customer_id", "name", "current", "1-30", "31-60", "61-90", "91+", "total",
                               "unapplied_credit"]
     assert [row.split()[0] for row in rows] == ["C1", "C2"] and "O'Brien & Sons" in rows[0]
@@ -323,3 +324,13 @@ def test_a_narrow_terminal_never_cuts_a_figure(workspace: Workspace, tmp_path: P
     assert "223.50" in aging.split() and all(w in aging.split() for w in "International Holdings Limited".split())
     allowance = cli(workspace, "allowance", "acme", "--as-of", "2026-12-31").stdout
     assert max(map(len, allowance.splitlines())) <= width  # (a small table still fits the terminal)
+
+
+def test_a_multi_currency_aging_shows_each_invoice_currency_unconverted(workspace: Workspace, tmp_path: Path) -> None:
+    client(workspace, tmp_path / "l", WITH_CREDIT)
+    text = cli(workspace, "aging", "acme", "--as-of", "2026-12-31").stdout
+    native = text[text.index("by invoice currency"):].splitlines()
+    assert native[1].split()[0] == "currency" and native[1].split()[-1] == "total"
+    assert {line.split()[0]: line.split()[-1] for line in native[2:]} == {"EUR": "50.00", "GBP": "180.50"}
+    single = cli(workspace, "aging", "acme", "--as-of", "2026-01-15").stdout  # (before the EUR invoice)
+    assert "by invoice currency" not in single

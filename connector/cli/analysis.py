@@ -94,6 +94,16 @@ def _print_aging(report: AgingReport) -> None:
     table.add_row(styled("total", "bold"), *blanks, *(_separated(report.totals[b]) for b in report.buckets),
                   _separated(report.total), *credit)
     print_table(table)
+    if set(report.by_currency) - {report.currency}:
+        # A multi-currency ledger: what is owed in each invoice currency, before conversion (the figure the
+        # customer's statement and a currency hedge start from).
+        native = Table("currency", *report.buckets, "total", box=None,
+                       title="by invoice currency (amounts in that currency, not converted)")
+        for column in native.columns[1:]:
+            column.justify = "right"
+        for currency, amounts in sorted(report.by_currency.items()):
+            native.add_row(currency, *(_separated(amounts[b]) for b in [*report.buckets, "total"]))
+        print_table(native)
 
 
 @app.command()
