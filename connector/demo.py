@@ -133,7 +133,7 @@ def _show_engine(console: Console, workspace: Workspace, key: str) -> None:
     day, figures = reports.metrics(workspace, key)
     data = figures.as_json(day)
     console.print(f"metrics {data['from']} to {data['to']}: " + ", ".join(
-        f"{name} {data[name]}" for name in ("dso", "best_possible_dso", "cei", "overdue_pct", "avg_days_late")))
+        f"{name} {getattr(figures, name)}" for name in ("dso", "best_possible_dso", "cei", "overdue_pct", "avg_days_late")))
     plan = planning.plan(workspace, key)
     customer = Column("customer", no_wrap=True, overflow="ellipsis", max_width=24)
     table = Table("due at (UTC)", customer, "step", "invoices", "amount", box=None,

@@ -124,11 +124,12 @@ def metrics(
         return
     table = Table("metric", "value", title=f"metrics {data['from']} to {data['to']}", box=None)
     table.columns[1].justify = "right"
-    for name, value in data.items():
+    for name in data:
         if name == "total_outstanding":
             table.add_row(name, f"{result.total_outstanding:,}")
-        elif name not in ("as_of", "from", "to"):
-            table.add_row(name, "n/a" if value is None else str(value))
+        elif name not in ("as_of", "from", "to"):  # (the Decimal, not JSON's number: 34.70 rather than 34.7)
+            figure = getattr(result, name)
+            table.add_row(name, "n/a" if figure is None else f"{figure:,}")
     print_table(table)
 
 
