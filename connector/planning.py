@@ -29,7 +29,11 @@ from connector.sync.store import Store
 def plan(workspace: Workspace, client: str, *, as_of: dt.date | None = None, record: bool = False) -> Plan:
     """The next actions and the holds; with `record`, the actions are recorded as executed on the date."""
     config = workspace.load_client(client)
-    day = as_of or today_for(config)
+    today = today_for(config)
+    day = as_of or today
+    if record and day > today:
+        raise UsageError(f"--record records the plan's actions as executed on {day}, which is after today ({today}) "
+                         "in the client's time zone; plan without --record to look ahead")
     with open_store(workspace, config) as store:
         state = CollectionsState(store)
         data = store.consistent(lambda: _inputs(workspace, config, store, state, day))

@@ -393,3 +393,14 @@ def test_dispute_errors_name_the_invoice_as_the_person_typed_it(co: Company) -> 
     assert cli(co.workspace, "dispute", "co", "No. I1", "--open", "wrong price").exit_code == 0
     twice = cli(co.workspace, "dispute", "co", "No. I1", "--open", "again")
     assert twice.exit_code == 2 and "invoice No. I1 (id I1) already has an open dispute" in twice.output
+
+
+def test_recording_a_plan_for_a_day_still_to_come_is_refused(co: Company) -> None:
+    """Looking ahead is for planning; recording tomorrow's actions as executed would advance levels and fill
+    the log with contacts that never happened."""
+    co.invoice("I1", days(-10)).sync()
+    ahead = dt.date.today() + dt.timedelta(days=30)
+    result = cli(co.workspace, "plan", "co", "--as-of", str(ahead), "--record")
+    assert result.exit_code == 2 and "which is after today" in result.output
+    assert cli(co.workspace, "plan", "co", "--as-of", str(ahead)).exit_code == 0
+    assert json.loads(cli(co.workspace, "log", "co", "--json").stdout)["actions"] == []
