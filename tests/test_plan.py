@@ -181,7 +181,7 @@ def test_recorded_actions_are_not_planned_again_and_appear_in_the_log(co: Compan
     (entry,) = json.loads(result.stdout)["actions"]
     assert (entry["key"], entry["step"], entry["executed_on"], entry["source"]) == (
         action.key, "overdue", "2026-07-01", "record")
-    assert (entry["customer_name"], entry["invoice_ids"], entry["invoice_numbers"]) == ("Customer C1", "I1", "No. I1")
+    assert (entry["customer_name"], entry["invoice_ids"], entry["invoice_numbers"]) == ("Customer C1", ["I1"], ["No. I1"])
     assert entry["recorded_by"]
     text = cli(co.workspace, "log", "co").stdout
     assert "Customer C1" in text and "No. I1" in text

@@ -87,6 +87,8 @@ def _print_aging(report: AgingReport) -> None:
     table = Table(*header, title=f"aging as of {report.as_of} ({report.currency})", box=None)
     for column in table.columns[len(header) - len(report.buckets) - (2 if "unapplied_credit" in header else 1):]:
         column.justify = "right"
+    if "days_past_due" in header:
+        table.columns[header.index("days_past_due")].justify = "right"
     for row in rows:
         table.add_row(*row)
     blanks = [""] * (len(header) - len(report.buckets) - (2 if "unapplied_credit" in header else 1) - 1)

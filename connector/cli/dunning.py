@@ -134,7 +134,7 @@ def log(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The clie
     table = Table("executed", "customer", "step", "kind", "invoices", "recorded by", "source", box=None)
     for r in rows:
         table.add_row(str(r["executed_on"]), str(r["customer_name"] or r["customer_id"]), str(r["step"]),
-                      str(r["kind"]), str(r["invoice_numbers"]), str(r["recorded_by"]), str(r["source"]))
+                      str(r["kind"]), ", ".join(r["invoice_numbers"]), str(r["recorded_by"]), str(r["source"]))
     print_table(table)
 
 

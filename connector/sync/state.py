@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import json
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
@@ -188,15 +189,19 @@ class CollectionsState:
         return result
 
     def log(self) -> list[dict[str, object]]:
-        """The executed actions, oldest first, with the customer's name and the invoices' numbers (an
-        invoice without a number, or no longer in the store, shows its id)."""
-        rows = self.store.db.query(
-            "SELECT a.*, c.name AS customer_name, GROUP_CONCAT(ai.invoice_id) AS invoice_ids, "
-            "GROUP_CONCAT(COALESCE(i.number, ai.invoice_id)) AS invoice_numbers FROM actions a "
+        """The executed actions, oldest first, with the customer's name and the invoices' ids and numbers as
+        lists in id order (an invoice without a number, or no longer in the store, shows its id)."""
+        rows = list(self.store.db.query(
+            "SELECT a.*, c.name AS customer_name, json_group_array(json_array(ai.invoice_id, "
+            "COALESCE(i.number, ai.invoice_id))) AS invoices FROM actions a "
             "LEFT JOIN customers c ON c.id = a.customer_id "
             "LEFT JOIN action_invoices ai ON ai.key = a.key LEFT JOIN invoices i ON i.id = ai.invoice_id "
-            "GROUP BY a.key ORDER BY a.executed_on, a.recorded_at")
-        return list(rows)
+            "GROUP BY a.key ORDER BY a.executed_on, a.recorded_at, a.due_at, c.name, a.customer_id, a.step"))
+        for row in rows:
+            invoices = sorted(pair for pair in json.loads(str(row.pop("invoices"))) if pair[0] is not None)
+            row["invoice_ids"] = [key for key, _ in invoices]
+            row["invoice_numbers"] = [number for _, number in invoices]
+        return rows
 
 
 def _installments_in_minor_units(installments: Sequence[tuple[dt.date, Decimal]], currency: str,
