@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import sys
 from collections.abc import Callable
+from dataclasses import fields
 from decimal import Decimal
 from typing import Annotated
 
@@ -27,6 +28,7 @@ from connector.cli.common import (
 )
 from connector.engine.aging import AgingReport
 from connector.engine.aging import as_json as aging_json
+from connector.engine.segments import CustomerSegment
 from connector.errors import UsageError
 
 
@@ -145,6 +147,8 @@ def allowance(ctx: typer.Context, client: Annotated[str, typer.Argument(help="Th
         return
     table = Table("bucket", "balance", "rate %", "allowance", title=f"allowance as of {result.as_of} "
                   f"({result.currency}, rounded {result.rounding.replace('_', ' ')})", box=None)
+    for column in table.columns[1:]:
+        column.justify = "right"
     for line in result.lines:
         table.add_row(line.bucket, f"{line.balance:,}", str(line.rate), f"{line.allowance:,}")
     table.add_row(styled("total", "bold"), "", "", f"{result.total:,}")
@@ -161,10 +165,11 @@ def segments(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The
         print_json({"as_of": str(day), "customers": data})
     elif as_csv:
         writer = csv.writer(sys.stdout)
-        writer.writerow(list(data[0]) if data else ["customer_id"])
+        writer.writerow([f.name for f in fields(CustomerSegment)])
         writer.writerows([["; ".join(v) if isinstance(v, list) else v for v in row.values()] for row in data])
     else:
         table = Table("customer", "name", "segment", "risk", "owes", "why", title=f"segments as of {day}", box=None)
+        table.columns[3].justify = table.columns[4].justify = "right"
         for row in rows:
             table.add_row(row.customer_id, row.name, row.segment, str(row.risk), f"{row.open_balance:,}",
                           "; ".join(row.reasons))
@@ -182,6 +187,7 @@ def forecast(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The
         print_json(result.as_json())
         return
     table = Table("week", "from", "to", "expected", title=f"expected cash ({result.currency})", box=None)
+    table.columns[3].justify = "right"
     for n, (start, end, amount) in enumerate(result.weeks, 1):
         table.add_row(str(n), str(start), str(end), f"{amount:,}")
     table.add_row("later", "", "", f"{result.later:,}")

@@ -85,6 +85,9 @@ def print_table(table: Table) -> None:
     Nothing is ever cut: rich, squeezed, shortens what does not fit to "1,125.…" or "2026-11…", a figure or
     date nobody can read.  Each column keeps at least its longest word, so only names and reasons wrap (at
     spaces); a table that cannot fit so is printed plain."""
+    if table.row_count == 0:  # (a header over nothing reads like a fault: say there is nothing)
+        out.print(Text.assemble(_plain(table.title) + ": " if table.title else "", ("none", "italic")))
+        return
     columns = [[_plain(column.header), *(_plain(cell) for cell in column.cells)] for column in table.columns]
     if table.row_count <= PLAIN_TABLE_ROWS:
         words = [max((cell_len(word) for cell in cells for word in cell.split()), default=0) for cells in columns]

@@ -131,7 +131,8 @@ def log(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The clie
     if as_json:
         print_json({"actions": rows})
         return
-    table = Table("executed", "customer", "step", "kind", "invoices", "recorded by", "source", box=None)
+    table = Table("executed", "customer", "step", "kind", "invoices", "recorded by", "source", box=None,
+                  title="executed actions, oldest first")
     for r in rows:
         table.add_row(str(r["executed_on"]), str(r["customer_name"] or r["customer_id"]), str(r["step"]),
                       str(r["kind"]), ", ".join(r["invoice_numbers"]), str(r["recorded_by"]), str(r["source"]))

@@ -24,7 +24,7 @@ class Amounts:
     groups: tuple[tuple[str, Decimal | None, Decimal], ...] = ()
 
     def home(self, home: str, rates: Mapping[str, Decimal]) -> Decimal:
-        total = Decimal(0)
+        total = from_minor(0, home)  # (0.00, not 0, when there is nothing to add)
         for currency, rate, amount in self.groups:
             if currency != home and rate is None:
                 rate = rates.get(currency)
