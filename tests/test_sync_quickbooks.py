@@ -54,3 +54,16 @@ def test_a_full_sync_reads_each_entity_in_pages_of_1000(client: Workspace, sandb
     staged = {name: c.new + c.updated + c.unchanged for name, c in report.counts.items()}
     allowed = sum(math.floor(n / 1000) + 1 for n in staged.values()) + 1  # + the credit applications' share
     assert report.api_calls <= allowed
+
+
+def test_intuits_discovery_document_goes_through_the_host_policy(client: Workspace, sandbox: SandboxServer) -> None:
+    """intuit-oauth fetches the discovery document on a session of its own: without the policy a 503 or a
+    dropped connection there stopped the sync with a raw traceback (and a hung server would hang it)."""
+    for kind in ("503", "reset"):
+        requests.post(f"{sandbox.url}/_sandbox/faults", json={"path": "/.well-known/", "kind": kind, "count": 1},
+                      timeout=10)
+    report = sync_client(client, "qbo")
+    assert report.outcome == "succeeded", report.error
+    assert requests.get(f"{sandbox.url}/_sandbox/faults", timeout=10).json() == []  # both were met, and retried
+    quiet = sync_client(client, "qbo")
+    assert quiet.api_calls == 1  # (the discovery document is not an accounting API call)

@@ -24,7 +24,9 @@ from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
+import requests
 from intuitlib.client import AuthClient
+from intuitlib.exceptions import AuthClientError
 from quickbooks import QuickBooks
 from quickbooks.exceptions import AuthorizationException, QuickbooksException
 
@@ -46,6 +48,26 @@ CURSOR, PAGE, CDC_CAP, CDC_DAYS = "qbo_cdc", 1000, 1000, 30
 API_BASE = "https://quickbooks.api.intuit.com/v3"
 
 
+class _AuthClient(AuthClient):
+    """intuit-oauth's client, whose constructor fetches Intuit's discovery document on its own session: with
+    no timeout, no retries, and a raw `ConnectionError` when the network is down.  Every request it makes
+    goes through the host policy instead, like every other call."""
+
+    def __init__(self, policy: HostPolicy, client_id: str, secret: str, discovery_url: str) -> None:
+        self._policy = policy
+        try:
+            super().__init__(client_id, secret, "http://127.0.0.1/callback", discovery_url)
+        except AuthClientError as exc:
+            raise FatalHostError(f"Intuit's discovery document at {discovery_url} answered HTTP "
+                                 f"{exc.status_code}") from None
+        except (requests.RequestException, ValueError, KeyError) as exc:
+            raise FatalHostError(f"Intuit's discovery document at {discovery_url} is not readable: "
+                                 f"{type(exc).__name__}") from None
+
+    def get_adapter(self, url: str) -> HostPolicy:
+        return self._policy
+
+
 class QuickBooksLedger:
     host = "quickbooks"
 
@@ -59,13 +81,15 @@ class QuickBooksLedger:
         if self.api_base.startswith("http://127.0.0.1"):
             os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the sandbox on loopback speaks plain HTTP
         self.policy = HostPolicy(RateLimiter(limits_for(QBO_LIMITS, **config.limits.model_dump())))
+        # (Intuit's discovery document is not the accounting API: its own policy, not counted as API calls)
+        self.discovery_policy = HostPolicy(RateLimiter(QBO_LIMITS))
         self.qb: QuickBooks | None = None
 
     # -- connection -----------------------------------------------------------------------------
 
     def _connect(self, force_refresh: bool = False) -> QuickBooks:
-        auth = AuthClient(self.client_id, self.secret, "http://127.0.0.1/callback",
-                          self.config.endpoints.discovery_url or QBO_DISCOVERY)
+        auth = _AuthClient(self.discovery_policy, self.client_id, self.secret,
+                           self.config.endpoints.discovery_url or QBO_DISCOVERY)
         margin = float("inf") if force_refresh else 60  # ok: seconds, not money
         refresh = refresher(session_with(self.policy), auth.token_endpoint, self.client_id, self.secret, "quickbooks",
                             self.config.key)
