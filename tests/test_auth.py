@@ -3,6 +3,7 @@ tokens stored, and the realm or tenant written into the client's config."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -134,3 +135,20 @@ def test_auth_says_when_its_port_is_taken_or_no_answer_comes(workspace: Workspac
     with pytest.raises(AuthError, match="no answer from the consent page within 1 s"):
         authorize(workspace, "acme", port=free_port(), open_browser=False, show=lambda url: None, timeout=1)
     assert TokenStore(workspace.client_data_dir("acme"), "acme", "xero").load() is None
+
+
+def test_auth_with_the_host_unreachable_says_so_without_a_traceback(workspace: Workspace, sandbox: SandboxServer,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The discovery document is fetched through the host policy: retried, then a one-line error (it was a
+    raw ConnectionError traceback)."""
+    configure(workspace, sandbox, "quickbooks")
+    closed = f"http://127.0.0.1:{free_port()}/.well-known/openid_sandbox_configuration"
+    file = workspace.client_file("acme")
+    file.write_text(file.read_text().replace(f"{sandbox.url}/.well-known/openid_sandbox_configuration", closed))
+    monkeypatch.setattr(authorize_module, "HostPolicy",
+                        functools.partial(authorize_module.HostPolicy, sleep=lambda _: None))  # (no waits)
+    monkeypatch.setenv("QBO_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("QBO_CLIENT_SECRET", SECRET)
+    result = cli(workspace, "auth", "acme", "--no-browser", "--port", str(free_port()))
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)  # (not a traceback)
+    assert f"GET {closed}: still failing after 6 tries (ConnectionError)" in result.output

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import requests
 
+from connector.adapters.http import QBO_LIMITS, XERO_LIMITS, HostPolicy, RateLimiter, session_with
 from connector.adapters.tokens import Tokens, TokenStore
 from connector.config import ClientConfig, Workspace
 from connector.errors import AuthError, ConfigError, UsageError
@@ -114,7 +115,8 @@ def authorize(workspace: Workspace, key: str, *, port: int = 8765, open_browser:
     if config.host == "csv":
         raise UsageError(f"client '{key}' is a csv client: it needs no authorisation")
     client_id, secret = credentials(config)
-    session = requests.Session()
+    # (the host policy: a timeout, retries, and a clear error rather than a traceback when the network fails)
+    session = session_with(HostPolicy(RateLimiter(QBO_LIMITS if config.host == "quickbooks" else XERO_LIMITS)))
     where = endpoints(config, session)
     redirect_uri, state = f"http://127.0.0.1:{port}/callback", secrets.token_urlsafe(16)
     url = f"{where.authorize}?" + urlencode({"client_id": client_id, "response_type": "code", "state": state,
