@@ -33,6 +33,18 @@ def die(after: int) -> Iterator[int]:
     yield -1  # never reached
 
 
+class _NeedsAResponse(Exception):
+    """Like intuit-oauth's AuthClientError: pickles, but its constructor wants what it was made from."""
+
+    def __init__(self, response: object) -> None:
+        super().__init__(f"HTTP status {response.status}")  # type: ignore[attr-defined]
+
+
+def raise_unportable() -> Iterator[int]:
+    yield 1
+    raise _NeedsAResponse(type("Response", (), {"status": 503})())
+
+
 def pid_then_wait() -> Iterator[int]:
     for _ in range(20):  # enough to fill the first sends
         yield os.getpid()
@@ -149,3 +161,9 @@ def test_a_reader_process_that_dies_fails_the_run_and_changes_nothing(
     assert result.exit_code == 1, result.output
     assert "reader process ended unexpectedly" in result.output
     assert dump_store(workspace.store_path("acme")) == before
+
+
+def test_an_error_that_cannot_make_the_trip_arrives_as_a_plain_error_naming_it() -> None:
+    with pytest.raises(RuntimeError) as raised:
+        list(iterate_in_worker("tests.test_worker:raise_unportable"))
+    assert str(raised.value) == "tests.test_worker._NeedsAResponse in the reader process: HTTP status 503"

@@ -89,11 +89,23 @@ def _serve(source: BinaryIO, sink: BinaryIO) -> None:
                 items = []
         ending: tuple[str, Any] = ("done", None)
     except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
-        ending = ("raised", exc)
+        ending = ("raised", _portable(exc))
     sends.put(pickle.dumps(("items", items), protocol=pickle.HIGHEST_PROTOCOL))  # what came before the end
     sends.put(pickle.dumps(ending, protocol=pickle.HIGHEST_PROTOCOL))
     sends.put(None)
     sender.join()
+
+
+def _portable(exc: Exception) -> Exception:
+    """`exc` if it survives the trip to the parent, else a plain error saying what it was.
+
+    Some libraries' exceptions pickle but cannot be unpickled (intuit-oauth's `AuthClientError` needs the
+    HTTP response it was made from): the parent then failed with a puzzling `AttributeError` of its own."""
+    try:
+        pickle.loads(pickle.dumps(exc, protocol=pickle.HIGHEST_PROTOCOL))
+        return exc
+    except Exception:  # noqa: BLE001 - whatever stops the round trip
+        return RuntimeError(f"{type(exc).__module__}.{type(exc).__name__} in the reader process: {exc}")
 
 
 def _send(sends: queue.Queue[bytes | None], sink: BinaryIO) -> None:
