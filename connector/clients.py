@@ -44,8 +44,9 @@ def _summary(workspace: Workspace, key: str) -> ClientSummary:
     except ConnectorError as exc:
         return ClientSummary(client=key, error=str(exc))
     warning = _token_warning(workspace, config)
+    error = _policy_error(workspace, config)
     base = ClientSummary(client=key, name=config.name, host=config.host, currency=config.home_currency,
-                         warning=warning)
+                         error=error, warning=warning)
     path = workspace.data_dir / key / "store.sqlite"
     if not path.exists():
         return base
@@ -57,7 +58,20 @@ def _summary(workspace: Workspace, key: str) -> ClientSummary:
             last_sync=None if succeeded is None else str(succeeded["ended_at"]),
             last_outcome=None if last is None else str(last["outcome"]),
             # (a store that never finished a sync holds no books: no balance is known, rather than 0.00)
-            open_balance=None if succeeded is None else store.open_balance(config.home_currency), warning=warning)
+            open_balance=None if succeeded is None else store.open_balance(config.home_currency), error=error,
+            warning=warning)
+
+
+def _policy_error(workspace: Workspace, config: ClientConfig) -> str | None:
+    """The first policy the client (or one of its customers) names that is missing or invalid: its sync
+    would run, but not its plan, so the list is where a consultant should learn of it."""
+    names = dict.fromkeys([config.policy, *(c.policy for c in config.customers.values() if c.policy)])
+    for name in names:
+        try:
+            workspace.load_policy(name)
+        except ConnectorError as exc:
+            return str(exc)
+    return None
 
 
 def _token_warning(workspace: Workspace, config: ClientConfig) -> str | None:

@@ -122,6 +122,24 @@ def test_clients_lists_every_client_and_flags_the_invalid_ones(workspace: Worksp
     assert "host" in listed["bad"]["error"]
 
 
+def test_clients_flags_a_client_whose_policy_is_missing_or_invalid(workspace: Workspace, tmp_path: Path) -> None:
+    """Its sync would run but its plan would not: the list is where a consultant checks the configs."""
+    cli(workspace, "init", "good", "--host", "csv", "--path", str(tmp_path))
+    cli(workspace, "init", "gentle", "--host", "csv", "--path", str(tmp_path))
+    file = workspace.client_file("gentle")
+    file.write_text(file.read_text().replace('policy = "default"', 'policy = "gentle"'))
+    result = cli(workspace, "clients", "--json")
+    listed = {c["client"]: c for c in json.loads(result.stdout)["clients"]}
+    assert result.exit_code == 2 and listed["good"]["error"] is None
+    assert "policy 'gentle' not found" in listed["gentle"]["error"] and listed["gentle"]["host"] == "csv"
+    (workspace.config_dir / "policies" / "gentle.toml").write_text(
+        'name = "Gentle"\n[[steps]]\nname = "a"\noffset_days = 5\naction = "remind"\n')
+    listed = {c["client"]: c for c in json.loads(cli(workspace, "clients", "--json").stdout)["clients"]}
+    assert "gentle.toml: key 'steps[0].action'" in listed["gentle"]["error"]
+    text = cli(workspace, "clients")
+    assert text.exit_code == 2 and "steps[0].action" in text.output
+
+
 def test_unknown_client_is_a_usage_error_listing_the_known_ones(workspace: Workspace) -> None:
     cli(workspace, "init", "acme", "--host", "xero")
     result = cli(workspace, "sync", "acne")
