@@ -267,6 +267,15 @@ def test_balance_below_minimum_and_covered_by_unapplied_credit(co: Company) -> N
     assert holds["C2"] == "unapplied credit 600.00 covers the overdue balance 500.00"
 
 
+def test_no_courtesy_reminder_for_an_invoice_the_customers_credit_already_pays(co: Company) -> None:
+    co.invoice("SOON", days(3), "300.00").pay("CASH", days(-20), "500.00").sync()  # due in 3 days; 500 on account
+    plan = co.plan(WED)
+    assert plan.actions == [] and [h.reason for h in plan.holds] == [
+        "unapplied credit 500.00 covers the balance chased 300.00"]
+    co.invoice("LATER", days(4), "300.00").sync()  # 600 to remind of, 500 of credit: the reminder goes
+    assert [a.step for a in co.plan(WED).actions] == ["courtesy"]
+
+
 def test_quiet_hours_and_weekends_defer_never_drop(co: Company) -> None:
     co.policy["send_time"] = "21:30"
     co.invoice("I1", days(-3)).sync()
