@@ -84,6 +84,12 @@ def test_csv_path_is_relative_to_the_config_file(workspace: Workspace) -> None:
     ('name = "A"\nhost = "xero"\n[customers.C1]\ncredit_limit = 2500.5\n',
      "customers.C1.credit_limit", "quoted decimals"),
     ('name = "A"\nhost = "xero"\nrealm_id = "123"\n', "(top level)", "'realm_id' belongs to quickbooks"),
+    ('name = "A"\nhost = "xero"\n[segments]\nprompt_max_pct_late = "50"\n', "segments",
+     "prompt_max_pct_late (50) is more than occasional_max_pct_late (35)"),
+    ('name = "A"\nhost = "xero"\n[segments]\nfrequent_max_avg_days_late = "10"\n', "segments",
+     "occasional_max_avg_days_late (15) is more than frequent_max_avg_days_late (10)"),
+    ('name = "A"\nhost = "xero"\n[segments]\noccasional_max_pct_late = "120"\n', "segments",
+     "occasional_max_pct_late is a percentage: at most 100"),
 ])
 def test_invalid_config_is_refused_naming_file_key_and_reason(
         workspace: Workspace, text: str, key: str, reason: str) -> None:

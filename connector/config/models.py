@@ -156,6 +156,19 @@ class SegmentThresholds(_Strict):
     frequent_max_avg_days_late: Money = Decimal("45")
     problem_days_past_due: StrictInt = Field(default=90, ge=1)
 
+    @model_validator(mode="after")
+    def _nested(self) -> SegmentThresholds:
+        """Each segment's limits within the next one's: otherwise a segment is silently never reached."""
+        for lower, upper in (("prompt_max_pct_late", "occasional_max_pct_late"),
+                             ("prompt_max_avg_days_late", "occasional_max_avg_days_late"),
+                             ("occasional_max_avg_days_late", "frequent_max_avg_days_late")):
+            if getattr(self, lower) > getattr(self, upper):
+                raise ValueError(f"{lower} ({getattr(self, lower)}) is more than {upper} ({getattr(self, upper)}); "
+                                 "each segment's limit must be within the next one's")
+        if self.occasional_max_pct_late > 100:
+            raise ValueError("occasional_max_pct_late is a percentage: at most 100")
+        return self
+
 
 class LimitSettings(_Strict):
     """Our own call ceilings for this client, when the host's defaults do not fit (a test server, or an app
