@@ -88,6 +88,8 @@ def test_csv_path_is_relative_to_the_config_file(workspace: Workspace) -> None:
      "prompt_max_pct_late (50) is more than occasional_max_pct_late (35)"),
     ('name = "A"\nhost = "xero"\n[segments]\nfrequent_max_avg_days_late = "10"\n', "segments",
      "occasional_max_avg_days_late (15) is more than frequent_max_avg_days_late (10)"),
+    ('name = "A"\nhost = "xero"\n[allowance.rates]\ncurrent = "1"\n"1-30" = "3"\n"31-60" = "10"\n"61-90" = "25"\n'
+     '"91+" = "150"\n', "allowance", "at most 100; over it: 91+"),
     ('name = "A"\nhost = "xero"\n[segments]\noccasional_max_pct_late = "120"\n', "segments",
      "occasional_max_pct_late is a percentage: at most 100"),
 ])

@@ -144,6 +144,13 @@ class AllowanceSettings(_Strict):
                                "61-90": Decimal("25"), "91+": Decimal("50")}
     rounding: Literal["per_line", "total"] = "per_line"
 
+    @model_validator(mode="after")
+    def _percentages(self) -> AllowanceSettings:
+        over = sorted(bucket for bucket, rate in self.rates.items() if rate > 100)
+        if over:
+            raise ValueError(f"rates are percentages of each bucket, at most 100; over it: {', '.join(over)}")
+        return self
+
 
 class SegmentThresholds(_Strict):
     """Where one payment-behaviour segment ends and the next begins, over the trailing 12 months."""
