@@ -162,11 +162,18 @@ def test_default_policy_is_packaged_and_valid(workspace: Workspace) -> None:
 
 
 @pytest.mark.parametrize("steps, reason", [
-    ('[[steps]]\nname="a"\noffset_days=5\naction="reminder"\n[[steps]]\nname="a"\noffset_days=9\naction="note"\n',
+    ('[[steps]]\nname="a"\noffset_days=5\naction="note"\n[[steps]]\nname="a"\noffset_days=9\naction="note"\n',
      "step names must be unique"),
-    ('[[steps]]\nname="a"\noffset_days=5\naction="reminder"\n[[steps]]\nname="b"\noffset_days=1\naction="note"\n',
+    ('[[steps]]\nname="a"\noffset_days=5\naction="note"\n[[steps]]\nname="b"\noffset_days=1\naction="note"\n',
      "strictly increasing offset_days"),
     ('[[steps]]\nname="a"\noffset_days=5\naction="sms_blast"\n', "'reminder'"),
+    ('[[steps]]\nname="boss"\noffset_days=30\naction="escalate"\nchannel="none"\n',
+     "step 'boss' escalates: name the person in escalate_to"),
+    ('[[steps]]\nname="nudge"\noffset_days=1\naction="reminder"\n', "step 'nudge' sends an e-mail: name its template"),
+    ('[[steps]]\nname="early"\noffset_days=-5\naction="note"\nskip_segments=["promt"]\n',
+     "step 'early' skips unknown segment\\(s\\) promt"),
+    ('[[steps]]\nname="a"\noffset_days=5\naction="note"\n[segments.problems]\nshift_days=-7\n',
+     "\\[segments.problems\\] is not a segment"),
 ])
 def test_invalid_policy_is_refused(workspace: Workspace, steps: str, reason: str) -> None:
     file = workspace.config_dir / "policies" / "strict.toml"

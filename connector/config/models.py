@@ -232,6 +232,8 @@ class ClientConfig(_Strict):
 
 
 Action = Literal["reminder", "statement", "note", "call", "escalate", "final_demand", "agency"]
+# The payment-behaviour segments (`connector.engine.segments`), which a policy's steps and overrides name.
+SEGMENT_NAMES = ("prompt", "occasionally_late", "frequently_late", "problem", "new")
 
 
 class Step(_Strict):
@@ -244,6 +246,19 @@ class Step(_Strict):
     template: str | None = None
     skip_segments: list[str] = []
     escalate_to: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Step:
+        """A step that could not be carried out as written is refused here, not discovered on the day."""
+        if self.action == "escalate" and not self.escalate_to:
+            raise ValueError(f"step '{self.name}' escalates: name the person in escalate_to")
+        if self.channel == "email" and self.action in ("reminder", "statement", "final_demand") and not self.template:
+            raise ValueError(f"step '{self.name}' sends an e-mail: name its template")
+        unknown = [name for name in self.skip_segments if name not in SEGMENT_NAMES]
+        if unknown:
+            raise ValueError(f"step '{self.name}' skips unknown segment(s) {', '.join(unknown)}; segments are "
+                             f"{', '.join(SEGMENT_NAMES)}")
+        return self
 
 
 class ContactRules(_Strict):
@@ -287,4 +302,7 @@ class Policy(_Strict):
             raise ValueError("steps must be listed in order of strictly increasing offset_days")
         if self.plan_breach_step is not None and self.plan_breach_step not in names:
             raise ValueError(f"plan_breach_step '{self.plan_breach_step}' is not one of the steps")
+        unknown = sorted(set(self.segments) - set(SEGMENT_NAMES))
+        if unknown:
+            raise ValueError(f"[segments.{unknown[0]}] is not a segment; segments are {', '.join(SEGMENT_NAMES)}")
         return self

@@ -24,11 +24,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from connector.config.models import SegmentThresholds
+from connector.config.models import SEGMENT_NAMES, SegmentThresholds
 from connector.engine.inputs import CustomerInfo, Lateness, OpenItem, Receipt
 from connector.money import to_home
 
-SEGMENTS = ("prompt", "occasionally_late", "frequently_late", "problem", "new")
+SEGMENTS = SEGMENT_NAMES
 DEFAULT_THRESHOLDS = SegmentThresholds()
 TWO = Decimal("0.01")
 _NO_HISTORY = Lateness(0, 0, 0)
