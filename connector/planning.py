@@ -38,6 +38,7 @@ def plan(workspace: Workspace, client: str, *, as_of: dt.date | None = None, rec
         state = CollectionsState(store)
         data = store.consistent(lambda: _inputs(workspace, config, store, state, day))
         result = build_plan(data)
+        result.warnings += _config_warnings(config, store)
         if record:
             state.record_actions(result.actions, day, source="record")
             for plan_status in data.plans:
@@ -82,6 +83,15 @@ def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: Col
         client=config.key, as_of=day, home=config.home_currency, items=items, customers=customers,
         executions=executions, contacts=state.contacts(), credits=credits, disputes=state.open_disputes(),
         promises=state.promises(), plans=plans, rates=rates)
+
+
+def _config_warnings(config: ClientConfig, store: Store) -> list[str]:
+    """Per-customer settings that can have no effect: an excluded or paused customer whose id is mistyped
+    would be chased as if nothing were set."""
+    if not store.last_run():  # (nothing synced yet: every id would look unknown)
+        return []
+    return [f"{config.file}: [customers.\"{key}\"] names no customer in the ledger; its settings have no effect"
+            for key in inputs.missing_customers(store, config.customers)]
 
 
 def plan_states(store: Store, state: CollectionsState, day: dt.date, items: list[inputs.OpenItem],

@@ -413,3 +413,18 @@ def test_recording_a_plan_for_a_day_still_to_come_is_refused(co: Company) -> Non
     assert result.exit_code == 2 and "which is after today" in result.output
     assert cli(co.workspace, "plan", "co", "--as-of", str(ahead)).exit_code == 0
     assert json.loads(cli(co.workspace, "log", "co", "--json").stdout)["actions"] == []
+
+
+def test_a_mistyped_customer_id_in_the_config_is_warned_of(co: Company) -> None:
+    """`[customers."C9"] exclude = true` for a customer that is really C1 would chase C1 as if nothing were
+    set: the plan says so."""
+    co.invoice("I1", days(-10))
+    co.config = '\n[customers.C9]\nexclude = true\n'
+    co.sync()
+    result = cli(co.workspace, "plan", "co", "--as-of", "2026-07-01", "--json")
+    assert result.exit_code == 0
+    assert '[customers."C9"] names no customer in the ledger' in result.stderr
+    assert json.loads(result.stdout)["warnings"] == [w for w in co.plan(WED).warnings] and co.plan(WED).actions
+    co.config = '\n[customers.C1]\nexclude = true\n'
+    co.sync()
+    assert co.plan(WED).warnings == [] and co.plan(WED).actions == []

@@ -14,12 +14,14 @@ from connector.cli.common import (
     AsOfOption,
     JsonOption,
     app,
+    err,
     fail,
     guard,
     out,
     parse_date,
     print_json,
     print_table,
+    styled,
     workspace_of,
 )
 from connector.errors import UsageError
@@ -33,6 +35,8 @@ def plan(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The cli
          as_json: JsonOption = False) -> None:
     """The next dunning actions and the holds; sends nothing."""
     result = guard(lambda: planning.plan(workspace_of(ctx), client, as_of=parse_date(as_of), record=record))
+    for warning in result.warnings:
+        err.print(styled("warning:", "yellow", f" {warning}"))
     if as_json:
         print_json(result.as_json())
         return

@@ -321,6 +321,16 @@ def customers(store: Store, only: Iterable[str] | None = None) -> dict[str, Cust
             for key, name, email, zone, limit in rows}
 
 
+def missing_customers(store: Store, ids: Iterable[str]) -> list[str]:
+    """Those of `ids` that name no live customer in the store (a mistyped id in a client's config)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    found = {key for (key,) in store.rows("SELECT id FROM customers WHERE deleted_at IS NULL AND id IN "
+                                          "(SELECT value FROM json_each(?))", (json.dumps(wanted),))}
+    return [key for key in wanted if key not in found]
+
+
 def customer_payments(store: Store, as_of: dt.date,
                       customer_ids: set[str]) -> dict[str, list[tuple[dt.date, Decimal, str]]]:
     """The payments of these customers up to `as_of` (date, amount, currency), for matching payment plans."""

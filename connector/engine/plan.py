@@ -100,6 +100,7 @@ class Plan:
     holds: list[Hold]
     customers: Mapping[str, CustomerContext] = field(default_factory=dict, repr=False)
     items: Sequence[OpenItem] = field(default=(), repr=False)
+    warnings: list[str] = field(default_factory=list)
 
     def customer_name(self, customer_id: str) -> str:
         context = self.customers.get(customer_id)
@@ -123,6 +124,7 @@ class Plan:
         return {"as_of": str(self.as_of),
                 "actions": [{**a.as_json(), "customer_name": self.customer_name(a.customer_id),
                              "invoice_numbers": [self.invoice_number(i) for i in a.invoice_ids]} for a in self.actions],
+                "warnings": self.warnings,
                 "holds": [{"customer_id": h.customer_id, "customer_name": self.customer_name(h.customer_id),
                            "invoice_id": h.invoice_id,
                            "invoice_number": h.invoice_id and self.invoice_number(h.invoice_id), "reason": h.reason}
