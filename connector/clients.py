@@ -9,6 +9,7 @@ from typing import Any
 from connector.adapters.tokens import TokenStore
 from connector.config import ClientConfig, Workspace
 from connector.errors import ConnectorError
+from connector.planning import config_warnings
 from connector.sync.store import Store
 
 
@@ -53,6 +54,7 @@ def _summary(workspace: Workspace, key: str) -> ClientSummary:
     with Store(path) as store:
         last = store.last_run(outcome=None)
         succeeded = store.last_run()
+        warning = "; ".join(filter(None, [warning, *config_warnings(config, store)])) or None
         return ClientSummary(
             client=key, name=config.name, host=config.host, currency=config.home_currency,
             last_sync=None if succeeded is None else str(succeeded["ended_at"]),

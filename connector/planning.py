@@ -38,7 +38,7 @@ def plan(workspace: Workspace, client: str, *, as_of: dt.date | None = None, rec
         state = CollectionsState(store)
         data = store.consistent(lambda: _inputs(workspace, config, store, state, day))
         result = build_plan(data)
-        result.warnings += _config_warnings(config, store)
+        result.warnings += config_warnings(config, store)
         if record:
             state.record_actions(result.actions, day, source="record")
             for plan_status in data.plans:
@@ -85,8 +85,8 @@ def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: Col
         promises=state.promises(), plans=plans, rates=rates)
 
 
-def _config_warnings(config: ClientConfig, store: Store) -> list[str]:
-    """Per-customer settings that can have no effect: an excluded or paused customer whose id is mistyped
+def config_warnings(config: ClientConfig, store: Store) -> list[str]:
+    """(Shown by `plan` and `clients`.)  Per-customer settings that can have no effect: an excluded or paused customer whose id is mistyped
     would be chased as if nothing were set."""
     if not store.last_run():  # (nothing synced yet: every id would look unknown)
         return []

@@ -425,6 +425,8 @@ def test_a_mistyped_customer_id_in_the_config_is_warned_of(co: Company) -> None:
     assert result.exit_code == 0
     assert '[customers."C9"] names no customer in the ledger' in result.stderr
     assert json.loads(result.stdout)["warnings"] == [w for w in co.plan(WED).warnings] and co.plan(WED).actions
+    (listed,) = json.loads(cli(co.workspace, "clients", "--json").stdout)["clients"]
+    assert '[customers."C9"] names no customer' in listed["warning"]  # (where a consultant checks configs)
     co.config = '\n[customers.C1]\nexclude = true\n'
     co.sync()
     assert co.plan(WED).warnings == [] and co.plan(WED).actions == []
