@@ -304,7 +304,7 @@ def test_payment_plan_breach_ends_the_hold_and_schedules_the_breach_step(co: Com
     result = cli(co.workspace, "payment-plan", "co", "C1", "--installment", "2026-07-05=100.00",
                  "--installment", "2026-07-20=200.00", "--as-of", "2026-07-01")
     assert result.exit_code == 0, result.output
-    assert "GBP 0.00 paid; 2026-07-05 100.00, 2026-07-20 200.00" in result.stdout
+    assert "GBP 0.00 paid; installments 2026-07-05 100.00, 2026-07-20 200.00" in result.stdout
     assert co.plan(days(4)).actions == []  # held, the first installment not yet due
     co.pay("PP1", days(3), "100.00", "I1").sync()
     assert co.plan(days(10)).actions == []  # first installment paid on time: still held
@@ -314,6 +314,8 @@ def test_payment_plan_breach_ends_the_hold_and_schedules_the_breach_step(co: Com
     co.plan(days(20), record=True)
     state = json.loads(cli(co.workspace, "payment-plan", "co", "C1", "--as-of", "2026-07-21", "--json").stdout)
     assert state["plans"][0]["status"] == "breached" and state["plans"][0]["missed"]["date"] == "2026-07-20"
+    text = cli(co.workspace, "payment-plan", "co", "C1", "--as-of", "2026-07-21").stdout
+    assert "plan #1 (breached) for invoice(s) I1" in text and "missed the one of 2026-07-20 (200.00)" in text
 
 
 def test_payment_plan_completion(co: Company) -> None:

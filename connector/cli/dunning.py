@@ -112,8 +112,11 @@ def payment_plan(
         print_json({"customer_id": customer_id, "plans": rows})
         return
     for row in rows:
-        out.print(f"plan #{row['plan_id']} ({row['status']}): {row['currency']} {row['paid']} paid; "
-                  + ", ".join(f"{i['date']} {i['amount']}" for i in row["installments"]))  # type: ignore[union-attr]
+        missed = row["missed"]
+        out.print(f"plan #{row['plan_id']} ({row['status']}) for invoice(s) {', '.join(row['invoice_ids'])}: "  # type: ignore[arg-type]
+                  f"{row['currency']} {row['paid']} paid; installments "
+                  + ", ".join(f"{i['date']} {i['amount']}" for i in row["installments"])  # type: ignore[union-attr]
+                  + (f"; missed the one of {missed['date']} ({missed['amount']})" if missed else ""))  # type: ignore[index]
     if not rows:
         named = customer if customer_id == customer else f"{customer} (id {customer_id})"
         out.print(f"no payment plans for customer {named}")
