@@ -1,4 +1,4 @@
-"""The csv host: a folder of CSV files standing in for a ledger (format in INTERFACE.md, "The csv host").
+"""The csv host: a folder of CSV files standing in for a ledger (format in the README, "The csv host").
 
 The folder is read whole each time and staged as one snapshot, so a sync applies exactly the differences
 (new rows, changed rows, rows gone) in one transaction.  Every row is checked before anything is written;

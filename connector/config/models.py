@@ -276,7 +276,7 @@ class SegmentOverride(_Strict):
 
 
 class Policy(_Strict):
-    """A dunning policy, `config/policies/<name>.toml`; its meaning is in INTERFACE.md."""
+    """A dunning policy, `config/policies/<name>.toml`; its meaning is in the README, "A dunning policy"."""
 
     key: str = Field(exclude=True)
     file: Path = Field(exclude=True)

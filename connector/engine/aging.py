@@ -182,7 +182,7 @@ def _rate(currency: str, rate: Decimal | None, home: str, fallback: Mapping[str,
 
 
 def as_json(report: AgingReport) -> dict[str, object]:
-    """The `aging --json` shape of INTERFACE.md (amounts as decimal strings), with unapplied credit added."""
+    """The `aging --json` shape (the README's) (amounts as decimal strings), with unapplied credit added."""
     def money(values: Mapping[str, Decimal]) -> dict[str, str]:
         return {k: str(v) for k, v in values.items()}
 

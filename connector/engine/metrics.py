@@ -77,7 +77,7 @@ class Metrics:
     pct_paid_late: Decimal | None
 
     def as_json(self, as_of: dt.date) -> dict[str, object]:
-        """The `metrics --json` keys of INTERFACE.md: money as a decimal string, ratios and days as numbers."""
+        """The `metrics --json` keys (the README's): money as a decimal string, ratios and days as numbers."""
         ratios = ("overdue_pct", "dso", "dso_countback", "best_possible_dso", "add", "cei", "collection_rate",
                   "bad_debt_ratio", "avg_days_to_pay", "avg_days_to_pay_weighted", "avg_days_late", "pct_paid_late")
         return {"as_of": str(as_of), "from": str(self.period.start), "to": str(self.period.end),

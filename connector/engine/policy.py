@@ -1,4 +1,4 @@
-"""Which dunning step is due for one invoice on one date: the meaning of a policy (INTERFACE.md).
+"""Which dunning step is due for one invoice on one date: the meaning of a policy (the README, "A dunning policy").
 
 For an invoice D days past due (negative before its due date), with its segment's `shift_days` S:
 - a step is *reached* when D ≥ offset + S; steps whose `skip_segments` name the customer's segment do not

@@ -1,4 +1,4 @@
-"""Write a generated company as a csv ledger folder (the format of INTERFACE.md, "The csv host")."""
+"""Write a generated company as a csv ledger folder (the format of the README's "The csv host")."""
 
 from __future__ import annotations
 
