@@ -177,3 +177,10 @@ def log(workspace: Workspace, client: str) -> list[dict[str, object]]:
     config = workspace.load_client(client)
     with open_store(workspace, config) as store:
         return CollectionsState(store).log()
+
+
+def arrangements(workspace: Workspace, client: str) -> list[dict[str, object]]:
+    """Every change to the client's disputes, promises and payment plans, oldest first, with who made it."""
+    config = workspace.load_client(client)
+    with open_store(workspace, config) as store:
+        return CollectionsState(store).arrangements()

@@ -432,3 +432,24 @@ def test_a_mistyped_customer_id_in_the_config_is_warned_of(co: Company) -> None:
     co.config = '\n[customers.C1]\nexclude = true\n'
     co.sync()
     assert co.plan(WED).warnings == [] and co.plan(WED).actions == []
+
+
+def test_the_log_shows_who_opened_resolved_promised_and_arranged_what(co: Company) -> None:
+    """Disputes, promises and payment plans hold invoices out of the plan: the audit trail says who set each
+    hold, when, and on which invoices, as it does for the actions executed."""
+    co.invoice("I1", days(-10)).invoice("I2", days(-9)).sync()
+    assert cli(co.workspace, "dispute", "co", "No. I1", "--open", "wrong price").exit_code == 0
+    assert cli(co.workspace, "dispute", "co", "No. I1", "--resolve", "credit agreed").exit_code == 0
+    assert cli(co.workspace, "promise", "co", "No. I2", "--date", "2026-07-10", "--as-of", "2026-07-01").exit_code == 0
+    assert cli(co.workspace, "payment-plan", "co", "C1", "--installment", "2026-07-15=200.00",
+               "--as-of", "2026-07-01").exit_code == 0
+    assert cli(co.workspace, "payment-plan", "co", "C1", "--cancel", "1", "--as-of", "2026-07-01").exit_code == 0
+    changes = json.loads(cli(co.workspace, "log", "co", "--json").stdout)["arrangements"]
+    assert [(c["event"], c["invoice_numbers"], c["detail"]) for c in changes] == [
+        ("dispute opened", ["No. I1"], "wrong price"), ("dispute resolved", ["No. I1"], "credit agreed"),
+        ("promise to pay", ["No. I2"], "by 2026-07-10"),
+        ("payment plan #1 created", ["No. I1", "No. I2"], "starting 2026-07-01, GBP"),
+        ("payment plan #1 cancelled", ["No. I1", "No. I2"], "")]
+    assert all(c["by"] and c["at"] and c["customer_name"] == "Customer C1" for c in changes)
+    text = cli(co.workspace, "log", "co").stdout
+    assert "disputes, promises and payment plans, oldest first" in text and "credit agreed" in text

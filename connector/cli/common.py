@@ -54,6 +54,15 @@ def parse_date(text: str | None) -> dt.date | None:
         fail(UsageError(f"'{text}' is not a date as YYYY-MM-DD"))
 
 
+def when(instant: str | None) -> str:
+    """A stored UTC instant as people read it, to the minute ("2026-11-29 06:31 UTC"); a date stays a date."""
+    if instant is None:
+        return "never"
+    if "T" not in instant:
+        return instant
+    return f"{dt.datetime.fromisoformat(instant).astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+
+
 def workspace_of(ctx: typer.Context) -> Workspace:
     return ctx.obj  # type: ignore[no-any-return]
 

@@ -22,6 +22,7 @@ from connector.cli.common import (
     print_json,
     print_table,
     styled,
+    when,
     workspace_of,
 )
 from connector.errors import UsageError
@@ -133,16 +134,24 @@ def _installment(text: str) -> tuple[dt.date, Decimal]:
 @app.command()
 def log(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The client.")],
         as_json: JsonOption = False) -> None:
-    """The audit trail of executed actions: what, for whom, when, recorded by whom."""
+    """The audit trail: executed actions, and every change to disputes, promises and payment plans, with who
+    made it and when."""
     rows = guard(lambda: planning.log(workspace_of(ctx), client))
+    changes = guard(lambda: planning.arrangements(workspace_of(ctx), client))
     if as_json:
-        print_json({"actions": rows})
+        print_json({"actions": rows, "arrangements": changes})
         return
     table = Table("executed", "customer", "step", "kind", "invoices", "recorded by", "source", box=None,
                   title="executed actions, oldest first")
     for r in rows:
         table.add_row(str(r["executed_on"]), str(r["customer_name"] or r["customer_id"]), str(r["step"]),
-                      str(r["kind"]), ", ".join(r["invoice_numbers"]), str(r["recorded_by"]), str(r["source"]))
+                      str(r["kind"]), ", ".join(r["invoice_numbers"]), str(r["recorded_by"]), str(r["source"]))  # type: ignore[arg-type]
     print_table(table)
+    held = Table("when", "by", "what", "customer", "invoices", "detail", box=None,
+                 title="disputes, promises and payment plans, oldest first")
+    for c in changes:
+        held.add_row(when(str(c["at"])), str(c["by"]), str(c["event"]), str(c["customer_name"] or c["customer_id"] or ""),
+                     ", ".join(c["invoice_numbers"]), str(c["detail"] or ""))  # type: ignore[arg-type]
+    print_table(held)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +20,7 @@ from connector.cli.common import (
     print_json,
     print_table,
     styled,
+    when,
     workspace_of,
 )
 from connector.clients import list_clients
@@ -69,13 +69,6 @@ def auth(
     out.print(f"client {client} connected (company {tokens.tenant}); tokens stored in its data folder")
 
 
-def _when(instant: str | None) -> str:
-    """A stored UTC instant as people read it, to the minute ("2026-11-29 06:31 UTC")."""
-    if instant is None:
-        return "never"
-    return f"{dt.datetime.fromisoformat(instant).astimezone(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
-
-
 @app.command()
 def clients(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List clients with their host, last sync and open balance."""
@@ -89,7 +82,7 @@ def clients(ctx: typer.Context, as_json: JsonOption = False) -> None:
                 table.add_row(s.client, styled("invalid config", "red"), "", "", "")
             else:
                 balance = "" if s.open_balance is None else f"{s.currency} {s.open_balance:,}"
-                table.add_row(s.client, s.name, s.host, _when(s.last_sync), balance)
+                table.add_row(s.client, s.name, s.host, when(s.last_sync), balance)
         if summaries:
             print_table(table)
         else:

@@ -17,6 +17,12 @@ from connector.money import MoneyError, from_minor, to_minor
 from connector.sync.store import Store, utc_now
 
 
+def _stamp() -> str:
+    """When a person changed a dispute, promise or plan: to the microsecond, so that the audit trail keeps
+    the order of changes made within one second (a script's, say)."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
 def who() -> str:
     """The person (or job) making a change, for the audit trail."""
     try:
@@ -72,14 +78,14 @@ class CollectionsState:
             raise UsageError(f"invoice '{invoice_id}' already has an open dispute; resolve it first")
         with self.store.transaction() as conn:
             cursor = conn.execute("INSERT INTO disputes (invoice_id, reason, opened_at, opened_by) VALUES (?, ?, ?, ?)",
-                                  (invoice_id, reason, utc_now(), by or who()))
+                                  (invoice_id, reason, _stamp(), by or who()))
             return int(cursor.lastrowid or 0)
 
     def resolve_dispute(self, invoice_id: str, note: str, by: str | None = None) -> None:
         with self.store.transaction() as conn:
             changed = conn.execute("UPDATE disputes SET resolved_at = ?, resolved_by = ?, resolution = ? "
                                    "WHERE invoice_id = ? AND resolved_at IS NULL",
-                                   (utc_now(), by or who(), note, invoice_id)).rowcount
+                                   (_stamp(), by or who(), note, invoice_id)).rowcount
         if not changed:
             raise UsageError(f"invoice '{invoice_id}' has no open dispute")
 
@@ -92,7 +98,7 @@ class CollectionsState:
         self._invoice(invoice_id)
         with self.store.transaction() as conn:
             conn.execute("INSERT INTO promises (invoice_id, promised_date, recorded_at, recorded_by) VALUES (?, ?, ?, ?)",
-                         (invoice_id, promised.isoformat(), utc_now(), by or who()))
+                         (invoice_id, promised.isoformat(), _stamp(), by or who()))
 
     def promises(self) -> dict[str, dt.date]:
         """The latest promise recorded for each invoice."""
@@ -119,7 +125,7 @@ class CollectionsState:
         with self.store.transaction() as conn:
             plan_id = int(conn.execute(
                 "INSERT INTO payment_plans (customer_id, start_date, currency, created_at, created_by) "
-                "VALUES (?, ?, ?, ?, ?)", (customer_id, start.isoformat(), currency, utc_now(), by or who())).lastrowid or 0)
+                "VALUES (?, ?, ?, ?, ?)", (customer_id, start.isoformat(), currency, _stamp(), by or who())).lastrowid or 0)
             conn.executemany("INSERT INTO plan_installments VALUES (?, ?, ?)",
                              [(plan_id, on.isoformat(), units) for on, units in minor])
             conn.executemany("INSERT INTO plan_invoices VALUES (?, ?)", [(plan_id, i) for i in chosen])
@@ -128,7 +134,7 @@ class CollectionsState:
     def cancel_plan(self, plan_id: int, by: str | None = None) -> None:
         with self.store.transaction() as conn:
             changed = conn.execute("UPDATE payment_plans SET cancelled_at = ?, cancelled_by = ?, status = 'cancelled' "
-                                   "WHERE id = ? AND cancelled_at IS NULL", (utc_now(), by or who(), plan_id)).rowcount
+                                   "WHERE id = ? AND cancelled_at IS NULL", (_stamp(), by or who(), plan_id)).rowcount
         if not changed:
             raise UsageError(f"no payment plan #{plan_id} to cancel")
 
@@ -202,6 +208,43 @@ class CollectionsState:
             row["invoice_ids"] = [key for key, _ in invoices]
             row["invoice_numbers"] = [number for _, number in invoices]
         return rows
+
+    def arrangements(self) -> list[dict[str, object]]:
+        """Every dispute opened or resolved, promise recorded and payment plan created, cancelled, breached or
+        completed, oldest first, with who did it (the audit trail of what holds invoices out of the plan)."""
+        rows = [(at, by, event, sorted(json.loads(invoices)), detail)
+                for at, by, event, invoices, detail in self.conn.execute(_ARRANGEMENTS)]
+        wanted = json.dumps(sorted({i for row in rows for i in row[3]}))
+        invoices = {key: (number, customer, name) for key, number, customer, name in self.conn.execute(
+            "SELECT i.id, COALESCE(i.number, i.id), i.customer_id, c.name FROM invoices i "
+            "LEFT JOIN customers c ON c.id = i.customer_id WHERE i.id IN (SELECT value FROM json_each(?))", (wanted,))}
+        events = []
+        for at, by, event, ids, detail in rows:
+            _, customer, name = invoices.get(ids[0], (None, None, None)) if ids else (None, None, None)
+            events.append({"at": at, "by": by, "event": event, "customer_id": customer, "customer_name": name,
+                           "invoice_ids": ids, "invoice_numbers": [invoices.get(i, (i,))[0] for i in ids],
+                           "detail": detail})
+        return events
+
+
+# Every change to disputes, promises and payment plans, as events: when, by whom, what, for which invoices.
+_ARRANGEMENTS = """
+    SELECT opened_at AS at, opened_by AS by, 'dispute opened' AS event, json_array(invoice_id) AS invoices,
+           reason AS detail FROM disputes
+    UNION ALL SELECT resolved_at, resolved_by, 'dispute resolved', json_array(invoice_id), resolution
+              FROM disputes WHERE resolved_at IS NOT NULL
+    UNION ALL SELECT recorded_at, recorded_by, 'promise to pay', json_array(invoice_id), 'by ' || promised_date
+              FROM promises
+    UNION ALL SELECT created_at, created_by, 'payment plan #' || id || ' created',
+                     (SELECT json_group_array(invoice_id) FROM plan_invoices WHERE plan_id = id),
+                     'starting ' || start_date || ', ' || currency FROM payment_plans
+    UNION ALL SELECT cancelled_at, cancelled_by, 'payment plan #' || id || ' cancelled',
+                     (SELECT json_group_array(invoice_id) FROM plan_invoices WHERE plan_id = id), ''
+              FROM payment_plans WHERE cancelled_at IS NOT NULL
+    UNION ALL SELECT status_changed_on, 'plan --record', 'payment plan #' || id || ' ' || status,
+                     (SELECT json_group_array(invoice_id) FROM plan_invoices WHERE plan_id = id), ''
+              FROM payment_plans WHERE status_changed_on IS NOT NULL AND status IN ('breached', 'completed')
+    ORDER BY 1"""
 
 
 def _installments_in_minor_units(installments: Sequence[tuple[dt.date, Decimal]], currency: str,
