@@ -136,7 +136,7 @@ def _show_engine(console: Console, workspace: Workspace, key: str) -> None:
         f"{name} {getattr(figures, name)}" for name in ("dso", "best_possible_dso", "cei", "overdue_pct", "avg_days_late")))
     plan = planning.plan(workspace, key)
     customer = Column("customer", no_wrap=True, overflow="ellipsis", max_width=24)
-    table = Table("due at (UTC)", customer, "step", "invoices", "amount", box=None,
+    table = Table("due at (UTC)", customer, "step", "invoices", f"amount ({plan.currency})", box=None,
                   title=f"plan: {len(plan.actions)} action(s), {len(plan.holds)} hold(s); the first ten")
     for action in plan.actions[:10]:
         table.add_row(f"{action.due_at:%Y-%m-%d %H:%M}", plan.customer_name(action.customer_id), action.step,

@@ -340,6 +340,9 @@ def test_worklist_ranks_calls_by_amount_at_risk(co: Company) -> None:
     plan = co.plan(WED)
     assert [(a.customer_id, a.kind, str(a.amount)) for a in plan.worklist] == [
         ("C2", "call", "900.00"), ("C1", "call", "200.00")]
+    shown = cli(co.workspace, "plan", "co", "--as-of", "2026-07-01")
+    assert "amount at risk (GBP)" in shown.stdout  # (every amount is in the home currency: it says which)
+    assert json.loads(cli(co.workspace, "plan", "co", "--as-of", "2026-07-01", "--json").stdout)["currency"] == "GBP"
     data = json.loads(cli(co.workspace, "plan", "co", "--as-of", "2026-07-01", "--json").stdout)
     assert {"as_of", "actions", "holds"} <= set(data)
     assert {"key", "customer_id", "invoice_ids", "kind", "step", "channel", "due_at", "reason"} <= set(
@@ -350,9 +353,13 @@ def test_worklist_ranks_calls_by_amount_at_risk(co: Company) -> None:
         ("Customer C1", ["No. S"]), ("Customer C2", ["No. L"])]
 
 
-def test_the_plan_for_people_names_customers_and_invoice_numbers_and_ranks_the_calls(co: Company) -> None:
+def test_the_plan_for_people_names_customers_and_invoice_numbers_and_ranks_the_calls(
+        co: Company, monkeypatch: pytest.MonkeyPatch) -> None:
     """Host ids (QuickBooks' numbers, Xero's GUIDs) mean nothing to a collector: the text shows names and the
     numbers printed on the invoices, and the worklist of calls, largest amount at risk first."""
+    from connector.cli import common
+
+    monkeypatch.setattr(common.out, "width", 200)  # (on a narrow terminal names wrap at their spaces)
     co.invoice("S", days(-15), "200.00").invoice("L", days(-16), "900.00", customer="C2")
     co.invoice("D", days(-3), "80.00").sync()
     assert cli(co.workspace, "dispute", "co", "D", "--open", "wrong price").exit_code == 0

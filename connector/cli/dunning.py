@@ -41,14 +41,14 @@ def plan(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The cli
     if as_json:
         print_json(result.as_json())
         return
-    table = Table("due at (UTC)", "customer", "step", "kind", "channel", "invoices", "amount", "why",
-                  title=f"plan as of {result.as_of}", box=None)
+    table = Table("due at (UTC)", "customer", "step", "kind", "channel", "invoices", f"amount ({result.currency})",
+                  "why", title=f"plan as of {result.as_of}", box=None)
     table.columns[6].justify = "right"
     for a in result.actions:
         table.add_row(f"{a.due_at:%Y-%m-%d %H:%M}", result.customer_name(a.customer_id), a.step, a.kind, a.channel,
                       ", ".join(map(result.invoice_number, a.invoice_ids)), f"{a.amount:,}", a.reason)
     print_table(table)
-    calls = Table("#", "customer", "kind", "step", "amount at risk", "why", box=None,
+    calls = Table("#", "customer", "kind", "step", f"amount at risk ({result.currency})", "why", box=None,
                   title="worklist: calls and escalations, the largest amount at risk first")
     calls.columns[4].justify = "right"
     for rank, a in enumerate(result.worklist, 1):

@@ -99,6 +99,7 @@ class Plan:
     actions: list[Action]
     holds: list[Hold]
     customers: Mapping[str, CustomerContext] = field(default_factory=dict, repr=False)
+    currency: str = ""  # the home currency every action's amount is in
     items: Sequence[OpenItem] = field(default=(), repr=False)
     warnings: list[str] = field(default_factory=list)
 
@@ -121,7 +122,7 @@ class Plan:
                       key=lambda a: (-a.amount, a.customer_id, a.step))
 
     def as_json(self) -> dict[str, object]:
-        return {"as_of": str(self.as_of),
+        return {"as_of": str(self.as_of), "currency": self.currency,
                 "actions": [{**a.as_json(), "customer_name": self.customer_name(a.customer_id),
                              "invoice_numbers": [self.invoice_number(i) for i in a.invoice_ids]} for a in self.actions],
                 "warnings": self.warnings,
@@ -188,7 +189,7 @@ def build_plan(data: PlanInputs) -> Plan:
             order = orders[id(context.policy)] = {step.name: n for n, step in enumerate(context.policy.steps)}
         actions += _actions(data, context, due, order)
     actions.sort(key=_ACTION_ORDER)
-    return Plan(data.as_of, actions, holds, data.customers, data.items)
+    return Plan(data.as_of, actions, holds, data.customers, data.home, data.items)
 
 
 def _customer_hold(context: CustomerContext, as_of: dt.date) -> str | None:
