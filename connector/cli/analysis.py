@@ -168,7 +168,9 @@ def segments(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The
         writer.writerow([f.name for f in fields(CustomerSegment)])
         writer.writerows([["; ".join(v) if isinstance(v, list) else v for v in row.values()] for row in data])
     else:
-        table = Table("customer", "name", "segment", "risk", "owes", "why", title=f"segments as of {day}", box=None)
+        home = workspace_of(ctx).load_client(client).home_currency
+        table = Table("customer", "name", "segment", "risk", f"owes ({home})", "why", title=f"segments as of {day}",
+                      box=None)
         table.columns[3].justify = table.columns[4].justify = "right"
         for row in rows:
             table.add_row(row.customer_id, row.name, row.segment, str(row.risk), f"{row.open_balance:,}",
