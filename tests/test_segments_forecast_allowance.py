@@ -148,6 +148,20 @@ def test_forecast_uses_each_customers_own_lateness_then_the_segment(workspace: W
     assert len(data["weeks"]) == 2 and data["later"] == "200.00"
 
 
+def test_forecast_expects_an_early_payers_cash_before_the_due_date(workspace: Workspace, tmp_path: Path) -> None:
+    """A customer who pays on receipt of net-30 invoices pays some 25 days before due: a 13-week cash
+    forecast that expects it on the due date puts its cash weeks too late (it did: early counted as 0)."""
+    invoices, payments = history("EARLY", [-25, -25, -24, -26])
+    invoices += [("E-OPEN", "EARLY", AS_OF, AS_OF + dt.timedelta(days=30), "400.00")]
+    key = ledger(workspace, tmp_path / "co", ["EARLY"], invoices, payments)
+    result = reports.forecast(workspace, key, as_of=AS_OF, weeks=4)
+    (expected,) = [(e.expected, e.basis) for e in result.invoices if e.invoice_id == "E-OPEN"]
+    assert expected == (AS_OF + dt.timedelta(days=5), "customer")
+    assert [w[2] for w in result.weeks] == [Decimal("400.00"), Decimal("0.00"), Decimal("0.00"), Decimal("0.00")]
+    _, rows = reports.segments(workspace, key, as_of=AS_OF)
+    assert rows[0].avg_days_late == Decimal("0.00")  # (lateness itself still counts early as on time)
+
+
 def test_forecast_falls_back_to_the_segments_lateness_for_customers_with_little_history(
         workspace: Workspace, tmp_path: Path) -> None:
     """Customers with fewer than three invoices settled in the year are expected on the average of their

@@ -1,8 +1,9 @@
 """Expected cash by week: when each open invoice is likely to be paid, from how its customer pays.
 
-Each open invoice is expected on its due date plus the customer's own average days late over the trailing
-12 months when the customer settled at least `min_history` invoices then; otherwise its segment's average
-(over all customers of the segment with history); otherwise the due date itself.  An expected date that
+Each open invoice is expected on its due date plus the customer's own average days from due date to payment
+over the trailing 12 months (negative for a customer who pays early: cash comes before the due date) when
+the customer settled at least `min_history` invoices then; otherwise its segment's average (over all
+customers of the segment with history); otherwise the due date itself.  An expected date that
 has already passed moves to the as-of date (it is due now).  Invoices more than `doubtful_after` days past
 due are not expected at all: they are listed as doubtful, not forecast.
 
@@ -55,15 +56,15 @@ def forecast(items: Iterable[OpenItem], lateness: Mapping[str, Lateness], segmen
              doubtful_after: int = 180) -> Forecast:
     """`lateness`: each customer's invoices settled in the trailing 12 months (`inputs.lateness`);
     `segment_of`: each live customer's segment name (`segments.segment_names`); others count as "new"."""
-    by_segment: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # settled, days late in all
+    by_segment: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # settled, days from due in all
     for customer, late in lateness.items():
         if late.paid:
             summed = by_segment[segment_of.get(customer, "new")]
             summed[0] += late.paid
-            summed[1] += late.days_late
+            summed[1] += late.days_from_due
     # Each delay worked out once, by customer and by segment (not once per invoice: a segment's history is
     # hundreds of thousands of invoices on a big ledger).
-    own_delay = {customer: _average(late.days_late, late.paid) for customer, late in lateness.items()
+    own_delay = {customer: _average(late.days_from_due, late.paid) for customer, late in lateness.items()
                  if late.paid and late.paid >= min_history}
     segment_delay = {segment: _average(days, paid) for segment, (paid, days) in by_segment.items()}
     zero = to_home(Decimal(0), None, home)
@@ -98,6 +99,6 @@ def forecast(items: Iterable[OpenItem], lateness: Mapping[str, Lateness], segmen
                     expected_list)
 
 
-def _average(days_late: int, paid: int) -> int:
-    """Average days late, rounded half up to whole days."""
-    return int((Decimal(days_late) / paid).quantize(Decimal(1), ROUND_HALF_UP))
+def _average(days: int, paid: int) -> int:
+    """Average days from due to payment, rounded half away from zero to whole days."""
+    return int((Decimal(days) / paid).quantize(Decimal(1), ROUND_HALF_UP))

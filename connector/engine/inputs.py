@@ -265,29 +265,32 @@ def settlements(store: Store, start: dt.date, end: dt.date) -> list[Settlement]:
 
 
 class Lateness(NamedTuple):
-    """How a customer paid the invoices it settled in a window: how many, days late in all, how many late."""
+    """How a customer paid the invoices it settled in a window: how many, days late in all (early counts as
+    0), how many late, and days from due to payment in all (early counts as negative: when cash arrives)."""
 
     paid: int
     days_late: int
     paid_late: int
+    days_from_due: int = 0
 
 
 def lateness_of(settled: Iterable[Settlement]) -> dict[str, Lateness]:
-    """Each customer's lateness from its settlements (invoices paid early count as 0 days late)."""
+    """Each customer's lateness from its settlements."""
     found: dict[str, list[int]] = {}
     for s in settled:
-        found.setdefault(s.customer_id, []).append(max(0, (s.settled - s.due_date).days))
-    return {key: Lateness(len(days), sum(days), sum(1 for d in days if d > 0)) for key, days in found.items()}
+        found.setdefault(s.customer_id, []).append((s.settled - s.due_date).days)
+    return {key: Lateness(len(days), sum(max(0, d) for d in days), sum(1 for d in days if d > 0), sum(days))
+            for key, days in found.items()}
 
 
 def lateness(store: Store, start: dt.date, end: dt.date) -> dict[str, Lateness]:
     """`lateness_of(settlements(store, start, end))`, added up by SQLite: one row per customer instead of
     one object per settled invoice, which is most of what `plan` and `segments` read on a big ledger."""
     rows = store.rows(f"""
-        SELECT customer_id, COUNT(*), SUM(MAX(0, CAST(julianday(settled) - julianday(due_date) AS INTEGER))),
-               SUM(settled > due_date)
-        FROM ({SETTLED}) GROUP BY customer_id""", {"start": start.isoformat(), "end": end.isoformat()})
-    return {key: Lateness(paid, days, late) for key, paid, days, late in rows}
+        SELECT customer_id, COUNT(*), SUM(MAX(0, days)), SUM(days > 0), SUM(days)
+        FROM (SELECT customer_id, CAST(julianday(settled) - julianday(due_date) AS INTEGER) AS days
+              FROM ({SETTLED})) GROUP BY customer_id""", {"start": start.isoformat(), "end": end.isoformat()})
+    return {key: Lateness(paid, days, late, signed) for key, paid, days, late, signed in rows}
 
 
 def write_offs(store: Store, start: dt.date, end: dt.date) -> list[Receipt]:
