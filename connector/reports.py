@@ -184,7 +184,7 @@ def forecast(workspace: Workspace, client: str, *, as_of: dt.date | None = None,
     with open_store(workspace, config) as store:
         def read() -> Forecast:
             start, end = window(day)
-            lateness = store.alongside(lambda other: inputs.lateness(other, start, end))
+            lateness = store.alongside(lambda other: inputs.lateness(other, start, end, signed=True))
             items, rates = inputs.open_items(store, day), inputs.latest_rates(store)
             names = customer_segment_names(store, config, day, items, inputs.customers(store), lateness)
             return expected_cash(items, lateness.result(), names, as_of=day, home=config.home_currency, rates=rates,

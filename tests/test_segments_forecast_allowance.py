@@ -191,8 +191,11 @@ def test_lateness_added_up_by_the_store_equals_lateness_from_each_settlement(wor
     assert sync_client(workspace, "big").outcome == "succeeded"
     with Store(workspace.store_path("big")) as store:
         start, end = AS_OF - dt.timedelta(days=364), AS_OF
-        by_store = inputs.lateness(store, start, end)
+        by_store = inputs.lateness(store, start, end, signed=True)
+        unsigned = inputs.lateness(store, start, end)
         by_settlement = inputs.lateness_of(inputs.settlements(store, start, end))
     assert by_store == by_settlement and len(by_store) > 100
+    assert unsigned == {key: late._replace(days_from_due=0) for key, late in by_settlement.items()}
+    assert any(late.days_from_due < 0 for late in by_store.values())  # (early payers are in it too)
     assert any(late.paid_late for late in by_store.values()) and any(
         late.paid_late < late.paid for late in by_store.values())  # both late and prompt payers are in it
