@@ -143,7 +143,9 @@ def test_removing_a_payment_reopens_the_invoices_it_paid(synced: Workspace, ledg
 def test_sync_summary_line_for_people(synced: Workspace) -> None:
     result = cli(synced, "sync", "acme")
     assert result.exit_code == 0
-    assert "acme: 0 new, 0 updated, 0 deleted" in result.stdout
+    assert "acme: nothing changed since the last sync (" in result.stdout  # (not "0 new, … 0 unchanged")
+    full = cli(synced, "sync", "acme", "--full")
+    assert full.exit_code == 0 and "acme: 0 new, 0 updated, 0 deleted, " in full.stdout and " unchanged in " in full.stdout
 
 
 def test_clients_shows_last_sync_and_open_balance(synced: Workspace) -> None:
