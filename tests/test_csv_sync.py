@@ -168,7 +168,7 @@ def test_sync_all_runs_every_client_and_fails_if_one_fails(synced: Workspace, tm
     assert listed["empty"]["last_outcome"] == "failed" and listed["empty"]["last_sync"] is None
     assert listed["empty"]["open_balance"] is None  # (no books read yet: not "0.00")
     text = cli(synced, "clients").stdout
-    assert "never" in text and "USD 0.00" not in text
+    assert "never; last run failed" in text and "USD 0.00" not in text
 
 
 def test_sync_needs_one_client_or_all(workspace: Workspace) -> None:

@@ -82,7 +82,10 @@ def clients(ctx: typer.Context, as_json: JsonOption = False) -> None:
                 table.add_row(s.client, styled("invalid config", "red"), "", "", "")
             else:
                 balance = "" if s.open_balance is None else f"{s.currency} {s.open_balance:,}"
-                table.add_row(s.client, s.name, s.host, when(s.last_sync), balance)
+                synced = when(s.last_sync)
+                if s.last_outcome not in (None, "succeeded"):  # (the one to look at: `sync` says why)
+                    synced = styled(synced, "", f"; last run {s.last_outcome}")
+                table.add_row(s.client, s.name, s.host, synced, balance)
         if summaries:
             print_table(table)
         else:
