@@ -281,7 +281,7 @@ def test_quiet_hours_and_weekends_defer_never_drop(co: Company) -> None:
     co.invoice("I1", days(-3)).sync()
     (action,) = co.plan(WED).actions
     assert action.due_at == dt.datetime(2026, 7, 2, 8, tzinfo=dt.UTC)
-    assert "deferred from 2026-07-01 21:30 (quiet hours)" in action.reason
+    assert "deferred from 2026-07-01 21:30 UTC (quiet hours)" in action.reason
     (saturday,) = co.plan(days(3)).actions  # Saturday 4 July
     assert saturday.due_at == dt.datetime(2026, 7, 6, 8, tzinfo=dt.UTC)
 

@@ -73,5 +73,6 @@ def _scheduled(rules: ContactRules, send_time: dt.time, as_of: dt.date, zone: st
                 break
             local = allowed(rules, (window[0] + WEEK).astimezone(tz))
             why.append(f"at most {rules.max_per_7_days} contacts in 7 days")
-    reason = [f"deferred from {wanted:%Y-%m-%d %H:%M} ({', '.join(dict.fromkeys(why))})"] if why else []
+    # (the customer's local time, named: the plan's due times are UTC)
+    reason = [f"deferred from {wanted:%Y-%m-%d %H:%M} {zone} ({', '.join(dict.fromkeys(why))})"] if why else []
     return local.astimezone(UTC), reason
