@@ -84,7 +84,7 @@ def clients(ctx: typer.Context, as_json: JsonOption = False) -> None:
                 balance = "" if s.open_balance is None else f"{s.currency} {s.open_balance:,}"
                 synced = when(s.last_sync)
                 if s.last_outcome not in (None, "succeeded"):  # (the one to look at: `sync` says why)
-                    synced = styled(synced, "", f"; last run {s.last_outcome}")
+                    synced += f"; last run {s.last_outcome}"
                 table.add_row(s.client, s.name, s.host, synced, balance)
         if summaries:
             print_table(table)
