@@ -94,6 +94,7 @@ def test_segments_with_their_figures_and_risk(workspace: Workspace, tmp_path: Pa
     assert got["PROMPT"].risk == 10  # never late; only the credit-limit breach counts
     assert rows[0].risk >= rows[-1].risk  # worst first
     data = json.loads(cli(workspace, "segments", key, "--as-of", str(AS_OF), "--json").stdout)
+    assert "owes (GBP)" in cli(workspace, "segments", key, "--as-of", str(AS_OF)).stdout  # (in which currency)
     assert {c["customer_id"] for c in data["customers"]} == set(got)
     assert names_alone(workspace, key) == {k: r.segment for k, r in got.items()}  # what a plan reads
     # OCCAS's old invoice written off: no longer owed, a problem now for the write-off
