@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -55,13 +55,11 @@ def _summary(workspace: Workspace, key: str) -> ClientSummary:
         last = store.last_run(outcome=None)
         succeeded = store.last_run()
         warning = "; ".join(filter(None, [warning, *config_warnings(config, store)])) or None
-        return ClientSummary(
-            client=key, name=config.name, host=config.host, currency=config.home_currency,
-            last_sync=None if succeeded is None else str(succeeded["ended_at"]),
+        return replace(
+            base, last_sync=None if succeeded is None else str(succeeded["ended_at"]),
             last_outcome=None if last is None else str(last["outcome"]),
             # (a store that never finished a sync holds no books: no balance is known, rather than 0.00)
-            open_balance=None if succeeded is None else store.open_balance(config.home_currency), error=error,
-            warning=warning)
+            open_balance=None if succeeded is None else store.open_balance(config.home_currency), warning=warning)
 
 
 def _policy_error(workspace: Workspace, config: ClientConfig) -> str | None:

@@ -173,14 +173,10 @@ def payment_plan(workspace: Workspace, client: str, customer: str, *,
         return customer_id, plan_states(store, state, day, inputs.open_items(store, day), customer_id)
 
 
-def log(workspace: Workspace, client: str) -> list[dict[str, object]]:
+def log(workspace: Workspace, client: str) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """The audit trail: the executed actions, and every change to the client's disputes, promises and payment
+    plans with who made it; each oldest first."""
     config = workspace.load_client(client)
     with open_store(workspace, config) as store:
-        return CollectionsState(store).log()
-
-
-def arrangements(workspace: Workspace, client: str) -> list[dict[str, object]]:
-    """Every change to the client's disputes, promises and payment plans, oldest first, with who made it."""
-    config = workspace.load_client(client)
-    with open_store(workspace, config) as store:
-        return CollectionsState(store).arrangements()
+        state = CollectionsState(store)
+        return state.log(), state.arrangements()

@@ -136,8 +136,7 @@ def log(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The clie
         as_json: JsonOption = False) -> None:
     """The audit trail: executed actions, and every change to disputes, promises and payment plans, with who
     made it and when."""
-    rows = guard(lambda: planning.log(workspace_of(ctx), client))
-    changes = guard(lambda: planning.arrangements(workspace_of(ctx), client))
+    rows, changes = guard(lambda: planning.log(workspace_of(ctx), client))
     if as_json:
         print_json({"actions": rows, "arrangements": changes})
         return

@@ -43,7 +43,7 @@ def init(
     """Write config/clients/CLIENT.toml from a commented template."""
     if host not in ("quickbooks", "xero", "csv"):
         fail(UsageError(f"--host must be quickbooks, xero or csv, not '{host}'"))
-    policy = workspace_of(ctx).config_dir / "policies" / "default.toml"
+    policy = workspace_of(ctx).policy_file("default")
     had_policy = policy.exists()
     file = guard(lambda: workspace_of(ctx).create_client(
         client, host, name=name, path=str(path) if path else None, timezone=timezone, currency=currency, force=force))  # type: ignore[arg-type]

@@ -67,10 +67,13 @@ class Workspace:
             raise UsageError(f"no client '{key}' in {self.clients_dir} (clients: {known})")
         return load_model(ClientConfig, file, key=key, file=file)
 
+    def policy_file(self, name: str) -> Path:
+        return self.config_dir / "policies" / f"{name}.toml"
+
     def load_policy(self, name: str) -> Policy:
         """A policy from `policies/NAME.toml`; "default" falls back to the packaged default policy (which
         creating a client copies there)."""
-        file = self.config_dir / "policies" / f"{name}.toml"
+        file = self.policy_file(name)
         if file.exists():
             return load_model(Policy, file, key=name, file=file)
         if name == "default":
@@ -120,7 +123,7 @@ class Workspace:
         """Put the packaged default policy in `policies/default.toml` unless one is there: the policy every
         client follows unless its config names another is then a file the practice can read and edit,
         rather than one hidden in the installed package."""
-        file = self.config_dir / "policies" / "default.toml"
+        file = self.policy_file("default")
         if file.exists():
             return
         file.parent.mkdir(parents=True, exist_ok=True)

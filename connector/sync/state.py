@@ -229,21 +229,20 @@ class CollectionsState:
 
 # Every change to disputes, promises and payment plans, as events: when, by whom, what, for which invoices.
 _ARRANGEMENTS = """
+    WITH plans AS (SELECT p.*, (SELECT json_group_array(invoice_id) FROM plan_invoices WHERE plan_id = p.id) AS invoices
+                   FROM payment_plans p)
     SELECT opened_at AS at, opened_by AS by, 'dispute opened' AS event, json_array(invoice_id) AS invoices,
            reason AS detail FROM disputes
     UNION ALL SELECT resolved_at, resolved_by, 'dispute resolved', json_array(invoice_id), resolution
               FROM disputes WHERE resolved_at IS NOT NULL
     UNION ALL SELECT recorded_at, recorded_by, 'promise to pay', json_array(invoice_id), 'by ' || promised_date
               FROM promises
-    UNION ALL SELECT created_at, created_by, 'payment plan #' || id || ' created',
-                     (SELECT json_group_array(invoice_id) FROM plan_invoices WHERE plan_id = id),
-                     'starting ' || start_date || ', ' || currency FROM payment_plans
-    UNION ALL SELECT cancelled_at, cancelled_by, 'payment plan #' || id || ' cancelled',
-                     (SELECT json_group_array(invoice_id) FROM plan_invoices WHERE plan_id = id), ''
-              FROM payment_plans WHERE cancelled_at IS NOT NULL
-    UNION ALL SELECT status_changed_on, 'plan --record', 'payment plan #' || id || ' ' || status,
-                     (SELECT json_group_array(invoice_id) FROM plan_invoices WHERE plan_id = id), ''
-              FROM payment_plans WHERE status_changed_on IS NOT NULL AND status IN ('breached', 'completed')
+    UNION ALL SELECT created_at, created_by, 'payment plan #' || id || ' created', invoices,
+                     'starting ' || start_date || ', ' || currency FROM plans
+    UNION ALL SELECT cancelled_at, cancelled_by, 'payment plan #' || id || ' cancelled', invoices, ''
+              FROM plans WHERE cancelled_at IS NOT NULL
+    UNION ALL SELECT status_changed_on, 'plan --record', 'payment plan #' || id || ' ' || status, invoices, ''
+              FROM plans WHERE status_changed_on IS NOT NULL AND status IN ('breached', 'completed')
     ORDER BY 1"""
 
 
