@@ -126,7 +126,7 @@ def _show_clients(console: Console, workspace: Workspace) -> None:
 
 def _show_engine(console: Console, workspace: Workspace, key: str) -> None:
     aging = reports.aging(workspace, key)
-    table = Table(*aging.buckets, "total", "unapplied credit", title=f"{key}: aging as of {aging.as_of} "
+    table = Table(*(Column(name, justify="right") for name in (*aging.buckets, "total", "unapplied credit")), title=f"{key}: aging as of {aging.as_of} "
                   f"({aging.currency})", box=None)
     table.add_row(*(f"{aging.totals[b]:,}" for b in aging.buckets), f"{aging.total:,}", f"{aging.unapplied_credit:,}")
     console.print(table)
@@ -135,8 +135,10 @@ def _show_engine(console: Console, workspace: Workspace, key: str) -> None:
     console.print(f"metrics {data['from']} to {data['to']}: " + ", ".join(
         f"{name} {getattr(figures, name)}" for name in ("dso", "best_possible_dso", "cei", "overdue_pct", "avg_days_late")))
     plan = planning.plan(workspace, key)
-    customer = Column("customer", no_wrap=True, overflow="ellipsis", max_width=24)
-    table = Table("due at (UTC)", customer, "step", "invoices", f"amount ({plan.currency})", box=None,
+    # (the date and time stay on one line and names wrap at spaces: nothing is cut, as in the reports)
+    due, customer = Column("due at (UTC)", no_wrap=True), Column("customer", overflow="fold")
+    table = Table(due, customer, "step", Column("invoices", justify="right"),
+                  Column(f"amount ({plan.currency})", justify="right"), box=None,
                   title=f"plan: {len(plan.actions)} action(s), {len(plan.holds)} hold(s); the first ten")
     for action in plan.actions[:10]:
         table.add_row(f"{action.due_at:%Y-%m-%d %H:%M}", plan.customer_name(action.customer_id), action.step,

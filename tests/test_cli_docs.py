@@ -38,13 +38,18 @@ def test_readme_opens_with_the_two_commands() -> None:
 
 
 def test_demo_runs_the_loop_without_credentials_or_network(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["demo", "--size", "300", "--workdir", str(tmp_path)])
+    result = CliRunner().invoke(app, ["demo", "--size", "300", "--workdir", str(tmp_path)], env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
     assert "demo-qbo: connected through OAuth" in result.output and "demo-xero: connected through OAuth" in result.output
     balances = {line.split()[0]: line.split()[-1] for line in result.output.splitlines()
                 if len(line.split()) == 4 and line.split()[1] in ("quickbooks", "xero", "csv")}
     assert set(balances) == {"demo-qbo", "demo-xero", "demo-csv"} and len(set(balances.values())) == 1
     assert "aging as of" in result.output and "plan:" in result.output and "demo finished" in result.output
+    # On an 80-column terminal the plan's rows keep their due date and time on one line, and no name is cut.
+    plan = result.output[result.output.index("plan:"):result.output.index("demo finished")]
+    shown = min(10, int(re.search(r"plan: (\d+) action", plan)[1]))  # type: ignore[index]
+    assert len(re.findall(r"^ ?\d{4}-\d{2}-\d{2} \d{2}:\d{2} ", plan, re.MULTILINE)) == shown > 0
+    assert "…" not in plan
     for key in ("demo-qbo", "demo-xero", "demo-csv"):
         assert (tmp_path / "data" / key / "store.sqlite").exists()
 
