@@ -119,11 +119,12 @@ def _history(rng: random.Random, spec: CompanySpec, gen: GeneratedCustomer, coun
             continue
         owed = total
         if rng.random() < 0.03:
-            ids["credit"] += 1
             part = (total * Decimal(rng.randint(10, 30)) / 100).quantize(CENT)
-            credits.append(_credit(ids["credit"], invoice, issued + dt.timedelta(days=rng.randint(1, 20)),
-                                   part, None))
-            owed -= part
+            credited = issued + dt.timedelta(days=rng.randint(1, 20))
+            if credited <= spec.today:  # (the ledger is as of today: nothing in it is dated later)
+                ids["credit"] += 1
+                credits.append(_credit(ids["credit"], invoice, credited, part, None))
+                owed -= part
         if rng.random() < never:
             if gen.behaviour == "problem" and (spec.today - invoice.due_date).days > 180 and rng.random() < 0.5:
                 ids["credit"] += 1
