@@ -97,6 +97,19 @@ class CreditUse(BaseModel):
     amount: Decimal = Field(gt=0, description="Credit used, in the payment's (and credit note's) currency.")
 
 
+class Refund(BaseModel):
+    """Cash paid back to the customer out of a credit: a credit note's, an overpayment's or a prepayment's.
+
+    The host's own remaining figure already leaves it out; its date lets a report as of an earlier day count
+    the credit as it stood then.  (Xero lists refunds as the credit's `Payments[]`.)
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    date: dt.date = Field(description="When the cash was paid back.")
+    amount: Decimal = Field(gt=0, description="Amount paid back, in the credit's currency.")
+
+
 class Payment(_Record):
     """Money received from a customer, with the parts of it applied to invoices.
 
@@ -122,6 +135,7 @@ class Payment(_Record):
     host_unapplied: Decimal | None = Field(
         default=None, ge=0, description="The cash left unapplied as the host reports it; when set it is the "
         "unapplied credit (the host also knows of what was refunded, which no allocation shows).")
+    refunds: tuple[Refund, ...] = Field(default=(), description="Unapplied cash paid back to the customer.")
 
     @property
     def unapplied(self) -> Decimal:
@@ -132,7 +146,7 @@ class Payment(_Record):
         if self.kind is PaymentKind.CREDIT_APPLICATION:
             return Decimal(0)
         used = sum((use.amount for use in self.credit_used), Decimal(0))
-        return self.amount - sum((a.amount for a in self.allocations), Decimal(0)) + used
+        return self.amount - sum((a.amount for a in self.allocations), Decimal(0)) + used - _refunded(self.refunds)
 
 
 class CreditNote(_Record):
@@ -152,6 +166,7 @@ class CreditNote(_Record):
     host_remaining: Decimal | None = Field(
         default=None, ge=0, description="The credit left as the host reports it; when set it is the unapplied "
         "credit (the host also knows of credit used through payment records and of refunds).")
+    refunds: tuple[Refund, ...] = Field(default=(), description="Credit paid back to the customer in cash.")
 
     @property
     def unapplied(self) -> Decimal:
@@ -159,12 +174,16 @@ class CreditNote(_Record):
         the allocations."""
         if self.host_remaining is not None:
             return self.host_remaining
-        return self.amount - sum((a.amount for a in self.allocations), Decimal(0))
+        return self.amount - sum((a.amount for a in self.allocations), Decimal(0)) - _refunded(self.refunds)
 
     @property
     def write_off(self) -> bool:
         """True when the credit writes a debt off rather than correcting the invoice."""
         return self.reason == "bad_debt"
+
+
+def _refunded(refunds: tuple[Refund, ...]) -> Decimal:
+    return sum((refund.amount for refund in refunds), Decimal(0))
 
 
 class UnappliedCredit(BaseModel):

@@ -293,8 +293,9 @@ def _group_rows(entity: str, g: _Grouping) -> Prepared | None:
     applied = list(map(_is_not_none, g.invoices))  # the rows that allocate, one allocation each
     allocations = list(zip(repeat(entity), compress(g.ids, applied), compress(g.invoices, applied),
                            compress(g.dates, applied), compress(g.amounts, applied), compress(g.origins, applied)))
-    fixed: tuple[tuple[str, str | None], ...] = (("kind", "payment"), ("reference", None), ("credit_used", None)) \
-        if entity == "payments" else (("number", None),)
+    fixed: tuple[tuple[str, str | None], ...] = (("kind", "payment"), ("reference", None), ("credit_used", None),
+                                                 ("refunds", None)) if entity == "payments" \
+        else (("number", None), ("refunds", None))
     fixed += (("updated_at", None),) if raws is not None else (("updated_at", None), ("raw", None))
     return Prepared(entity, records, allocations, fixed)
 

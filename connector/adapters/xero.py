@@ -31,7 +31,8 @@ from connector.adapters.tokens import TokenStore, refresher
 from connector.config import ClientConfig, Workspace
 from connector.config.models import WriteOffSettings
 from connector.errors import AuthError, FatalHostError
-from connector.records import Allocation, CreditNote, Customer, Invoice, InvoiceStatus, Payment, PaymentKind, Record
+from connector.records import (Allocation, CreditNote, Customer, Invoice, InvoiceStatus, Payment, PaymentKind, Record,
+                               Refund)
 
 log = logging.getLogger(__name__)
 API_BASE = "https://api.xero.com/api.xro/2.0"
@@ -231,7 +232,7 @@ def _credit_note(raw: Mapping[str, Any]) -> CreditNote | str | None:
     return CreditNote(id=raw["CreditNoteID"], customer_id=raw["Contact"]["ContactID"],
                       number=raw.get("CreditNoteNumber"), date=_date(raw["Date"]), currency=currency,
                       amount=Decimal(str(raw["Total"])), exchange_rate=_rate(raw, currency),
-                      host_remaining=_remaining(raw),
+                      host_remaining=_remaining(raw), refunds=_refunds(raw),
                       allocations=tuple(Allocation(invoice_id=a["Invoice"]["InvoiceID"], amount=Decimal(str(a["Amount"])),
                                                    date=_date(a["Date"]) if a.get("Date") else None)
                                         for a in raw.get("Allocations") or [] if Decimal(str(a["Amount"])) > 0),
@@ -245,6 +246,15 @@ def _remaining(raw: Mapping[str, Any]) -> Decimal | None:
     return None if left is None else Decimal(str(left))
 
 
+def _refunds(raw: Mapping[str, Any]) -> tuple[Refund, ...]:
+    """A credit's cash refunds: Xero lists them as the credit note's (overpayment's, prepayment's)
+    `Payments[]`.  `RemainingCredit` already leaves them out; their dates date the credit of earlier days (a
+    refund without one is left to `RemainingCredit` alone)."""
+    return tuple(Refund(date=_date(p["Date"]), amount=Decimal(str(p["Amount"])))
+                 for p in raw.get("Payments") or []
+                 if p.get("Date") and p.get("Status") != "DELETED" and Decimal(str(p.get("Amount") or 0)) > 0)
+
+
 def _credit_payment(kind: PaymentKind, key: str) -> Any:
     def mapped(raw: Mapping[str, Any]) -> Payment | str | None:
         if raw.get("Status") in ("DELETED", "VOIDED"):
@@ -253,7 +263,7 @@ def _credit_payment(kind: PaymentKind, key: str) -> Any:
             return None
         return Payment(id=raw[key], customer_id=raw["Contact"]["ContactID"], date=_date(raw["Date"]),
                        currency=raw.get("CurrencyCode") or "USD", amount=Decimal(str(raw["Total"])), kind=kind,
-                       host_unapplied=_remaining(raw),
+                       host_unapplied=_remaining(raw), refunds=_refunds(raw),
                        allocations=tuple(Allocation(invoice_id=a["Invoice"]["InvoiceID"],
                                                     amount=Decimal(str(a["Amount"])),
                                                     date=_date(a["Date"]) if a.get("Date") else None)

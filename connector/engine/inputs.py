@@ -128,9 +128,10 @@ def aged_balances(store: Store, as_of: dt.date, anchor: Literal["due_date", "iss
 
 # Credit held on :day: what is left today (the store's `unapplied`, the host's own figure where it gives one:
 # it knows of refunds, which no allocation shows) plus what was used after the day: applied to invoices
-# (allocations) or, for a credit note, used through a payment record (QuickBooks applies credit memos so:
-# `Payment.credit_used`).  Refunds after the day are not known, so an earlier day's credit leaves out what
-# was refunded after it.
+# (allocations), for a credit note used through a payment record (QuickBooks applies credit memos so:
+# `Payment.credit_used`), or refunded in cash (`refunds`, by date: Xero's `Payments[]` on a credit).  A host
+# that gives no refund dates (QuickBooks, for a payment's unapplied cash) leaves an earlier day's credit
+# without what was refunded after it.
 _CREDIT_HELD = """
     WITH paid_late AS MATERIALIZED (SELECT source_id, SUM(amount) AS amount FROM allocations
                                     INDEXED BY allocations_date WHERE date > :day AND source = 'payments'
@@ -141,20 +142,31 @@ _CREDIT_HELD = """
     used_late AS MATERIALIZED (SELECT u.key AS credit_note_id, SUM(u.value) AS amount
                                FROM payments p INDEXED BY payments_credit_used, json_each(p.credit_used) u
                                WHERE p.credit_used IS NOT NULL AND p.date > :day AND p.deleted_at IS NULL
-                               GROUP BY u.key)
-    SELECT p.customer_id, p.kind, p.id, p.date, p.currency, p.unapplied + COALESCE(l.amount, 0), p.exchange_rate
-    FROM payments p LEFT JOIN paid_late l ON l.source_id = p.id
+                               GROUP BY u.key),
+    payment_refunded_late AS MATERIALIZED (
+        SELECT p.id AS source_id, SUM(r.value) AS amount FROM payments p INDEXED BY payments_refunds,
+        json_each(p.refunds) r WHERE p.refunds IS NOT NULL AND r.key > :day GROUP BY p.id),
+    note_refunded_late AS MATERIALIZED (
+        SELECT n.id AS source_id, SUM(r.value) AS amount FROM credit_notes n INDEXED BY credit_notes_refunds,
+        json_each(n.refunds) r WHERE n.refunds IS NOT NULL AND r.key > :day GROUP BY n.id)
+    SELECT p.customer_id, p.kind, p.id, p.date, p.currency,
+           p.unapplied + COALESCE(l.amount, 0) + COALESCE(r.amount, 0), p.exchange_rate
+    FROM payments p LEFT JOIN paid_late l ON l.source_id = p.id LEFT JOIN payment_refunded_late r ON r.source_id = p.id
     WHERE p.unapplied > 0 AND p.deleted_at IS NULL AND p.date <= :day
     UNION ALL
-    SELECT p.customer_id, p.kind, p.id, p.date, p.currency, l.amount, p.exchange_rate
-    FROM paid_late l JOIN payments p ON p.id = l.source_id
-    WHERE p.unapplied = 0 AND p.deleted_at IS NULL AND p.date <= :day AND l.amount > 0
+    SELECT p.customer_id, p.kind, p.id, p.date, p.currency, COALESCE(l.amount, 0) + COALESCE(r.amount, 0),
+           p.exchange_rate
+    FROM (SELECT source_id FROM paid_late UNION SELECT source_id FROM payment_refunded_late) late
+    JOIN payments p ON p.id = late.source_id
+    LEFT JOIN paid_late l ON l.source_id = p.id LEFT JOIN payment_refunded_late r ON r.source_id = p.id
+    WHERE p.unapplied = 0 AND p.deleted_at IS NULL AND p.date <= :day
     UNION ALL
     SELECT * FROM (
         SELECT n.customer_id, 'credit_note', n.id, n.date, n.currency,
-               n.unapplied + COALESCE(l.amount, 0) + COALESCE(u.amount, 0) AS held, n.exchange_rate
+               n.unapplied + COALESCE(l.amount, 0) + COALESCE(u.amount, 0) + COALESCE(r.amount, 0) AS held,
+               n.exchange_rate
         FROM credit_notes n LEFT JOIN credited_late l ON l.source_id = n.id
-        LEFT JOIN used_late u ON u.credit_note_id = n.id
+        LEFT JOIN used_late u ON u.credit_note_id = n.id LEFT JOIN note_refunded_late r ON r.source_id = n.id
         WHERE n.deleted_at IS NULL AND n.date <= :day AND held > 0)
     ORDER BY 1, 4, 3"""
 

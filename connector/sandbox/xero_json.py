@@ -14,7 +14,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from connector.records import CreditNote, Customer, Invoice, InvoiceStatus, Payment, PaymentKind
+from connector.records import CreditNote, Customer, Invoice, InvoiceStatus, Payment, PaymentKind, Refund
 from connector.sandbox.world import HostRecord, World, guid
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -158,14 +158,15 @@ def payments(world: World, host: HostRecord) -> list[dict[str, Any]]:
 
 def credit_note(world: World, host: HostRecord) -> dict[str, Any]:
     n: CreditNote = host.record  # type: ignore[assignment]
-    remaining = n.amount - sum((a.amount for a in n.allocations), Decimal(0))
+    remaining = n.amount - sum((a.amount for a in n.allocations), Decimal(0)) - _refunded(n.refunds)
     status = "DELETED" if host.deleted else ("PAID" if remaining == 0 else "AUTHORISED")
     return {
         "CreditNoteID": host.xero_id, "CreditNoteNumber": n.number or host.qbo_id, "Type": "ACCRECCREDIT",
         "Contact": _contact_ref(world, n.customer_id), "DateString": _date_string(n.date), "Date": ms_date(n.date),
         "Status": status, "LineAmountTypes": "Exclusive", "SubTotal": _number(n.amount), "TotalTax": 0,
         "Total": _number(n.amount), "UpdatedDateUTC": ms_date(host.updated), "CurrencyCode": n.currency,
-        "RemainingCredit": _number(remaining), "Reference": n.reason or "", "HasAttachments": False,
+        "RemainingCredit": _number(remaining), "Payments": _refund_payments(world, n.id, n.refunds),
+        "Reference": n.reason or "", "HasAttachments": False,
         "LineItems": [{"Description": "Bad debt written off" if n.write_off else "Credit", "Quantity": 1,
                        "UnitAmount": _number(n.amount), "LineAmount": _number(n.amount), "TaxType": "NONE",
                        "TaxAmount": 0, **({"ItemCode": "Bad Debt", "AccountCode": "489"} if n.write_off
@@ -175,6 +176,17 @@ def credit_note(world: World, host: HostRecord) -> dict[str, Any]:
                                      "InvoiceNumber": a.invoice_id}} for a in n.allocations],
         "CurrencyRate": _rate(n.exchange_rate),
     }
+
+
+def _refunded(refunds: tuple[Refund, ...]) -> Decimal:
+    return sum((refund.amount for refund in refunds), Decimal(0))
+
+
+def _refund_payments(world: World, credit_id: str, refunds: tuple[Refund, ...]) -> list[dict[str, Any]]:
+    """A credit's cash refunds as Xero lists them: the credit's `Payments[]` (shape of the OpenAPI example)."""
+    return [{"PaymentID": payment_id(world, credit_id, f"refund-{n}"), "Date": ms_date(r.date),
+             "Amount": _number(r.amount), "Reference": "Refund", "CurrencyRate": 1.0, "HasAccount": False,
+             "HasValidationErrors": False} for n, r in enumerate(refunds, 1)]
 
 
 def overpayment(world: World, host: HostRecord) -> dict[str, Any] | None:
@@ -201,8 +213,8 @@ def _credit(world: World, host: HostRecord, left: Decimal, ids: dict[str, Any]) 
     """What an overpayment and a prepayment share: a customer's credit with what is left of it."""
     p: Payment = host.record  # type: ignore[assignment]
     return {
-        **ids, "Reference": p.reference or "",
-        "RemainingCredit": _number(left), "Allocations": [], "Payments": [], "HasAttachments": False,
+        **ids, "Reference": p.reference or "", "RemainingCredit": _number(left - _refunded(p.refunds)),
+        "Allocations": [], "Payments": _refund_payments(world, p.id, p.refunds), "HasAttachments": False,
         "Contact": _contact_ref(world, p.customer_id), "DateString": _date_string(p.date), "Date": ms_date(p.date),
         "Status": "DELETED" if host.deleted else "AUTHORISED", "LineAmountTypes": "NoTax", "LineItems": [],
         "SubTotal": _number(left), "TotalTax": 0, "Total": _number(left), "UpdatedDateUTC": ms_date(host.updated),

@@ -107,16 +107,28 @@ def credit_used_text(p: Payment) -> str | None:
     return json.dumps(dict(sorted(used.items())), separators=(",", ":"))
 
 
+def refunds_text(credit: Payment | CreditNote) -> str | None:
+    """The cash refunded out of a credit, as the store keeps it: a JSON object of minor units by ISO date, in
+    date order (so that an unchanged credit gives the same text); None when nothing was refunded."""
+    if not credit.refunds:
+        return None
+    refunded: dict[str, int] = {}
+    for refund in credit.refunds:
+        day = refund.date.isoformat()
+        refunded[day] = refunded.get(day, 0) + to_minor(refund.amount, credit.currency)
+    return json.dumps(dict(sorted(refunded.items())), separators=(",", ":"))
+
+
 def payment_row(p: Payment) -> Row:
     return (p.id, p.customer_id, p.date.isoformat(), p.currency, to_minor(p.amount, p.currency),
             to_minor(p.unapplied, p.currency), _rate(p.exchange_rate), p.kind.value,
-            p.reference, credit_used_text(p), _instant(p.updated_at), raw_text(p.raw))
+            p.reference, credit_used_text(p), refunds_text(p), _instant(p.updated_at), raw_text(p.raw))
 
 
 def credit_note_row(n: CreditNote) -> Row:
     return (n.id, n.customer_id, n.number, n.date.isoformat(), n.currency, to_minor(n.amount, n.currency),
-            to_minor(n.unapplied, n.currency), _rate(n.exchange_rate), n.reason, _instant(n.updated_at),
-            raw_text(n.raw))
+            to_minor(n.unapplied, n.currency), _rate(n.exchange_rate), n.reason, refunds_text(n),
+            _instant(n.updated_at), raw_text(n.raw))
 
 
 def prepare(record: Customer | Invoice | Payment | CreditNote) -> tuple[str, Row, list[Row]]:

@@ -20,9 +20,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "invoices": ("id", "customer_id", "number", "issue_date", "due_date", "currency", "total",
                  "exchange_rate", "status", "host_balance", "updated_at", "raw"),
     "payments": ("id", "customer_id", "date", "currency", "amount", "unapplied", "exchange_rate", "kind",
-                 "reference", "credit_used", "updated_at", "raw"),
+                 "reference", "credit_used", "refunds", "updated_at", "raw"),
     "credit_notes": ("id", "customer_id", "number", "date", "currency", "amount", "unapplied",
-                     "exchange_rate", "reason", "updated_at", "raw"),
+                     "exchange_rate", "reason", "refunds", "updated_at", "raw"),
 }
 ALLOCATION_COLUMNS: tuple[str, ...] = ("source", "source_id", "invoice_id", "date", "amount")
 
@@ -171,6 +171,18 @@ CREATE INDEX payments_credit_used ON payments (date) WHERE credit_used IS NOT NU
 DELETE FROM cursors WHERE EXISTS (SELECT 1 FROM sync_runs WHERE host IN ('quickbooks', 'xero'))
 """
 
+# Version 10: the dates and amounts of the cash refunded out of a credit (`Payment.refunds`,
+# `CreditNote.refunds`: Xero's `Payments[]` on a credit note, overpayment or prepayment), so that a credit on
+# an earlier day counts what was refunded after it.  The indexes find those few credits.  A store synced from
+# Xero forgets its cursors: its next sync reads everything again and fills the refunds in.
+_V10 = """
+ALTER TABLE payments ADD COLUMN refunds TEXT;
+ALTER TABLE credit_notes ADD COLUMN refunds TEXT;
+CREATE INDEX payments_refunds ON payments (customer_id) WHERE refunds IS NOT NULL;
+CREATE INDEX credit_notes_refunds ON credit_notes (customer_id) WHERE refunds IS NOT NULL;
+DELETE FROM cursors WHERE EXISTS (SELECT 1 FROM sync_runs WHERE host = 'xero')
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical records, cursors and sync runs", _script(_V1)),
     Migration(2, "customer credit limits", _script(_V2)),
@@ -181,4 +193,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "no row hash: the merge compares columns", _script(_V7)),
     Migration(8, "open invoices' index covers their id and number", _script(_V8)),
     Migration(9, "the credit notes' credit that payments use; hosts' own credit figures", _script(_V9)),
+    Migration(10, "the dates of cash refunded out of credits", _script(_V10)),
 )
