@@ -157,7 +157,7 @@ _CREDIT_HELD = """
     SELECT p.customer_id, p.kind, p.id, p.date, p.currency, COALESCE(l.amount, 0) + COALESCE(r.amount, 0),
            p.exchange_rate
     FROM (SELECT source_id FROM paid_late UNION SELECT source_id FROM payment_refunded_late) late
-    JOIN payments p ON p.id = late.source_id
+    CROSS JOIN payments p ON p.id = late.source_id  -- (CROSS: the few late ones first, each found by its id)
     LEFT JOIN paid_late l ON l.source_id = p.id LEFT JOIN payment_refunded_late r ON r.source_id = p.id
     WHERE p.unapplied = 0 AND p.deleted_at IS NULL AND p.date <= :day
     UNION ALL
