@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -87,6 +90,43 @@ def test_stopping_early_stops_the_worker() -> None:
     items.close()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+_PARENT_SCRIPT = """
+import sys, time
+from connector.adapters.worker import iterate_in_worker
+items = iterate_in_worker("tests.test_worker:pid_then_wait")
+print(next(items), flush=True)
+time.sleep(60)
+"""
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` is a live process (not gone, and not a zombie nobody has reaped yet)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc (Linux)")
+def test_a_worker_whose_parent_is_killed_ends_too() -> None:
+    """A sync killed with SIGKILL (the OOM killer, a timer's stop) must not leave its reader running on: an
+    orphan reading a host would go on spending its rate limit and could rotate its refresh token."""
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT_SCRIPT], stdout=subprocess.PIPE,
+                              cwd=Path(__file__).parent.parent)
+    assert parent.stdout is not None
+    worker = int(parent.stdout.readline())
+    assert _running(worker)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _running(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = _running(worker)
+    if alive:
+        os.kill(worker, signal.SIGKILL)  # (not left behind by the test either)
+    assert not alive, "the worker went on after its parent was killed"
 
 
 def test_a_large_folder_read_in_a_worker_gives_the_store_of_one_read_in_process(

@@ -10,7 +10,9 @@ caller's main script, which breaks any script without a `__main__` guard.  The r
 `module:function` with picklable arguments; items come back pickled, a few at a time, over the child's
 stdout, which bounds memory (the child blocks when the parent falls behind).  An exception the reader
 raises is re-raised in the parent as it was (the reader's own errors carry what the user must see); if
-the parent stops early, the child is stopped with it.
+the parent stops early, the child is stopped with it, and if the parent is killed (SIGKILL, the OOM
+killer, a timer's stop), the child notices within a second and ends too: an orphan would go on calling
+the host, spending its rate limit and perhaps rotating its refresh token under the next run.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from connector.errors import ConnectorError
 
+_PARENT = "CONNECTOR_WORKER_PARENT"  # the parent's pid, which the worker watches
 _ITEMS_PER_SEND = 8
 _SENDS_AHEAD = 8  # sends of up to 8 chunks of 5,000 rows each: at most about 30 MB waiting
 
@@ -43,7 +47,8 @@ class WorkerDied(ConnectorError):
 def iterate_in_worker(target: str, *args: Any) -> Iterator[Any]:
     """Yield what `target(*args)` yields, run in a worker process; `target` is ``"module:function"``."""
     process = subprocess.Popen([sys.executable, "-m", "connector.adapters.worker"],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               env={**os.environ, _PARENT: str(os.getpid())})
     assert process.stdin is not None and process.stdout is not None
     try:
         pickle.dump((target, args), process.stdin)
@@ -117,9 +122,21 @@ def _send(sends: queue.Queue[bytes | None], sink: BinaryIO) -> None:
             os._exit(0)
 
 
+def _end_with_parent(parent: int) -> None:
+    """End this process once `parent` is no longer its parent (it died and the worker was re-parented).
+
+    A worker blocked in the host's HTTP call, or waiting out a 429, would otherwise learn of it only at its
+    next send.  (Polling works on every POSIX system; Linux's PR_SET_PDEATHSIG would need ctypes.)"""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
 def _main() -> None:
     # Ctrl-C reaches the whole process group: the parent stops the worker itself, without a second traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent := os.environ.get(_PARENT):
+        threading.Thread(target=_end_with_parent, args=(int(parent),), daemon=True).start()
     # The pipe to the parent is a private copy of stdout; whatever a library prints goes to stderr instead,
     # where it cannot corrupt the pickles.
     sink = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
