@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,29 @@ def kill_after(workspace: Workspace, ready: Callable[[], bool]) -> bool:
 def after(seconds: float) -> Callable[[], bool]:
     start = time.monotonic()
     return lambda: time.monotonic() - start >= seconds
+
+
+def running_for(workspace: Workspace, seconds: float) -> Callable[[], bool]:
+    """True once this run has been recorded as running for `seconds`.  (A fixed delay from the start is not
+    enough: on a busy machine the process can take longer to start, and a kill before its run is recorded
+    leaves no run behind.)"""
+    store, seen = workspace.store_path("acme"), []
+    before = _runs(store) if store.exists() else 0
+
+    def ready() -> bool:
+        if not seen and (_runs(store) or 0) > (before or 0):
+            seen.append(time.monotonic())
+        return bool(seen) and time.monotonic() - seen[0] >= seconds
+    return ready
+
+
+def _runs(store: Path) -> int | None:
+    """How many runs the store records; None while there is no store or its writer holds it."""
+    try:  # (closed at once: an open reader would keep the load from leaving WAL mode)
+        with closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=0)) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM sync_runs").fetchone()[0])
+    except sqlite3.Error:
+        return None
 
 
 def wal_larger_than(workspace: Workspace, size: int) -> Callable[[], bool]:
@@ -159,7 +183,7 @@ def test_sigkill_during_first_load_then_rerun_gives_the_uninterrupted_store(
     # store, the late one earlier in the writing.
     for late in (0.8, 0.55, 0.35):
         shutil.rmtree(crashed.data_dir, ignore_errors=True)
-        if (kill_after(crashed, after(took * 0.2))  # early: the worker process still reading the files
+        if (kill_after(crashed, running_for(crashed, took * 0.1))  # early: the worker still reading the files
                 and kill_after(crashed, writing_for(crashed, writing * 0.3))  # while the load writes the tables
                 and kill_after(crashed, writing_for(crashed, writing * late))):  # ... late in that
             break
