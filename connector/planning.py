@@ -102,14 +102,16 @@ def plan_states(store: Store, state: CollectionsState, day: dt.date, items: list
     if not rows:
         return []
     open_ids = {item.invoice_id for item in items}
-    payments = inputs.customer_payments(store, day, {str(r["customer_id"]) for r in rows})
+    payments = inputs.plan_payments(store, day, {str(r["customer_id"]) for r in rows})
     result = []
     for row in rows:
         plan_record = PaymentPlan(row["plan_id"], row["customer_id"], tuple(row["invoice_ids"]), row["start"],  # type: ignore[arg-type]
                                   row["currency"], tuple(row["installments"]), row["cancelled"])  # type: ignore[arg-type]
-        paid = [(on, amount) for on, amount, cur in payments.get(plan_record.customer_id, [])
-                if cur == plan_record.currency]
-        result.append(plan_state(plan_record, paid, open_ids, day))
+        # what a payment paid on the plan's invoices and what it left on account count; what it paid on the
+        # customer's other invoices (new sales paid as they fall due) does not
+        paid = [(r.date, sum((r.applied.get(i, Decimal(0)) for i in plan_record.invoice_ids), r.unapplied))
+                for r in payments.get(plan_record.customer_id, []) if r.currency == plan_record.currency]
+        result.append(plan_state(plan_record, [(on, amount) for on, amount in paid if amount], open_ids, day))
     return result
 
 

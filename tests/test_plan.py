@@ -318,6 +318,25 @@ def test_payment_plan_breach_ends_the_hold_and_schedules_the_breach_step(co: Com
     assert "plan #1 (breached) for invoice(s) I1" in text and "missed the one of 2026-07-20 (200.00)" in text
 
 
+def test_a_payment_plan_counts_what_is_paid_on_its_invoices_or_left_on_account_not_new_sales_paid(
+        co: Company) -> None:
+    """A customer on a plan for an old debt who pays a new invoice on time has paid nothing towards the plan:
+    counting that payment once kept a plan 'active' (and its invoices unchased) while the debt stood still."""
+    co.invoice("OLD", days(-40), "300.00").invoice("NEW", days(10), "100.00").sync()
+    assert cli(co.workspace, "payment-plan", "co", "C1", "--invoice", "OLD", "--installment", "2026-07-05=100.00",
+               "--installment", "2026-07-20=200.00", "--as-of", "2026-07-01").exit_code == 0
+    co.pay("P-NEW", days(3), "100.00", "NEW").sync()  # the new sale, paid: not towards the plan
+    (action,) = [a for a in co.plan(days(6)).actions if a.invoice_ids == ("OLD",)]
+    assert "payment plan #1 missed the installment of 2026-07-05" in action.reason
+    state = json.loads(cli(co.workspace, "payment-plan", "co", "C1", "--as-of", "2026-07-06", "--json").stdout)
+    assert (state["plans"][0]["status"], state["plans"][0]["paid"]) == ("breached", "0.00")
+
+    co.pay("P-ACCOUNT", days(3), "100.00").sync()  # money on account, applied to nothing yet: it counts
+    assert [a for a in co.plan(days(6)).actions if a.invoice_ids == ("OLD",)] == []
+    state = json.loads(cli(co.workspace, "payment-plan", "co", "C1", "--as-of", "2026-07-06", "--json").stdout)
+    assert (state["plans"][0]["status"], state["plans"][0]["paid"]) == ("active", "100.00")
+
+
 def test_payment_plan_completion(co: Company) -> None:
     co.invoice("I1", days(-10), "100.00").sync()
     cli(co.workspace, "payment-plan", "co", "C1", "--installment", "2026-07-05=100.00", "--as-of", "2026-07-01")

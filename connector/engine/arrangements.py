@@ -1,7 +1,8 @@
 """Payment plans matched against the customer's payments: active, completed or breached.
 
 A plan is a list of installments (date, amount) covering some of a customer's invoices.  Payments the
-customer makes on or after the plan's start count towards it in date order.  On any date, if an installment
+customer makes on or after the plan's start count towards it in date order, for what they paid on the plan's
+invoices or left on account (the caller works that out: `planning.plan_states`).  On any date, if an installment
 dated before that day is not covered by the payments made up to its date, the plan is breached on that
 installment's date (its hold ends and the policy's `plan_breach_step` becomes due); once the payments cover
 every installment, or the plan's invoices are all paid, it is completed.

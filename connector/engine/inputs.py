@@ -348,13 +348,37 @@ def missing_customers(store: Store, ids: Iterable[str]) -> list[str]:
     return [key for key in wanted if key not in found]
 
 
-def customer_payments(store: Store, as_of: dt.date,
-                      customer_ids: set[str]) -> dict[str, list[tuple[dt.date, Decimal, str]]]:
-    """The payments of these customers up to `as_of` (date, amount, currency), for matching payment plans."""
-    result: dict[str, list[tuple[dt.date, Decimal, str]]] = {}
-    for customer, on, units, cur in store.rows(
-            f"SELECT customer_id, date, amount, currency FROM payments WHERE deleted_at IS NULL AND date <= ? "
-            f"AND customer_id IN ({', '.join('?' * len(customer_ids))}) ORDER BY date, id",
-            (as_of.isoformat(), *sorted(customer_ids))):
-        result.setdefault(customer, []).append((dt.date.fromisoformat(on), from_minor(units, cur), cur))
+class PlanPayment(NamedTuple):
+    """Cash a customer paid, as a payment plan counts it: what it paid on each invoice by the as-of date, and
+    what it left unapplied then (money on account, which may well be meant for the plan)."""
+
+    date: dt.date
+    currency: str
+    applied: dict[str, Decimal]
+    unapplied: Decimal
+
+
+def plan_payments(store: Store, as_of: dt.date, customer_ids: set[str]) -> dict[str, list[PlanPayment]]:
+    """The cash payments of these customers up to `as_of`, for matching payment plans.
+
+    A credit applied through a payment record (QuickBooks' `credit_application`) is credit, not cash, and
+    is left out, as credit notes are."""
+    rows = store.rows(f"""
+        SELECT p.customer_id, p.id, p.date, p.amount, p.currency, a.invoice_id, a.amount
+        FROM payments p LEFT JOIN allocations a ON a.source = 'payments' AND a.source_id = p.id AND a.date <= :day
+        WHERE p.deleted_at IS NULL AND p.date <= :day AND p.kind <> 'credit_application'
+          AND p.customer_id IN ({", ".join(f":c{n}" for n in range(len(customer_ids)))})
+        ORDER BY p.date, p.id""", {"day": as_of.isoformat(), **{f"c{n}": c for n, c in enumerate(sorted(customer_ids))}})
+    found: dict[str, tuple[str, dt.date, int, str, dict[str, int]]] = {}
+    for customer, key, on, units, cur, invoice, applied in rows:
+        if key not in found:
+            found[key] = (customer, dt.date.fromisoformat(on), units, cur, {})
+        if invoice is not None:
+            by_invoice = found[key][4]
+            by_invoice[invoice] = by_invoice.get(invoice, 0) + applied
+    result: dict[str, list[PlanPayment]] = {}
+    for customer, on, units, cur, by_invoice in found.values():
+        result.setdefault(customer, []).append(PlanPayment(
+            on, cur, {invoice: from_minor(n, cur) for invoice, n in by_invoice.items()},
+            from_minor(max(0, units - sum(by_invoice.values())), cur)))
     return result
