@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -199,3 +200,29 @@ def test_limits_override_the_host_defaults(workspace: Workspace) -> None:
     write_client(workspace, "y", 'name = "Y"\nhost = "xero"\n[limits]\nper_minute = "lots"\n')
     with pytest.raises(ConfigError, match="limits.per_minute"):
         workspace.load_client("y")
+
+
+def test_clients_keeps_a_shared_policys_clients_listed_and_says_its_error_once(
+        workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mistake in the policy three clients share once listed them as 'invalid config' (hiding their syncs
+    and balances) and printed the same error three times; and at 80 columns the last sync wrapped."""
+    from connector.cli import common
+    from tests.conftest import make_company
+
+    ledger = make_company(tmp_path / "ledger", invoices=50)
+    for key in ("north", "south", "east"):
+        cli(workspace, "init", key, "--host", "csv", "--path", str(ledger), "--currency", "GBP")
+        file = workspace.client_file(key)
+        file.write_text(file.read_text().replace(f'name = "{key}"', f'name = "{key.title()} Wholesale Partners Ltd"'))
+        assert cli(workspace, "sync", key).exit_code == 0
+    policy = workspace.policy_file("default")
+    policy.write_text(policy.read_text().replace('escalate_to = "Credit manager"\n', ""))
+    monkeypatch.setattr(common.out, "width", 80)
+    result = cli(workspace, "clients")
+    assert result.exit_code == 2
+    rows = [line for line in result.stdout.splitlines() if line.split()[:1] in (["north"], ["south"], ["east"])]
+    assert len(rows) == 3 and "invalid config" not in result.stdout
+    assert all(re.search(r" \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC +GBP [\d,]+\.\d\d", row) for row in rows), result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: east, north, south: {policy}: key 'steps[5]': step 'escalation' escalates: "
+                      "name the person in escalate_to"]

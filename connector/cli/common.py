@@ -92,14 +92,16 @@ def print_table(table: Table) -> None:
     aligned columns otherwise (no wrapping: long lines stay whole, for `less -S` or a wide terminal).
 
     Nothing is ever cut: rich, squeezed, shortens what does not fit to "1,125.…" or "2026-11…", a figure or
-    date nobody can read.  Each column keeps at least its longest word, so only names and reasons wrap (at
-    spaces); a table that cannot fit so is printed plain."""
+    date nobody can read.  Each column keeps at least its longest word (a `no_wrap` column, such as a date
+    and time, its longest cell), so only names and reasons wrap (at spaces); a table that cannot fit so is
+    printed plain."""
     if table.row_count == 0:  # (a header over nothing reads like a fault: say there is nothing)
         out.print(Text.assemble(_plain(table.title) + ": " if table.title else "", ("none", "italic")))
         return
     columns = [[_plain(column.header), *(_plain(cell) for cell in column.cells)] for column in table.columns]
     if table.row_count <= PLAIN_TABLE_ROWS:
-        words = [max((cell_len(word) for cell in cells for word in cell.split()), default=0) for cells in columns]
+        words = [max((cell_len(part) for cell in cells for part in ([cell] if column.no_wrap else cell.split())),
+                     default=0) for column, cells in zip(table.columns, columns)]
         if sum(words) + 2 * len(words) <= out.width:  # (each column is padded by a space either side)
             for column, width in zip(table.columns, words):
                 column.min_width = width

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from connector.cli.common import (
     JsonOption,
@@ -76,9 +76,10 @@ def clients(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         print_json({"clients": [s.as_json() for s in summaries]})
     else:
-        table = Table("client", "name", "host", "last sync", "open balance", box=None)
+        table = Table("client", "name", "host", Column("last sync", no_wrap=True), Column("open balance", no_wrap=True),
+                      box=None)
         for s in summaries:
-            if s.error:
+            if s.error and s.name is None:  # (the config itself did not load; a policy's error keeps the row)
                 table.add_row(s.client, styled("invalid config", "red"), "", "", "")
             else:
                 balance = "" if s.open_balance is None else f"{s.currency} {s.open_balance:,}"
@@ -90,12 +91,16 @@ def clients(ctx: typer.Context, as_json: JsonOption = False) -> None:
             print_table(table)
         else:
             out.print("no clients yet; create one with `connector init`")
+    # (a policy several clients share is wrong once: its error is said once, naming the clients)
+    errors: dict[str, list[str]] = {}
     for s in summaries:
         if s.error:
-            err.print(styled("error:", "red", f" {s.error}"))
+            errors.setdefault(s.error, []).append(s.client)
         elif s.warning:
             err.print(styled("warning:", "yellow", f" {s.warning}"))
-    if any(s.error for s in summaries):
+    for error, keys in errors.items():
+        err.print(styled("error:", "red", f" {', '.join(keys)}: {error}"))
+    if errors:
         raise typer.Exit(2)
 
 
