@@ -159,10 +159,11 @@ def _named(reference: str, key: str) -> str:
 
 def payment_plan(workspace: Workspace, client: str, customer: str, *,
                  installments: list[tuple[dt.date, Decimal]] | None = None, invoices: list[str] | None = None,
-                 cancel: int | None = None, as_of: dt.date | None = None) -> tuple[str, list[PlanState]]:
+                 cancel: int | None = None,
+                 as_of: dt.date | None = None) -> tuple[str, list[PlanState], dict[str, str]]:
     """Create (with `installments`), cancel (`cancel`) or show a customer's payment plans; the customer is named
-    by its id or its exact name, the invoices by their ids or numbers.  Returns the customer's id and its
-    plans."""
+    by its id or its exact name, the invoices by their ids or numbers.  Returns the customer's id, its plans,
+    and the numbers of the invoices they cover (by id)."""
     config = workspace.load_client(client)
     day = as_of or today_for(config)
     with open_store(workspace, config) as store:
@@ -172,7 +173,8 @@ def payment_plan(workspace: Workspace, client: str, customer: str, *,
             state.create_plan(customer_id, installments, [state.invoice_id(i) for i in invoices or ()], start=day)
         if cancel is not None:
             state.cancel_plan(cancel)
-        return customer_id, plan_states(store, state, day, inputs.open_items(store, day), customer_id)
+        plans = plan_states(store, state, day, inputs.open_items(store, day), customer_id)
+        return customer_id, plans, state.invoice_numbers(i for p in plans for i in p.plan.invoice_ids)
 
 
 def log(workspace: Workspace, client: str) -> tuple[list[dict[str, object]], list[dict[str, object]]]:

@@ -315,7 +315,9 @@ def test_payment_plan_breach_ends_the_hold_and_schedules_the_breach_step(co: Com
     state = json.loads(cli(co.workspace, "payment-plan", "co", "C1", "--as-of", "2026-07-21", "--json").stdout)
     assert state["plans"][0]["status"] == "breached" and state["plans"][0]["missed"]["date"] == "2026-07-20"
     text = cli(co.workspace, "payment-plan", "co", "C1", "--as-of", "2026-07-21").stdout
-    assert "plan #1 (breached) for invoice(s) I1" in text and "missed the one of 2026-07-20 (200.00)" in text
+    # (invoices by the numbers people know them by: a Xero id is a GUID)
+    assert "plan #1 (breached) for invoice(s) No. I1" in text and "missed the one of 2026-07-20 (200.00)" in text
+    assert (state["plans"][0]["invoice_ids"], state["plans"][0]["invoice_numbers"]) == (["I1"], ["No. I1"])
 
 
 def test_a_payment_plan_counts_what_is_paid_on_its_invoices_or_left_on_account_not_new_sales_paid(

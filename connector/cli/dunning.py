@@ -102,22 +102,21 @@ def payment_plan(
 ) -> None:
     """Create (--installment), cancel (--cancel) or show a customer's installment plans."""
     installments = [_installment(text) for text in installment or []]
-    customer_id, states = guard(lambda: planning.payment_plan(
+    customer_id, states, numbers = guard(lambda: planning.payment_plan(
         workspace_of(ctx), client, customer, installments=installments, invoices=invoice, cancel=cancel,
         as_of=parse_date(as_of)))
     rows = [{"plan_id": s.plan.plan_id, "status": s.status, "invoice_ids": list(s.plan.invoice_ids),
-             "currency": s.plan.currency, "paid": str(s.paid),
+             "invoice_numbers": [numbers[i] for i in s.plan.invoice_ids], "currency": s.plan.currency, "paid": str(s.paid),
              "installments": [{"date": str(d), "amount": str(a)} for d, a in s.plan.installments],
              "missed": s.missed and {"date": str(s.missed[0]), "amount": str(s.missed[1])}} for s in states]
     if as_json:
         print_json({"customer_id": customer_id, "plans": rows})
         return
-    for row in rows:
-        missed = row["missed"]
-        out.print(f"plan #{row['plan_id']} ({row['status']}) for invoice(s) {', '.join(row['invoice_ids'])}: "  # type: ignore[arg-type]
-                  f"{row['currency']} {row['paid']} paid; installments "
-                  + ", ".join(f"{i['date']} {i['amount']}" for i in row["installments"])  # type: ignore[union-attr]
-                  + (f"; missed the one of {missed['date']} ({missed['amount']})" if missed else ""))  # type: ignore[index]
+    for s in states:  # (amounts grouped by thousands, as in the reports)
+        out.print(f"plan #{s.plan.plan_id} ({s.status}) for invoice(s) "
+                  f"{', '.join(numbers[i] for i in s.plan.invoice_ids)}: {s.plan.currency} {s.paid:,} paid; "
+                  "installments " + ", ".join(f"{on} {amount:,}" for on, amount in s.plan.installments)
+                  + (f"; missed the one of {s.missed[0]} ({s.missed[1]:,})" if s.missed else ""))
     if not rows:
         named = customer if customer_id == customer else f"{customer} (id {customer_id})"
         out.print(f"no payment plans for customer {named}")

@@ -50,6 +50,14 @@ class CollectionsState:
         """The id of the customer a person names by its id or by its exact name (when no other has it)."""
         return self._id_of("customers", "name", reference, ("customer", "name"))
 
+    def invoice_numbers(self, invoice_ids: Iterable[str]) -> dict[str, str]:
+        """The number printed on each of these invoices, as people know them (its id when it has none, or
+        is no longer in the store)."""
+        keys = sorted(set(invoice_ids))
+        found = dict(self.conn.execute(f"SELECT id, number FROM invoices WHERE number IS NOT NULL AND id IN "
+                                       f"({', '.join('?' * len(keys))})", keys)) if keys else {}
+        return {key: found.get(key, key) for key in keys}
+
     def _id_of(self, table: str, column: str, reference: str, words: tuple[str, str]) -> str:
         if self.conn.execute(f"SELECT 1 FROM {table} WHERE id = ? AND deleted_at IS NULL", (reference,)).fetchone():
             return reference
