@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from connector import planning
 from connector.cli.common import (
@@ -41,8 +41,8 @@ def plan(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The cli
     if as_json:
         print_json(result.as_json())
         return
-    table = Table("due at (UTC)", "customer", "step", "kind", "channel", "invoices", f"amount ({result.currency})",
-                  "why", title=f"plan as of {result.as_of}", box=None)
+    table = Table(Column("due at (UTC)", no_wrap=True), "customer", "step", "kind", "channel", "invoices",
+                  f"amount ({result.currency})", "why", title=f"plan as of {result.as_of}", box=None)
     table.columns[6].justify = "right"
     for a in result.actions:
         table.add_row(f"{a.due_at:%Y-%m-%d %H:%M}", result.customer_name(a.customer_id), a.step, a.kind, a.channel,
@@ -145,7 +145,7 @@ def log(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The clie
         table.add_row(str(r["executed_on"]), str(r["customer_name"] or r["customer_id"]), str(r["step"]),
                       str(r["kind"]), ", ".join(r["invoice_numbers"]), str(r["recorded_by"]), str(r["source"]))  # type: ignore[arg-type]
     print_table(table)
-    held = Table("when", "by", "what", "customer", "invoices", "detail", box=None,
+    held = Table(Column("when", no_wrap=True), "by", "what", "customer", "invoices", "detail", box=None,
                  title="disputes, promises and payment plans, oldest first")
     for c in changes:
         held.add_row(when(str(c["at"])), str(c["by"]), str(c["event"]), str(c["customer_name"] or c["customer_id"] or ""),
