@@ -51,10 +51,20 @@ def today_for(config: ClientConfig) -> dt.date:
 
 
 def open_store(workspace: Workspace, config: ClientConfig) -> Store:
+    """The client's store, once a sync has filled it: before that, every report would read as if nobody owed
+    anything (a first sync that failed leaves an empty store behind)."""
     path = workspace.data_dir / config.key / "store.sqlite"
     if not path.exists():
         raise UsageError(f"client '{config.key}' has not been synced yet: run `connector sync {config.key}`")
-    return Store(path)
+    store = Store(path)
+    if store.last_run() is None:
+        latest = store.last_run(outcome=None)
+        store.close()
+        outcome = "its first sync is still running" if latest and latest["outcome"] == "running" \
+            else f"its last sync {latest['outcome'] if latest else 'did not finish'}"
+        raise UsageError(f"client '{config.key}' has no successful sync yet ({outcome}): run "
+                         f"`connector sync {config.key}`")
+    return store
 
 
 @collector_paused()

@@ -129,6 +129,22 @@ def test_aging_before_any_sync_says_what_to_do(workspace: Workspace, tmp_path: P
     assert result.exit_code == 2 and "connector sync fresh" in result.output
 
 
+def test_reports_after_a_first_sync_that_failed_say_so_rather_than_show_nothing_owed(
+        workspace: Workspace, tmp_path: Path) -> None:
+    """A first sync that fails leaves an empty store behind; reports on it read as if nobody owed anything."""
+    bad = {**GOOD, "invoices.csv": GOOD["invoices.csv"].replace("250.50", "25x.50")}
+    write_ledger(tmp_path / "l", bad)
+    workspace.create_client("acme", "csv", path=str(tmp_path / "l"), currency="GBP")
+    assert sync_client(workspace, "acme").outcome == "failed"
+    for command in ("aging", "metrics", "allowance", "segments", "forecast", "plan"):
+        result = cli(workspace, command, "acme")
+        assert result.exit_code == 2, (command, result.output)
+        assert "no successful sync yet (its last sync failed): run `connector sync acme`" in result.output
+    write_ledger(tmp_path / "l", GOOD)
+    assert sync_client(workspace, "acme").outcome == "succeeded"
+    assert cli(workspace, "aging", "acme").exit_code == 0
+
+
 @pytest.mark.parametrize("as_of", [dt.date(2012, 12, 31), dt.date(2013, 6, 30)])
 def test_aging_of_the_ibm_sample_equals_a_direct_computation(
         ar_rows: list[dict[str, str]], workspace: Workspace, tmp_path: Path, as_of: dt.date) -> None:
