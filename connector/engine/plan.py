@@ -240,7 +240,11 @@ def _step_for(data: PlanInputs, context: CustomerContext, ladder: Ladder, item: 
     found = due_step(context.policy, context.segment, item.due_date, history, data.as_of, ladder)
     if found is None:
         return None
-    return _Due(item, found, amount, _why(found.days_past_due, found.repeat))
+    reason = _why(found.days_past_due, found.repeat)
+    promised = data.promises.get(item.invoice_id) if data.promises else None
+    if promised is not None:  # (its hold is over: the collector should know the promise was not kept)
+        reason += f", promised to pay by {promised} and not paid"
+    return _Due(item, found, amount, reason)
 
 
 @lru_cache(maxsize=4096)
