@@ -264,12 +264,12 @@ def _balance_hold(data: PlanInputs, context: CustomerContext, items: list[OpenIt
     overdue_all = sum((amount for item, amount in zip(items, amounts) if item.due_date < data.as_of), Decimal(0))
     credit = data.credits.get(context.customer_id, Decimal(0))
     if overdue_all > 0 and credit >= overdue_all:
-        return f"unapplied credit {credit} covers the overdue balance {overdue_all}"
+        return f"unapplied credit {credit:,} covers the overdue balance {overdue_all:,}"
     chased = overdue_all + chased_early
     if chased > 0 and credit >= chased:  # (a courtesy reminder to a customer whose credit already pays it)
-        return f"unapplied credit {credit} covers the balance chased {chased}"
+        return f"unapplied credit {credit:,} covers the balance chased {chased:,}"
     if chased < context.policy.min_balance and (overdue or chased):
-        return f"balance chased {chased} is below the policy minimum {context.policy.min_balance}"
+        return f"balance chased {chased:,} is below the policy minimum {context.policy.min_balance:,}"
     return None
 
 
