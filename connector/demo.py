@@ -126,8 +126,8 @@ def _show_clients(console: Console, workspace: Workspace) -> None:
 
 def _show_engine(console: Console, workspace: Workspace, key: str) -> None:
     aging = reports.aging(workspace, key)
-    table = Table(*(Column(name, justify="right") for name in (*aging.buckets, "total", "unapplied credit")), title=f"{key}: aging as of {aging.as_of} "
-                  f"({aging.currency})", box=None)
+    columns = (Column(name, justify="right") for name in (*aging.buckets, "total", "unapplied credit"))
+    table = Table(*columns, title=f"{key}: aging as of {aging.as_of} ({aging.currency})", box=None)
     table.add_row(*(f"{aging.totals[b]:,}" for b in aging.buckets), f"{aging.total:,}", f"{aging.unapplied_credit:,}")
     console.print(table)
     day, figures = reports.metrics(workspace, key)
