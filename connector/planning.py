@@ -62,7 +62,8 @@ def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: Col
         rate = credit.exchange_rate if credit.currency == config.home_currency or credit.exchange_rate \
             else rates.get(credit.currency)
         credits[credit.customer_id] += to_home(credit.amount, rate, config.home_currency)
-    executions = {i: [Execution(step, on) for step, on in runs if on <= day] for i, runs in state.executions().items()}
+    executions = {i: [Execution(step, on, offset) for step, on, offset in runs if on <= day]
+                  for i, runs in state.executions().items()}
     plans = plan_states(store, state, day, items)
     segment_of = customer_segment_names(store, config, day, items, known, lateness)  # (last: lateness is ready)
     policies: dict[str, Policy] = {}

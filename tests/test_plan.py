@@ -11,6 +11,7 @@ import pytest
 
 from connector import planning
 from connector.config import Workspace
+from connector.sync.store import Store
 from connector.engine.plan import action_key
 from connector.sync.runner import sync_client
 from tests.conftest import cli
@@ -126,6 +127,28 @@ def test_pre_due_courtesy_reminder_but_not_for_prompt_payers(co: Company) -> Non
         co.invoice(f"OLD{n}", days(-200 + 30 * n)).pay(f"P{n}", days(-200 + 30 * n), "100.00", f"OLD{n}")
     co.sync()
     assert co.plan(WED).actions == []
+
+
+@pytest.mark.parametrize("escalation, recorded_offsets, first, then", [
+    ("catch_up", True, "overdue", "follow_up"), ("one_step_per_run", True, "courtesy", "overdue"),
+    ("catch_up", False, "overdue", "follow_up"),
+    # (a run recorded before offsets were counts as the step the age then reached: one may be skipped,
+    # none is sent twice)
+    ("one_step_per_run", False, "courtesy", "follow_up")])
+def test_renaming_a_step_after_it_ran_does_not_chase_the_invoice_again_from_the_start(
+        co: Company, escalation: str, recorded_offsets: bool, first: str, then: str) -> None:
+    """Executions name their step; a consultant who renamed the step that ran once made the invoice's history
+    unknown: catch-up sent the reminder it already had again, and one step per run started over."""
+    co.policy["escalation"] = escalation
+    co.invoice("I1", days(-3)).sync()
+    assert steps(co.plan(WED, record=True)) == {("I1",): first}
+    if not recorded_offsets:
+        with Store(co.workspace.store_path("co")) as store:
+            store.conn.execute("UPDATE actions SET offset_days = NULL")
+    policy = co.workspace.policy_file("test")
+    policy.write_text(policy.read_text().replace(f'name = "{first}"', 'name = "renamed"'))
+    assert co.plan(days(1)).actions == []  # nothing new: the run of WED counts as the renamed step
+    assert steps(co.plan(days(6))) == {("I1",): then}  # and the chase goes on from there
 
 
 def test_consolidation_one_action_per_customer_per_step(co: Company) -> None:

@@ -110,5 +110,5 @@ def test_a_xero_store_from_before_version_10_reads_everything_again(tmp_path: Pa
                            "DELETE FROM schema_migrations WHERE version = 10")
         conn.close()
         with Store(path) as store:
-            assert store.schema_version == 10
+            assert store.schema_version >= 10  # (migrated again)
             assert bool(store.cursors()) is (host != "xero")

@@ -75,10 +75,11 @@ class Action(NamedTuple):
     repeat: int
     template: str | None
     escalate_to: str | None
+    offset_days: int  # the step's, recorded with it when it runs (see `engine.policy`)
 
     def as_json(self) -> dict[str, object]:
         return {"key": self.key, "customer_id": self.customer_id, "invoice_ids": list(self.invoice_ids),
-                "kind": self.kind, "step": self.step, "channel": self.channel,
+                "kind": self.kind, "step": self.step, "offset_days": self.offset_days, "channel": self.channel,
                 "due_at": self.due_at.isoformat().replace("+00:00", "Z"), "reason": self.reason,
                 "amount": str(self.amount), "repeat": self.repeat, "template": self.template,
                 "escalate_to": self.escalate_to}
@@ -305,5 +306,5 @@ def _actions(data: PlanInputs, context: CustomerContext, due: list[_Due], order:
         actions.append(Action(action_key(data.client, context.customer_id, step.name, ids, repeat),
                               context.customer_id, ids, step.action, step.name, step.channel, due_at,
                               "; ".join([text, *moved]) if moved else text, amount, repeat, step.template,
-                              step.escalate_to))
+                              step.escalate_to, step.offset_days))
     return actions

@@ -7,7 +7,11 @@ For an invoice D days past due (negative before its due date), with its segment'
   ones not yet run); `one_step_per_run`: the step right after the last executed one, once reached and no
   sooner than the previous step's execution date plus the difference of their offsets;
 - after the last step has run on date E, it is due again on E + N, E + 2N, … (`repeat_last_every_days`);
-  the repeat count is how many times it has run.
+  the repeat count is how many times it has run;
+- a step executed under a name the policy no longer has (renamed or removed since) counts as the highest
+  step whose offset is at most the executed step's (recorded with it), or, for one recorded before offsets
+  were, the highest step the invoice's age then reached: a renamed step must not start the invoice's chase
+  again, sending a reminder it already had or a pre-due courtesy note on an invoice long overdue.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ class Execution:
 
     step: str
     on: dt.date
+    offset_days: int | None = None  # the step's offset when it ran (None: recorded before offsets were)
 
 
 @dataclass(frozen=True)
@@ -75,9 +80,10 @@ def _due_step(policy: Policy, ladder: Ladder, days: int, history: Sequence[Execu
     steps, names, shift = ladder.steps, ladder.names, ladder.shift
     if not steps:
         return None
-    done = [(names.index(e.step), e.on) for e in history if e.step in names]
-    last, last_on = max(done, default=(-1, None))
     reached = [i for i, step in enumerate(steps) if days >= step.offset_days + shift]
+    done = [(names.index(e.step), e.on) if e.step in names else _counted_as(ladder, days, as_of, e)
+            for e in history]
+    last, last_on = max((d for d in done if d[0] >= 0), default=(-1, None))
     if last == len(steps) - 1:
         return _repeat(policy, steps[-1], [on for i, on in done if i == last], as_of, days)
     if policy.escalation == "catch_up":
@@ -91,6 +97,16 @@ def _due_step(policy: Policy, ladder: Ladder, days: int, history: Sequence[Execu
         if as_of < last_on + dt.timedelta(days=gap):
             return None
     return DueStep(steps[following], 0, days)
+
+
+def _counted_as(ladder: Ladder, days: int, as_of: dt.date, run: Execution) -> tuple[int, dt.date]:
+    """(The step of `ladder` a run of a step it does not name counts as, or -1 for none; its date)."""
+    if run.offset_days is not None:
+        return max((i for i, step in enumerate(ladder.steps) if step.offset_days <= run.offset_days),
+                   default=-1), run.on
+    then = days - (as_of - run.on).days
+    return max((i for i, step in enumerate(ladder.steps) if then >= step.offset_days + ladder.shift),
+               default=-1), run.on
 
 
 def _repeat(policy: Policy, last: Step, runs: list[dt.date], as_of: dt.date, days: int) -> DueStep | None:

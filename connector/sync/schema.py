@@ -183,6 +183,11 @@ CREATE INDEX credit_notes_refunds ON credit_notes (customer_id) WHERE refunds IS
 DELETE FROM cursors WHERE EXISTS (SELECT 1 FROM sync_runs WHERE host = 'xero')
 """
 
+# Version 11: the offset (days from due) of each executed step, so that a step renamed or removed from the
+# policy after it ran still counts for what it was (`engine.policy`); older rows have none, and count as the
+# step the invoice's age then reached.
+_V11 = "ALTER TABLE actions ADD COLUMN offset_days INTEGER"
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical records, cursors and sync runs", _script(_V1)),
     Migration(2, "customer credit limits", _script(_V2)),
@@ -194,4 +199,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "open invoices' index covers their id and number", _script(_V8)),
     Migration(9, "the credit notes' credit that payments use; hosts' own credit figures", _script(_V9)),
     Migration(10, "the dates of cash refunded out of credits", _script(_V10)),
+    Migration(11, "the offset of each executed step", _script(_V11)),
 )

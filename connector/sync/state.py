@@ -175,22 +175,24 @@ class CollectionsState:
         with self.store.transaction() as conn:
             for a in actions:
                 cursor = conn.execute(
-                    "INSERT OR IGNORE INTO actions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR IGNORE INTO actions (key, customer_id, step, kind, channel, repeat, executed_on, "
+                    "due_at, recorded_at, recorded_by, source, offset_days) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (a.key, a.customer_id, a.step, a.kind, a.channel, a.repeat, on.isoformat(),  # type: ignore[attr-defined]
-                     a.due_at.isoformat(), utc_now(), by or who(), source))  # type: ignore[attr-defined]
+                     a.due_at.isoformat(), utc_now(), by or who(), source, a.offset_days))  # type: ignore[attr-defined]
                 if cursor.rowcount:
                     recorded += 1
                     conn.executemany("INSERT OR IGNORE INTO action_invoices VALUES (?, ?)",
                                      [(a.key, i) for i in a.invoice_ids])  # type: ignore[attr-defined]
         return recorded
 
-    def executions(self) -> dict[str, list[tuple[str, dt.date]]]:
-        """(step, date) executed per invoice, oldest first."""
-        result: dict[str, list[tuple[str, dt.date]]] = {}
-        for invoice, step, on in self.conn.execute(
-                "SELECT ai.invoice_id, a.step, a.executed_on FROM action_invoices ai JOIN actions a ON a.key = ai.key "
-                "ORDER BY a.executed_on, a.recorded_at"):
-            result.setdefault(invoice, []).append((step, dt.date.fromisoformat(on)))
+    def executions(self) -> dict[str, list[tuple[str, dt.date, int | None]]]:
+        """(step, date, the step's offset then: None if recorded before schema 11) executed per invoice,
+        oldest first."""
+        result: dict[str, list[tuple[str, dt.date, int | None]]] = {}
+        for invoice, step, on, offset in self.conn.execute(
+                "SELECT ai.invoice_id, a.step, a.executed_on, a.offset_days FROM action_invoices ai "
+                "JOIN actions a ON a.key = ai.key ORDER BY a.executed_on, a.recorded_at"):
+            result.setdefault(invoice, []).append((step, dt.date.fromisoformat(on), offset))
         return result
 
     def contacts(self) -> dict[str, list[dt.datetime]]:
