@@ -128,7 +128,9 @@ def dispute(workspace: Workspace, client: str, invoice: str, *, open_reason: str
             if already:
                 raise UsageError(f"invoice {_named(invoice, invoice_id)} already has an open dispute; resolve it first")
             state.open_dispute(invoice_id, open_reason)
-            return f"dispute opened on invoice {_named(invoice, invoice_id)}: {open_reason}"
+            settled = state.owes_nothing(invoice_id)  # (a paid invoice can be disputed: kept for the record)
+            return (f"dispute opened on invoice {_named(invoice, invoice_id)}: {open_reason}"
+                    + (f" (the invoice is {settled}: it owes nothing now)" if settled else ""))
         if not already:
             raise UsageError(f"invoice {_named(invoice, invoice_id)} has no open dispute to resolve")
         state.resolve_dispute(invoice_id, resolve_note or "")
@@ -150,6 +152,10 @@ def promise(workspace: Workspace, client: str, invoice: str, promised: dt.date, 
     with open_store(workspace, config) as store:
         state = CollectionsState(store)
         invoice_id = state.invoice_id(invoice)
+        settled = state.owes_nothing(invoice_id)
+        if settled:
+            raise UsageError(f"invoice {_named(invoice, invoice_id)} is {settled}: it owes nothing, so a promise "
+                             "to pay it would hold nothing")
         state.promise(invoice_id, promised)
     return f"promise to pay invoice {_named(invoice, invoice_id)} by {promised} recorded"
 

@@ -240,6 +240,18 @@ def test_promise_holds_until_its_date_and_a_resolved_dispute_releases(co: Compan
     assert co.plan(days(11)).actions
 
 
+def test_a_promise_on_an_invoice_that_owes_nothing_is_refused_a_dispute_says_so(co: Company) -> None:
+    """A mistyped number once recorded a promise on a paid invoice, which held nothing, without a word."""
+    co.invoice("PAID", days(-10)).invoice("OPEN", days(-10)).pay("P1", days(-5), "100.00", "PAID").sync()
+    result = cli(co.workspace, "promise", "co", "No. PAID", "--date", "2026-07-10", "--as-of", "2026-07-01")
+    assert result.exit_code == 2 and "invoice No. PAID (id PAID) is paid: it owes nothing" in result.output
+    assert cli(co.workspace, "log", "co", "--json").stdout.count("promise to pay") == 0
+    result = cli(co.workspace, "dispute", "co", "No. PAID", "--open", "charged twice")
+    assert result.exit_code == 0 and "(the invoice is paid: it owes nothing now)" in result.stdout
+    result = cli(co.workspace, "dispute", "co", "No. OPEN", "--open", "wrong price")
+    assert result.exit_code == 0 and "owes nothing" not in result.stdout
+
+
 def test_people_name_invoices_by_number_and_customers_by_name(co: Company) -> None:
     co.invoice("I1", days(-10)).invoice("I2", days(-9)).invoice("I3", days(-8), customer="C2").sync()
     result = cli(co.workspace, "dispute", "co", "No. I1", "--open", "wrong price")

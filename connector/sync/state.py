@@ -71,6 +71,14 @@ class CollectionsState:
             raise UsageError(f"no {noun} with the id or {by} '{reference}' in the store (sync first, or check it)")
         return found[0]
 
+    def owes_nothing(self, invoice_id: str) -> str | None:
+        """Why an invoice owes nothing now ("void", "paid"), or None while it has a balance."""
+        row = self.conn.execute("SELECT status, balance FROM invoices WHERE id = ? AND deleted_at IS NULL",
+                                (invoice_id,)).fetchone()
+        if row is None:
+            return None
+        return "void" if row[0] == "void" else "paid" if row[1] == 0 else None
+
     def _invoice(self, invoice_id: str) -> tuple[str, str]:
         row = self.conn.execute("SELECT customer_id, currency FROM invoices WHERE id = ? AND deleted_at IS NULL",
                                 (invoice_id,)).fetchone()
