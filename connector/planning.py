@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
+from typing import NamedTuple
 
 from connector.config import ClientConfig, Workspace
 from connector.config.models import Policy
@@ -19,7 +20,7 @@ from connector.engine.plan import CustomerContext, Plan, PlanInputs, build_plan
 from connector.engine.policy import Execution
 from connector.engine.segments import window
 from connector.errors import UsageError
-from connector.money import to_home
+from connector.money import from_minor, to_home
 from connector.reports import collector_paused, customer_segment_names, open_store, today_for
 from connector.sync.state import CollectionsState
 from connector.sync.store import Store
@@ -164,24 +165,52 @@ def _named(reference: str, key: str) -> str:
     return reference if reference == key else f"{reference} (id {key})"
 
 
+class CustomerPlans(NamedTuple):
+    """A customer's payment plans, with the numbers of the invoices they cover (by id) and what to warn of."""
+
+    customer_id: str
+    plans: list[PlanState]
+    numbers: dict[str, str]
+    warnings: list[str]
+
+
 def payment_plan(workspace: Workspace, client: str, customer: str, *,
                  installments: list[tuple[dt.date, Decimal]] | None = None, invoices: list[str] | None = None,
-                 cancel: int | None = None,
-                 as_of: dt.date | None = None) -> tuple[str, list[PlanState], dict[str, str]]:
+                 cancel: int | None = None, as_of: dt.date | None = None) -> CustomerPlans:
     """Create (with `installments`), cancel (`cancel`) or show a customer's payment plans; the customer is named
-    by its id or its exact name, the invoices by their ids or numbers.  Returns the customer's id, its plans,
-    and the numbers of the invoices they cover (by id)."""
+    by its id or its exact name, the invoices by their ids or numbers.
+
+    A new plan whose installments do not add up to what its invoices owe is kept (a settlement for less may
+    be meant) with a warning: it completes once its installments are paid, and the chase of what is left
+    starts again."""
     config = workspace.load_client(client)
     day = as_of or today_for(config)
     with open_store(workspace, config) as store:
         state = CollectionsState(store)
         customer_id = state.customer_id(customer)
+        created = None
         if installments:
-            state.create_plan(customer_id, installments, [state.invoice_id(i) for i in invoices or ()], start=day)
+            created = state.create_plan(customer_id, installments, [state.invoice_id(i) for i in invoices or ()],
+                                        start=day)
         if cancel is not None:
             state.cancel_plan(cancel)
-        plans = plan_states(store, state, day, inputs.open_items(store, day), customer_id)
-        return customer_id, plans, state.invoice_numbers(i for p in plans for i in p.plan.invoice_ids)
+        items = inputs.open_items(store, day)
+        plans = plan_states(store, state, day, items, customer_id)
+        warnings = [_short_or_over(s, items) for s in plans if s.plan.plan_id == created]
+        return CustomerPlans(customer_id, plans, state.invoice_numbers(i for p in plans for i in p.plan.invoice_ids),
+                             [w for w in warnings if w])
+
+
+def _short_or_over(state: PlanState, items: list[inputs.OpenItem]) -> str | None:
+    covered = set(state.plan.invoice_ids)
+    owed = sum((i.balance for i in items if i.invoice_id in covered), from_minor(0, state.plan.currency))
+    total = sum((amount for _, amount in state.plan.installments), from_minor(0, state.plan.currency))
+    if total == owed:
+        return None
+    currency = state.plan.currency
+    return (f"plan #{state.plan.plan_id}'s installments add up to {currency} {total:,} and its invoices owe "
+            f"{currency} {owed:,}: it completes once the installments are paid"
+            + (", and the chase of what is left starts again" if total < owed else ""))
 
 
 def log(workspace: Workspace, client: str) -> tuple[list[dict[str, object]], list[dict[str, object]]]:

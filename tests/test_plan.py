@@ -376,9 +376,23 @@ def test_a_payment_plan_counts_what_is_paid_on_its_invoices_or_left_on_account_n
     assert (state["plans"][0]["status"], state["plans"][0]["paid"]) == ("active", "100.00")
 
 
+def test_a_plan_whose_installments_do_not_add_up_to_what_is_owed_is_kept_with_a_warning(co: Company) -> None:
+    """A typo (100.00 for 1,000.00) once made a plan that completed after a tenth of the debt, silently."""
+    co.invoice("I1", days(-10), "1000.00").sync()
+    result = cli(co.workspace, "payment-plan", "co", "C1", "--installment", "2026-07-05=100.00", "--as-of",
+                 "2026-07-01", "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["warnings"] == [
+        "plan #1's installments add up to GBP 100.00 and its invoices owe GBP 1,000.00: it completes once the "
+        "installments are paid, and the chase of what is left starts again"]
+    assert "warning: plan #1's installments add up to GBP 100.00" in result.stderr
+    shown = cli(co.workspace, "payment-plan", "co", "C1", "--as-of", "2026-07-01")  # (said when it is made)
+    assert shown.exit_code == 0 and "warning" not in shown.stderr
+
+
 def test_payment_plan_completion(co: Company) -> None:
     co.invoice("I1", days(-10), "100.00").sync()
-    cli(co.workspace, "payment-plan", "co", "C1", "--installment", "2026-07-05=100.00", "--as-of", "2026-07-01")
+    made = cli(co.workspace, "payment-plan", "co", "C1", "--installment", "2026-07-05=100.00", "--as-of", "2026-07-01")
+    assert made.exit_code == 0 and "warning" not in made.stderr  # (the installments pay what is owed)
     co.pay("PP1", days(2), "100.00", "I1").sync()
     state = json.loads(cli(co.workspace, "payment-plan", "co", "C1", "--as-of", "2026-07-06", "--json").stdout)
     assert state["plans"][0]["status"] == "completed"

@@ -102,15 +102,17 @@ def payment_plan(
 ) -> None:
     """Create (--installment), cancel (--cancel) or show a customer's installment plans."""
     installments = [_installment(text) for text in installment or []]
-    customer_id, states, numbers = guard(lambda: planning.payment_plan(
+    customer_id, states, numbers, warnings = guard(lambda: planning.payment_plan(
         workspace_of(ctx), client, customer, installments=installments, invoices=invoice, cancel=cancel,
         as_of=parse_date(as_of)))
     rows = [{"plan_id": s.plan.plan_id, "status": s.status, "invoice_ids": list(s.plan.invoice_ids),
              "invoice_numbers": [numbers[i] for i in s.plan.invoice_ids], "currency": s.plan.currency, "paid": str(s.paid),
              "installments": [{"date": str(d), "amount": str(a)} for d, a in s.plan.installments],
              "missed": s.missed and {"date": str(s.missed[0]), "amount": str(s.missed[1])}} for s in states]
+    for warning in warnings:
+        err.print(styled("warning:", "yellow", f" {warning}"))
     if as_json:
-        print_json({"customer_id": customer_id, "plans": rows})
+        print_json({"customer_id": customer_id, "plans": rows, "warnings": warnings})
         return
     for s in states:  # (amounts grouped by thousands, as in the reports)
         out.print(f"plan #{s.plan.plan_id} ({s.status}) for invoice(s) "
