@@ -387,6 +387,10 @@ def test_a_plan_whose_installments_do_not_add_up_to_what_is_owed_is_kept_with_a_
     assert "warning: plan #1's installments add up to GBP 100.00" in result.stderr
     shown = cli(co.workspace, "payment-plan", "co", "C1", "--as-of", "2026-07-01")  # (said when it is made)
     assert shown.exit_code == 0 and "warning" not in shown.stderr
+    co.invoice("PAID", days(-10)).pay("P1", days(-5), "100.00", "PAID").sync()
+    refused = cli(co.workspace, "payment-plan", "co", "C1", "--invoice", "No. PAID", "--installment", "2026-07-05=100.00",
+                  "--as-of", "2026-07-01")  # (the invoice named by its number, as it was typed)
+    assert refused.exit_code == 2 and "customer 'C1' has no open invoice(s) No. PAID (id PAID)" in refused.output
 
 
 def test_payment_plan_completion(co: Company) -> None:

@@ -132,7 +132,9 @@ class CollectionsState:
         chosen = list(invoice_ids) if invoice_ids else open_ids
         unknown = sorted(set(chosen) - set(open_ids))
         if not chosen or unknown:
-            raise UsageError(f"customer '{customer_id}' has no open invoice(s) {', '.join(unknown) or ''}".strip())
+            numbers = self.invoice_numbers(unknown)
+            named = ", ".join(k if numbers[k] == k else f"{numbers[k]} (id {k})" for k in unknown)
+            raise UsageError(f"customer '{customer_id}' has no open invoice(s) {named}".strip())
         currencies = {self._invoice(i)[1] for i in chosen}
         if len(currencies) != 1:
             raise UsageError("a payment plan covers invoices of one currency")
