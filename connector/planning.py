@@ -15,13 +15,13 @@ from typing import NamedTuple
 from connector.config import ClientConfig, Workspace
 from connector.config.models import Policy
 from connector.engine import inputs
-from connector.engine.arrangements import PaymentPlan, PlanState, plan_state
+from connector.engine.arrangements import PlanState
 from connector.engine.plan import CustomerContext, Plan, PlanInputs, build_plan
 from connector.engine.policy import Execution
 from connector.engine.segments import window
 from connector.errors import UsageError
 from connector.money import from_minor, to_home
-from connector.reports import collector_paused, customer_segment_names, open_store, today_for
+from connector.reports import collector_paused, customer_segment_names, open_store, plan_states, today_for
 from connector.sync.state import CollectionsState
 from connector.sync.store import Store
 
@@ -94,27 +94,6 @@ def config_warnings(config: ClientConfig, store: Store) -> list[str]:
         return []
     return [f"{config.file}: [customers.\"{key}\"] names no customer in the ledger; its settings have no effect"
             for key in inputs.missing_customers(store, config.customers)]
-
-
-def plan_states(store: Store, state: CollectionsState, day: dt.date, items: list[inputs.OpenItem],
-                customer_id: str | None = None) -> list[PlanState]:
-    """The payment plans (of one customer, or all), each matched against the payments and `items` (the open
-    invoices) of `day`."""
-    rows = state.plans(customer_id)
-    if not rows:
-        return []
-    open_ids = {item.invoice_id for item in items}
-    payments = inputs.plan_payments(store, day, {str(r["customer_id"]) for r in rows})
-    result = []
-    for row in rows:
-        plan_record = PaymentPlan(row["plan_id"], row["customer_id"], tuple(row["invoice_ids"]), row["start"],  # type: ignore[arg-type]
-                                  row["currency"], tuple(row["installments"]), row["cancelled"])  # type: ignore[arg-type]
-        # what a payment paid on the plan's invoices and what it left on account count; what it paid on the
-        # customer's other invoices (new sales paid as they fall due) does not
-        paid = [(r.date, sum((r.applied.get(i, Decimal(0)) for i in plan_record.invoice_ids), r.unapplied))
-                for r in payments.get(plan_record.customer_id, []) if r.currency == plan_record.currency]
-        result.append(plan_state(plan_record, [(on, amount) for on, amount in paid if amount], open_ids, day))
-    return result
 
 
 def dispute(workspace: Workspace, client: str, invoice: str, *, open_reason: str | None = None,

@@ -19,11 +19,13 @@ from connector.engine import figures, inputs
 from connector.engine.aging import AgingReport, Basis, Buckets, age, age_invoices
 from connector.engine.allowance import Allowance
 from connector.engine.allowance import allowance as compute_allowance
+from connector.engine.arrangements import PaymentPlan, PlanState, plan_state
 from connector.engine.forecast import Forecast
 from connector.engine.forecast import forecast as expected_cash
 from connector.engine.metrics import Metrics, MetricsInputs, Period, compute, countback_settles
 from connector.engine.segments import CustomerSegment, segment, segment_names, window
 from connector.errors import ConfigError, UsageError
+from connector.sync.state import CollectionsState
 from connector.sync.store import Store
 
 
@@ -188,7 +190,8 @@ def customer_segment_names(store: Store, config: ClientConfig, day: dt.date, ite
 
 @collector_paused()
 def forecast(workspace: Workspace, client: str, *, as_of: dt.date | None = None, weeks: int = 13) -> Forecast:
-    """Expected cash by week for `weeks` weeks from the as-of date."""
+    """Expected cash by week for `weeks` weeks from the as-of date: payment plans' installments and promises
+    to pay first, then each customer's own payment history."""
     config = workspace.load_client(client)
     day = as_of or today_for(config)
     with open_store(workspace, config) as store:
@@ -197,7 +200,30 @@ def forecast(workspace: Workspace, client: str, *, as_of: dt.date | None = None,
             lateness = store.alongside(lambda other: inputs.lateness(other, start, end, signed=True))
             items, rates = inputs.open_items(store, day), inputs.latest_rates(store)
             names = customer_segment_names(store, config, day, items, inputs.customers(store), lateness)
+            state = CollectionsState(store)
             return expected_cash(items, lateness.result(), names, as_of=day, home=config.home_currency, rates=rates,
-                                 weeks=weeks)
+                                 weeks=weeks, promises=state.promises(), plans=plan_states(store, state, day, items))
 
         return store.consistent(read)
+
+
+def plan_states(store: Store, state: CollectionsState, day: dt.date, items: list[inputs.OpenItem],
+                customer_id: str | None = None) -> list[PlanState]:
+    """The payment plans (of one customer, or all), each matched against the payments and `items` (the open
+    invoices) of `day`."""
+    rows = state.plans(customer_id)
+    if not rows:
+        return []
+    open_ids = {item.invoice_id for item in items}
+    payments = inputs.plan_payments(store, day, {str(r["customer_id"]) for r in rows})
+    result = []
+    for row in rows:
+        plan_record = PaymentPlan(row["plan_id"], row["customer_id"], tuple(row["invoice_ids"]), row["start"],  # type: ignore[arg-type]
+                                  row["currency"], tuple(row["installments"]), row["cancelled"])  # type: ignore[arg-type]
+        # what a payment paid on the plan's invoices and what it left on account count; what it paid on the
+        # customer's other invoices (new sales paid as they fall due) does not
+        paid = [(r.date, sum((r.applied.get(i, Decimal(0)) for i in plan_record.invoice_ids), r.unapplied))
+                for r in payments.get(plan_record.customer_id, []) if r.currency == plan_record.currency]
+        result.append(plan_state(plan_record, [(on, amount) for on, amount in paid if amount], open_ids, day))
+    return result
+
