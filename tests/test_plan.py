@@ -304,6 +304,19 @@ def test_balance_below_minimum_and_covered_by_unapplied_credit(co: Company) -> N
     assert holds["C2"] == "unapplied credit 1,600.00 covers the overdue balance 1,500.00"  # (as the reports write them)
 
 
+def test_credit_that_covers_what_would_be_chased_holds_the_customer_whatever_a_disputed_invoice_owes(
+        co: Company) -> None:
+    """A customer holding 500.00 on account, disputing a 1,000.00 invoice and owing 300.00 undisputed was
+    reminded of the 300.00: the disputed invoice counted in the balance its credit had to cover."""
+    co.invoice("DISPUTED", days(-10), "1000.00").invoice("OWED", days(-10), "300.00")
+    co.pay("CASH", days(-20), "500.00").sync()
+    assert cli(co.workspace, "dispute", "co", "DISPUTED", "--open", "not delivered").exit_code == 0
+    plan = co.plan(WED)
+    assert plan.actions == []
+    assert [(h.invoice_id, h.reason) for h in plan.holds] == [
+        ("DISPUTED", "disputed: not delivered"), (None, "unapplied credit 500.00 covers the overdue balance 300.00")]
+
+
 def test_no_courtesy_reminder_for_an_invoice_the_customers_credit_already_pays(co: Company) -> None:
     co.invoice("SOON", days(3), "300.00").pay("CASH", days(-20), "500.00").sync()  # due in 3 days; 500 on account
     plan = co.plan(WED)

@@ -178,10 +178,15 @@ def build_plan(data: PlanInputs) -> Plan:
             ladder = ladders[id(context.policy), context.segment] = Ladder.of(context.policy, context.segment)
         amounts = [i.balance if i.currency == data.home and i.exchange_rate is None  # (in the home currency already)
                    else to_home(i.balance, i.exchange_rate or data.rates.get(i.currency), data.home) for i in items]
+        held_before = len(holds)
         due = _due_invoices(data, context, ladder, items, amounts, plan_of, holds)
         if not due:
             continue
-        held = _balance_hold(data, context, items, amounts, due)
+        owed = list(zip(items, amounts))
+        if len(holds) > held_before:  # (some of its invoices are held: what they owe is not chased)
+            held_ids = {hold.invoice_id for hold in holds[held_before:]}
+            owed = [(item, amount) for item, amount in owed if item.invoice_id not in held_ids]
+        held = _balance_hold(data, context, owed, due)
         if held:
             holds.append(Hold(customer_id, None, held))
             continue
@@ -254,15 +259,18 @@ def _why(days_past_due: int, repeat: int) -> str:
     return when + (f", repeat {repeat} of the last step" if repeat else "")
 
 
-def _balance_hold(data: PlanInputs, context: CustomerContext, items: list[OpenItem], amounts: list[Decimal],
+def _balance_hold(data: PlanInputs, context: CustomerContext, owed: list[tuple[OpenItem, Decimal]],
                   due: list[_Due]) -> str | None:
+    """Why the customer is not chased at all, if so.  `owed`: its invoices and their home amounts, less those
+    held (disputed, promised, on a plan): credit that covers what would be chased holds the customer, even if
+    a disputed invoice is larger than the credit."""
     overdue = chased_early = Decimal(0)
     for d in due:
         if d.due.days_past_due > 0:
             overdue += d.amount
         else:
             chased_early += d.amount
-    overdue_all = sum((amount for item, amount in zip(items, amounts) if item.due_date < data.as_of), Decimal(0))
+    overdue_all = sum((amount for item, amount in owed if item.due_date < data.as_of), Decimal(0))
     credit = data.credits.get(context.customer_id, Decimal(0))
     if overdue_all > 0 and credit >= overdue_all:
         return f"unapplied credit {credit:,} covers the overdue balance {overdue_all:,}"
