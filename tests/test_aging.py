@@ -129,6 +129,17 @@ def test_aging_before_any_sync_says_what_to_do(workspace: Workspace, tmp_path: P
     assert result.exit_code == 2 and "connector sync fresh" in result.output
 
 
+def test_a_report_dated_after_today_warns_that_it_is_a_projection(workspace: Workspace, tmp_path: Path) -> None:
+    """A mistyped year (2027 for 2026) gave an aging of everything overdue, printed as fact."""
+    client(workspace, tmp_path / "l", GOOD)
+    for command in (["aging", "acme"], ["allowance", "acme"], ["segments", "acme"], ["forecast", "acme"],
+                    ["metrics", "acme", "--from", "2098-10-01", "--to"]):
+        ahead = cli(workspace, *command, *([] if command[-1] == "--to" else ["--as-of"]), "2099-01-01")
+        assert ahead.exit_code == 0 and "warning: 2099-01-01 is after today" in ahead.stderr, (command, ahead.output)
+        past = cli(workspace, *command[:2], "--as-of", "2026-03-01")
+        assert past.exit_code == 0 and "warning" not in past.stderr, command
+
+
 def test_reports_after_a_first_sync_that_failed_say_so_rather_than_show_nothing_owed(
         workspace: Workspace, tmp_path: Path) -> None:
     """A first sync that fails leaves an empty store behind; reports on it read as if nobody owed anything."""
