@@ -106,7 +106,8 @@ def payment_plan(
         workspace_of(ctx), client, customer, installments=installments, invoices=invoice, cancel=cancel,
         as_of=parse_date(as_of)))
     rows = [{"plan_id": s.plan.plan_id, "status": s.status, "invoice_ids": list(s.plan.invoice_ids),
-             "invoice_numbers": [numbers[i] for i in s.plan.invoice_ids], "currency": s.plan.currency, "paid": str(s.paid),
+             "invoice_numbers": [numbers[i] for i in s.plan.invoice_ids], "currency": s.plan.currency,
+             "paid": str(s.paid),
              "installments": [{"date": str(d), "amount": str(a)} for d, a in s.plan.installments],
              "missed": s.missed and {"date": str(s.missed[0]), "amount": str(s.missed[1])}} for s in states]
     for warning in warnings:

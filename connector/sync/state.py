@@ -186,7 +186,8 @@ class CollectionsState:
             for a in actions:
                 cursor = conn.execute(
                     "INSERT OR IGNORE INTO actions (key, customer_id, step, kind, channel, repeat, executed_on, "
-                    "due_at, recorded_at, recorded_by, source, offset_days) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "due_at, recorded_at, recorded_by, source, offset_days) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (a.key, a.customer_id, a.step, a.kind, a.channel, a.repeat, on.isoformat(),  # type: ignore[attr-defined]
                      a.due_at.isoformat(), utc_now(), by or who(), source, a.offset_days))  # type: ignore[attr-defined]
                 if cursor.rowcount:
