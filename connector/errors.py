@@ -88,6 +88,11 @@ class StoreError(ConnectorError):
     """The local store is unreadable or of a newer schema than this version knows: report it."""
 
 
+class StoreBusy(StoreError):
+    """Another process holds the store to itself for longer than we wait (a client's first load does, until
+    it ends): try again later.  Nothing was read or written."""
+
+
 class AuthError(ConnectorError):
     """The host refused our credentials and a refresh did not help: the client must reconnect (`connector auth`)."""
 

@@ -62,8 +62,10 @@ def open_store(workspace: Workspace, config: ClientConfig) -> Store:
     if store.last_run() is None:
         latest = store.last_run(outcome=None)
         store.close()
-        outcome = "its first sync is still running" if latest and latest["outcome"] == "running" \
-            else f"its last sync {latest['outcome'] if latest else 'did not finish'}"
+        if latest and latest["outcome"] == "running":
+            raise UsageError(f"client '{config.key}' has no successful sync yet (its first sync is still running): "
+                             "try again when it ends")
+        outcome = f"its last sync {latest['outcome']}" if latest else "no sync has finished"
         raise UsageError(f"client '{config.key}' has no successful sync yet ({outcome}): run "
                          f"`connector sync {config.key}`")
     return store

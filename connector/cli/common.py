@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +25,8 @@ from rich.text import Text
 
 from connector import __version__
 from connector.config import Workspace
-from connector.errors import ConnectorError, UsageError
+from connector.errors import ConnectorError, StoreBusy, UsageError
+from connector.sync.store import is_busy
 
 app = typer.Typer(help="Accounts-receivable collections for QuickBooks Online, Xero and CSV ledgers.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -77,6 +79,11 @@ def guard(action: Callable[[], Any]) -> Any:
         return action()
     except ConnectorError as exc:
         fail(exc)
+    except sqlite3.OperationalError as exc:
+        if not is_busy(exc):
+            raise
+        fail(StoreBusy("the client's store is busy: a sync is writing it (a client's first load holds it to "
+                       "itself until it ends); nothing was read or written: try again when it ends"))
 
 
 # A table of more rows than this is printed as plain aligned text: rich lays a table out cell by cell, about

@@ -58,6 +58,17 @@ class MergeResult:
         return sum(getattr(c, what) for c in self.counts.values())
 
 
+# How long a connection waits for another one's lock.  A sync's merge holds the write lock for seconds; a
+# client's first load holds the whole store (rollback journal) until it ends, and a wait that runs out
+# then is reported as `StoreBusy` (`is_busy`).
+BUSY_TIMEOUT_MS = 30_000
+
+
+def is_busy(exc: sqlite3.OperationalError) -> bool:
+    """True for SQLite's "database is locked" (another connection's lock outlasted our wait)."""
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
 class Store:
     """A client's store: open it, stage a batch, merge it, read it."""
 
@@ -70,7 +81,7 @@ class Store:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         self.db = sqlite_utils.Database(conn)
         self.conn = conn
         self._set_aside: list[str] = []  # index definitions a load straight into the store rebuilds
@@ -83,7 +94,10 @@ class Store:
         # A new store gets 8 KB pages: rows carry the host's JSON (1–1.5 KB), and bigger pages made a large
         # merge about 10 % faster.  An existing store keeps its page size (this is a no-op there).
         conn.execute("PRAGMA page_size = 8192")
-        self.db.enable_wal()
+        try:
+            self.db.enable_wal()
+        except sqlite3.OperationalError:  # a first load holds it in rollback-journal mode: it switches back itself
+            pass
         conn.execute("PRAGMA synchronous = NORMAL")
         self._migrate()
 
@@ -179,7 +193,8 @@ class Store:
         an empty store are a handful (a first csv load of a million invoices: 21 → 18 s).  A crash still
         leaves the store as it was: the next connection rolls the journal back.  Leaving WAL mode needs
         the store to itself; when another connection has it open (a report, the console), nothing changes.
-        While the load runs, other connections wait for it rather than read the empty store beside it.
+        While the load runs, other connections read the store as it was before it (reports say the first sync
+        is still running), or wait for it while it holds the store whole, up to `BUSY_TIMEOUT_MS`.
         """
         self.conn.execute("PRAGMA busy_timeout = 0")
         try:
@@ -187,7 +202,7 @@ class Store:
         except sqlite3.OperationalError:  # another connection holds it
             mode = "wal"
         finally:
-            self.conn.execute("PRAGMA busy_timeout = 30000")
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         try:
             yield
         finally:

@@ -1,0 +1,59 @@
+"""Commands run while a sync holds the store: a clear word, never a traceback.
+
+A client's first load writes through a rollback journal and holds the store until it ends (see
+`Store.rollback_journal`); the reports, `clients` and the dunning commands must say so rather than fail
+with SQLite's "database is locked".
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from connector.config import Workspace
+from connector.sync import store as store_module
+from connector.sync.store import Store
+from tests.conftest import cli
+
+
+@pytest.fixture
+def loading(workspace: Workspace, tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    """A client whose first sync is loading: its run recorded as running, the store in rollback-journal mode
+    with the load's write lock held by another connection."""
+    workspace.create_client("acme", "csv", path=str(tmp_path), currency="GBP")
+    with Store(workspace.store_path("acme")) as store:
+        store.start_run("csv", "full")
+    load = sqlite3.connect(workspace.store_path("acme"), isolation_level=None)
+    assert load.execute("PRAGMA journal_mode = DELETE").fetchone() == ("delete",)
+    load.execute("BEGIN IMMEDIATE")
+    load.execute("INSERT INTO customers (id, name, active) VALUES ('C1', 'Ngata Marine', 1)")
+    yield load
+    load.execute("ROLLBACK")
+    load.close()
+
+
+def test_a_report_during_a_first_load_says_to_wait_for_it(workspace: Workspace, loading: sqlite3.Connection) -> None:
+    """Opening the store tried to switch it back to WAL mode, which SQLite refuses at once while the load
+    holds it: `aging` and `plan` stopped with a traceback, and so did `clients`, a scheduled job's monitor."""
+    for command in ("aging", "plan", "dispute"):
+        result = cli(workspace, command, "acme", *(["I1", "--open", "x"] if command == "dispute" else []))
+        assert result.exit_code == 2, result.output
+        assert "no successful sync yet (its first sync is still running): try again when it ends" in result.output
+        assert "Traceback" not in result.output
+    listed = cli(workspace, "clients")
+    assert listed.exit_code == 0 and "Traceback" not in listed.output and "last run running" in listed.stdout
+
+
+def test_a_store_held_longer_than_the_wait_is_reported_as_busy(workspace: Workspace, loading: sqlite3.Connection,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the load holds the whole store (its commit, or a cache spill), readers wait for it, and a wait
+    that runs out is a plain error naming the cause."""
+    loading.execute("COMMIT")
+    loading.execute("BEGIN EXCLUSIVE")
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 100)
+    result = cli(workspace, "aging", "acme")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "the client's store is busy: a sync is writing it" in result.output
