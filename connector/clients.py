@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from connector.adapters.tokens import TokenStore
 from connector.config import ClientConfig, Workspace
 from connector.errors import ConnectorError
 from connector.planning import config_warnings
-from connector.sync.store import Store
+from connector.sync.store import Store, is_busy
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,16 @@ def _summary(workspace: Workspace, key: str) -> ClientSummary:
     path = workspace.data_dir / key / "store.sqlite"
     if not path.exists():
         return base
+    try:
+        return _with_store(base, config, path, warning)
+    except sqlite3.OperationalError as exc:
+        if not is_busy(exc):
+            raise
+        busy = f"client '{config.key}': its store is busy: a sync is writing it (a first load holds it until it ends)"
+        return replace(base, warning="; ".join(filter(None, [warning, busy])))
+
+
+def _with_store(base: ClientSummary, config: ClientConfig, path: Path, warning: str | None) -> ClientSummary:
     with Store(path) as store:
         last = store.last_run(outcome=None)
         succeeded = store.last_run()

@@ -7,6 +7,7 @@ with SQLite's "database is locked".
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,3 +58,7 @@ def test_a_store_held_longer_than_the_wait_is_reported_as_busy(workspace: Worksp
     result = cli(workspace, "aging", "acme")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "the client's store is busy: a sync is writing it" in result.output
+    listed = cli(workspace, "clients", "--json")  # (the monitor's view: the client listed, with why it is blank)
+    assert listed.exit_code == 0 and "Traceback" not in listed.output
+    (acme,) = json.loads(listed.stdout)["clients"]
+    assert "its store is busy" in acme["warning"] and acme["open_balance"] is None
