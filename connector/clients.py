@@ -12,6 +12,7 @@ from connector.adapters.tokens import TokenStore
 from connector.config import ClientConfig, Workspace
 from connector.errors import ConnectorError
 from connector.planning import config_warnings
+from connector.sync.lock import job_running
 from connector.sync.store import Store, is_busy
 
 
@@ -67,9 +68,11 @@ def _with_store(base: ClientSummary, config: ClientConfig, path: Path, warning: 
         last = store.last_run(outcome=None)
         succeeded = store.last_run()
         warning = "; ".join(filter(None, [warning, *config_warnings(config, store)])) or None
+        outcome = None if last is None else str(last["outcome"])
+        if outcome == "running" and not job_running(path.parent):  # (killed: the next sync records it so)
+            outcome = "interrupted"
         return replace(
-            base, last_sync=None if succeeded is None else str(succeeded["ended_at"]),
-            last_outcome=None if last is None else str(last["outcome"]),
+            base, last_sync=None if succeeded is None else str(succeeded["ended_at"]), last_outcome=outcome,
             # (a store that never finished a sync holds no books: no balance is known, rather than 0.00)
             open_balance=None if succeeded is None else store.open_balance(config.home_currency), warning=warning)
 

@@ -25,6 +25,7 @@ from connector.engine.forecast import forecast as expected_cash
 from connector.engine.metrics import Metrics, MetricsInputs, Period, compute, countback_settles
 from connector.engine.segments import CustomerSegment, segment, segment_names, window
 from connector.errors import ConfigError, UsageError
+from connector.sync.lock import job_running
 from connector.sync.state import CollectionsState
 from connector.sync.store import Store
 
@@ -62,10 +63,12 @@ def open_store(workspace: Workspace, config: ClientConfig) -> Store:
     if store.last_run() is None:
         latest = store.last_run(outcome=None)
         store.close()
-        if latest and latest["outcome"] == "running":
+        running = latest is not None and latest["outcome"] == "running"
+        if running and job_running(path.parent):
             raise UsageError(f"client '{config.key}' has no successful sync yet (its first sync is still running): "
                              "try again when it ends")
-        outcome = f"its last sync {latest['outcome']}" if latest else "no sync has finished"
+        outcome = ("its last sync stopped before it finished" if running
+                   else f"its last sync {latest['outcome']}" if latest else "no sync has finished")
         raise UsageError(f"client '{config.key}' has no successful sync yet ({outcome}): run "
                          f"`connector sync {config.key}`")
     return store

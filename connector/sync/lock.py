@@ -31,3 +31,25 @@ def client_lock(folder: Path, client: str) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def job_running(folder: Path) -> bool:
+    """Whether the process that last took this client's lock is still alive: a run the store records as
+    running whose process is gone was killed before it could say so.
+
+    The pid is read rather than the lock probed: a probe holding the lock for an instant could make a job
+    starting at that instant give up with `SyncInProgress`.  (A pid reused since can only make this say
+    "running" when it is not: the safe side.)"""
+    try:
+        pid = int((folder / "job.lock").read_text() or 0)
+    except (FileNotFoundError, ValueError):
+        return False
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # (alive, another user's)
+        return True
+    return True
