@@ -163,7 +163,15 @@ def _fault_response(fault: Fault, host: str | None, guard: Guard, now: float) ->
 
 
 def register_guard(app: Flask, guard: Guard) -> None:
+    """The guard's hooks around every host call, and the `/_sandbox/` endpoints that set and show it."""
     app.config["GUARD"] = guard
+    _register_hooks(app, guard)
+    _register_controls(app, guard)
+
+
+def _register_hooks(app: Flask, guard: Guard) -> None:
+    """Before a call: log it, apply the limits and injected faults, replay an idempotent retry; after it:
+    keep the reply for such retries, cut a truncated one, report Xero's remaining limits."""
 
     @app.before_request
     def before() -> Response | None:
@@ -207,6 +215,10 @@ def register_guard(app: Flask, guard: Guard) -> None:
         host = getattr(g, "counted", None)
         if host is not None:
             guard.done(host)
+
+
+def _register_controls(app: Flask, guard: Guard) -> None:
+    """`/_sandbox/ratelimits`, `/_sandbox/faults` and `/_sandbox/requests`: what tests set and read."""
 
     @app.route("/_sandbox/ratelimits", methods=["GET", "POST"])
     def ratelimits() -> Any:

@@ -32,7 +32,9 @@ def _now() -> str:
 def register_qbo(app: Flask, world: World, qbo_tokens: TokenService, realm: str) -> None:
     """Serve one QuickBooks company (`realm`) on `app`."""
     _register_oauth(app, qbo_tokens, realm)
-    _register_reads(app, world, realm_guard(lambda company: _denied(qbo_tokens, company, realm)))
+    guarded = realm_guard(lambda company: _denied(qbo_tokens, company, realm))
+    _register_queries(app, world, guarded)
+    _register_changes(app, world, guarded)
     register_qbo_writes(app, world, lambda company: _denied(qbo_tokens, company, realm))
 
 
@@ -75,12 +77,16 @@ def _register_oauth(app: Flask, qbo_tokens: TokenService, realm: str) -> None:
 
 
 
-def _register_reads(app: Flask, world: World, guarded: Callable[[Any], Any]) -> None:
-    """`query`, reports, `cdc` and read by id."""
+def _company_time(world: World) -> str:
+    """The `time` QBO stamps on answers: the company's clock, so a client's cursor follows its changes."""
+    return world.now.astimezone(PACIFIC).isoformat(timespec="milliseconds")
+
+
+def _register_queries(app: Flask, world: World, guarded: Callable[[Any], Any]) -> None:
+    """`query` (the books, and CompanyInfo) and the aged-receivables reports."""
 
     def _now() -> str:
-        """The `time` QBO stamps on answers: the company's clock, so a client's cursor follows its changes."""
-        return world.now.astimezone(PACIFIC).isoformat(timespec="milliseconds")
+        return _company_time(world)
 
     @app.route("/v3/company/<company>/query", methods=["GET", "POST"])
     @guarded
@@ -112,6 +118,14 @@ def _register_reads(app: Flask, world: World, guarded: Callable[[Any], Any]) -> 
             return jsonify(reports[name](world, request.args))
         except ValueError as exc:
             return jsonify(fault(QueryError(str(exc)), _now())), 400
+
+
+
+def _register_changes(app: Flask, world: World, guarded: Callable[[Any], Any]) -> None:
+    """`cdc` (what changed since a moment, deletions included) and a record read by its id."""
+
+    def _now() -> str:
+        return _company_time(world)
 
     @app.get("/v3/company/<company>/cdc")
     @guarded

@@ -95,6 +95,12 @@ def realm_guard(denied: Callable[[str], Any]) -> Callable[[Callable[..., Any]], 
 def register_qbo_writes(app: Flask, world: World, denied: Callable[[str], Any]) -> None:
     """`denied(company)` answers the auth check for a realm, or None when the caller may write."""
     guarded = realm_guard(denied)
+    _register_record_writes(app, world, guarded)
+    _register_notes_and_sends(app, world, guarded)
+
+
+def _register_record_writes(app: Flask, world: World, guarded: Callable[[Any], Any]) -> None:
+    """Invoices (created, updated, voided) and customers (created)."""
 
     @app.post("/v3/company/<company>/invoice")
     @guarded
@@ -121,6 +127,10 @@ def register_qbo_writes(app: Flask, world: World, denied: Callable[[str], Any]) 
         host = world.add(customer, world.now)
         world.record_write("qbo", "create", f"Customer/{host.qbo_id}", body)
         return jsonify({"Customer": qbo_json.render(world, host)})
+
+
+def _register_notes_and_sends(app: Flask, world: World, guarded: Callable[[Any], Any]) -> None:
+    """Notes and files attached to records (`attachable`, `upload`) and invoices e-mailed by QuickBooks (`send`)."""
 
     @app.post("/v3/company/<company>/attachable")
     @guarded

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -27,6 +28,10 @@ def _by_xero_id(world: World, entity: str, key: str) -> HostRecord | None:
     return next((h for h in world.records[entity].values() if h.xero_id.lower() == key.lower()), None)
 
 
+# The record a write is about, or the answer to give instead: (record, None) or (None, answer).
+Target = Callable[[str, str], tuple[HostRecord | None, Any]]
+
+
 def register_xero_writes(app: Flask, world: World, denied: Any) -> None:
     """`denied()` answers the token and tenant checks, or None when the caller may write."""
 
@@ -39,6 +44,13 @@ def register_xero_writes(app: Flask, world: World, denied: Any) -> None:
         if host is None:
             return None, (jsonify({"Type": "NotFound", "Status": 404, "Detail": "Resource not found"}), 404)
         return host, None
+
+    _register_history(app, world, target)
+    _register_emails_and_files(app, world, target)
+
+
+def _register_history(app: Flask, world: World, target: Target) -> None:
+    """History notes on invoices and contacts (`PUT …/History`), Xero's notes in the ledger."""
 
     def history(entity: str, key: str) -> Any:
         host, answer = target(entity, key)
@@ -59,6 +71,10 @@ def register_xero_writes(app: Flask, world: World, denied: Any) -> None:
                      lambda key: history("invoices", key), methods=["PUT"])
     app.add_url_rule("/api.xro/2.0/Contacts/<key>/History", "xero_contact_history",
                      lambda key: history("customers", key), methods=["PUT"])
+
+
+def _register_emails_and_files(app: Flask, world: World, target: Target) -> None:
+    """Invoices e-mailed by Xero, files attached to contacts, and an invoice's online link."""
 
     @app.post("/api.xro/2.0/Invoices/<key>/Email")
     def xero_email(key: str) -> Any:
