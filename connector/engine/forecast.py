@@ -76,10 +76,9 @@ def forecast(items: Iterable[OpenItem], lateness: Mapping[str, Lateness], segmen
     def expect(item: OpenItem, amount: Decimal, when: dt.date | None, basis: str) -> None:
         nonlocal later, doubtful
         expected_list.append(Expected(item.invoice_id, item.customer_id, amount, item.due_date, when, basis))
-        week = weeks if when is None else (when - as_of).days // 7
         if when is None:
             doubtful += amount
-        elif week < weeks:
+        elif (week := (when - as_of).days // 7) < weeks:
             totals[week] += amount
         else:
             later += amount
