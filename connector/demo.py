@@ -113,8 +113,7 @@ def _sync(console: Console, workspace: Workspace) -> None:
     for report in results:
         if report.outcome != "succeeded":
             raise ConnectorError(f"demo sync of {report.client} failed: {report.error}")
-        console.print(f"{report.client}: {report.total('new'):,} records in {report.seconds:.1f} s "
-                      f"({report.api_calls} API calls)")
+        console.print(report.summary())
 
 
 def _show_clients(console: Console, workspace: Workspace) -> None:

@@ -54,6 +54,18 @@ def test_demo_runs_the_loop_without_credentials_or_network(tmp_path: Path) -> No
         assert (tmp_path / "data" / key / "store.sqlite").exists()
 
 
+def test_demo_run_again_in_its_folder_says_nothing_changed(tmp_path: Path) -> None:
+    """Run again over the same stores, the demo said "0 records", which read as if nothing had been synced."""
+    for _ in range(2):
+        result = CliRunner().invoke(app, ["demo", "--size", "200", "--workdir", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+    for key in ("demo-qbo", "demo-csv"):
+        assert f"{key}: nothing changed since the last sync (" in result.output
+    # (Xero's If-Modified-Since reads again what changed at the cursor's instant: found unchanged)
+    assert re.search(r"demo-xero: 0 new, 0 updated, 0 deleted, \d+ unchanged in ", result.output)
+    assert "0 records" not in result.output
+
+
 def test_demo_with_a_relative_workdir_finds_its_csv_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`--workdir demo` is typed from the current folder; the csv client's config, written further down,
     must still point at the ledger beside it (it once pointed into config/clients/)."""

@@ -148,15 +148,8 @@ def _run_syncs(workspace: Workspace, keys: list[str], full: bool, show_progress:
 
 
 def _print_report(report: SyncReport) -> None:
-    if report.outcome == "succeeded" and not any(report.total(what) for what in ("new", "updated", "deleted",
-                                                                                "unchanged")):
-        # ("0 new, 0 updated, 0 deleted, 0 unchanged" read like an empty store: nothing was read, as nothing changed)
-        out.print(f"{report.client}: nothing changed since the last sync ({report.seconds:.1f} s, "
-                  f"{report.api_calls:,} API call(s))")
-    elif report.outcome == "succeeded":
-        out.print(f"{report.client}: {report.total('new'):,} new, {report.total('updated'):,} updated, "
-                  f"{report.total('deleted'):,} deleted, {report.total('unchanged'):,} unchanged "
-                  f"in {report.seconds:.1f} s")
+    if report.outcome == "succeeded":
+        out.print(report.summary())
     else:
         err.print(styled(f"{report.client}: sync failed:", "red", f" {report.error}"))
 

@@ -40,6 +40,18 @@ class SyncReport:
     def total(self, what: str) -> int:
         return sum(getattr(c, what) for c in self.counts.values())
 
+    def summary(self) -> str:
+        """The line people read for a run that succeeded (`sync`, the demo)."""
+        if not any(self.total(what) for what in ("new", "updated", "deleted", "unchanged")):
+            # ("0 new, 0 updated, 0 deleted, 0 unchanged" read like an empty store: nothing was read, as nothing
+            # changed)
+            return (f"{self.client}: nothing changed since the last sync ({self.seconds:.1f} s, "
+                    f"{self.api_calls:,} API call(s))")
+        calls = f" ({self.api_calls:,} API call(s))" if self.api_calls else ""
+        return (f"{self.client}: {self.total('new'):,} new, {self.total('updated'):,} updated, "
+                f"{self.total('deleted'):,} deleted, {self.total('unchanged'):,} unchanged in {self.seconds:.1f} s"
+                + calls)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "client": self.client, "host": self.host, "outcome": self.outcome,
