@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -52,6 +54,32 @@ def test_allowance_reproduces_the_textbook_schedule_with_both_roundings(workspac
     assert reports.allowance(workspace, key, as_of=AS_OF).total == Decimal("39918")
     data = json.loads(cli(workspace, "allowance", key, "--as-of", str(AS_OF), "--json").stdout)
     assert data["total"] == "39918" and data["lines"][2]["rate_pct"] == "6.45"
+
+
+def test_schedules_come_as_csv_for_spreadsheets_with_the_json_figures(workspace: Workspace, tmp_path: Path) -> None:
+    """The allowance goes into the month-end journal and the forecast into the cash plan, both kept in
+    spreadsheets: each prints CSV with the JSON's figures, as do the metrics and the plan's actions."""
+    invoices = [(f"I{n}", "C1", ago(days + 30), ago(days), total) for n, (total, days) in enumerate(TEXTBOOK)]
+    key = ledger(workspace, tmp_path / "co", ["C1"], invoices, currency="JPY", extra=RATES)
+
+    def both(command: str, *more: str) -> tuple[list[list[str]], object]:
+        args = [command, key, "--as-of", str(AS_OF), *more]
+        text, data = cli(workspace, *args, "--csv"), cli(workspace, *args, "--json")
+        assert text.exit_code == 0 and data.exit_code == 0, text.output
+        return list(csv.reader(io.StringIO(text.stdout))), json.loads(data.stdout)
+
+    rows, data = both("allowance")
+    assert rows[0] == ["bucket", "balance", "rate_pct", "allowance"]
+    assert [r[1:] for r in rows[1:-1]] == [[line["balance"], line["rate_pct"], line["allowance"]]
+                                          for line in data["lines"]]  # type: ignore[index]
+    assert rows[-1] == ["total", "", "", data["total"]]  # type: ignore[index]
+    rows, data = both("forecast", "--weeks", "3")
+    assert [r[3] for r in rows[1:]] == [*(w["expected"] for w in data["weeks"]), data["later"], data["doubtful"]]  # type: ignore[index]
+    rows, data = both("metrics")
+    assert {k: v and Decimal(v) for k, v in rows[1:]} == {  # (JSON's are numbers: 34.9 for the CSV's 34.90)
+        k: "" if v is None else Decimal(str(v)) for k, v in data.items() if k not in ("as_of", "from", "to")}  # type: ignore[union-attr]
+    rows, data = both("plan")
+    assert [(r[3], r[7], r[9]) for r in rows[1:]] == [(a["step"], a["amount"], a["key"]) for a in data["actions"]]  # type: ignore[index]
 
 
 def test_allowance_without_a_rate_for_a_bucket_names_the_key(workspace: Workspace, tmp_path: Path) -> None:

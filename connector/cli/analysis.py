@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import sys
 from collections.abc import Callable
 from dataclasses import fields
 from decimal import Decimal
@@ -22,6 +20,7 @@ from connector.cli.common import (
     fail,
     guard,
     parse_date,
+    print_csv,
     print_json,
     print_table,
     styled,
@@ -93,10 +92,7 @@ def _separated(amount: Decimal) -> str:
 
 
 def _print_aging_csv(report: AgingReport) -> None:
-    header, rows = _aging_rows(report)
-    writer = csv.writer(sys.stdout)
-    writer.writerow(header)
-    writer.writerows(rows)
+    print_csv(*_aging_rows(report))
 
 
 def _print_aging(report: AgingReport) -> None:
@@ -133,6 +129,7 @@ def metrics(
     start: Annotated[str | None, typer.Option("--from", help="First day of the period (YYYY-MM-DD).")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last day of the period (YYYY-MM-DD).")] = None,
     as_json: JsonOption = False,
+    as_csv: CsvOption = False,
 ) -> None:
     """DSO, CEI and the other collection metrics for a period (default: the 90 days to the as-of date)."""
     _warn_if_ahead(ctx, client, end or as_of)
@@ -141,6 +138,10 @@ def metrics(
     data = result.as_json(day)
     if as_json:
         print_json(data)
+        return
+    if as_csv:  # (a figure not worked out, for want of data, is an empty cell)
+        print_csv(["metric", "value"], [[name, "" if (value := getattr(result, name)) is None else str(value)]
+                                        for name in data if name not in ("as_of", "from", "to")])
         return
     table = Table("metric", "value", title=f"metrics {data['from']} to {data['to']}", box=None)
     table.columns[1].justify = "right"
@@ -155,12 +156,17 @@ def metrics(
 
 @app.command()
 def allowance(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The client.")],
-              as_of: AsOfOption = None, as_json: JsonOption = False) -> None:
+              as_of: AsOfOption = None, as_json: JsonOption = False, as_csv: CsvOption = False) -> None:
     """The allowance for doubtful accounts by the aging method, for the month-end close."""
     _warn_if_ahead(ctx, client, as_of)
     result = guard(lambda: reports.allowance(workspace_of(ctx), client, as_of=parse_date(as_of)))
     if as_json:
         print_json(result.as_json())
+        return
+    if as_csv:
+        print_csv(["bucket", "balance", "rate_pct", "allowance"],
+                  [*([line.bucket, line.balance, line.rate, line.allowance] for line in result.lines),
+                   ["total", "", "", result.total]])
         return
     table = Table("bucket", "balance", "rate %", "allowance", title=f"allowance as of {result.as_of} "
                   f"({result.currency}, rounded {result.rounding.replace('_', ' ')})", box=None)
@@ -182,9 +188,8 @@ def segments(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The
     if as_json:
         print_json({"as_of": str(day), "customers": data})
     elif as_csv:
-        writer = csv.writer(sys.stdout)
-        writer.writerow([f.name for f in fields(CustomerSegment)])
-        writer.writerows([["; ".join(v) if isinstance(v, list) else v for v in row.values()] for row in data])
+        print_csv([f.name for f in fields(CustomerSegment)],
+                  [["; ".join(v) if isinstance(v, list) else v for v in row.values()] for row in data])
     else:
         home = workspace_of(ctx).load_client(client).home_currency
         table = Table("customer", "name", "segment", "risk", f"owes ({home})", "why", title=f"segments as of {day}",
@@ -200,12 +205,17 @@ def segments(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The
 def forecast(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The client.")],
              as_of: AsOfOption = None,
              weeks: Annotated[int, typer.Option(min=1, max=104, help="Weeks to forecast.")] = 13,
-             as_json: JsonOption = False) -> None:
+             as_json: JsonOption = False, as_csv: CsvOption = False) -> None:
     """Expected cash by week, from each customer's own payment history."""
     _warn_if_ahead(ctx, client, as_of)
     result = guard(lambda: reports.forecast(workspace_of(ctx), client, as_of=parse_date(as_of), weeks=weeks))
     if as_json:
         print_json(result.as_json())
+        return
+    if as_csv:
+        print_csv(["week", "from", "to", "expected"],
+                  [*([n, start, end, amount] for n, (start, end, amount) in enumerate(result.weeks, 1)),
+                   ["later", "", "", result.later], ["doubtful", "", "", result.doubtful]])
         return
     table = Table("week", "from", "to", "expected", title=f"expected cash ({result.currency})", box=None)
     table.columns[3].justify = "right"

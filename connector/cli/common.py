@@ -9,11 +9,12 @@ ledger data that failed validation).  Errors are one line (or one line per probl
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -128,6 +129,13 @@ def print_table(table: Table) -> None:
 def _plain(cell: object) -> str:
     """A cell's text without its style (a bold total row's, say)."""
     return cell.plain if isinstance(cell, Text) else str(cell)
+
+
+def print_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """CSV for spreadsheets: the header, then a row per line of the table, amounts as plain decimals."""
+    writer = csv.writer(sys.stdout)
+    writer.writerow(header)
+    writer.writerows(rows)
 
 
 def print_json(data: Any) -> None:

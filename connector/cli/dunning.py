@@ -19,6 +19,7 @@ from connector.cli.common import (
     guard,
     out,
     parse_date,
+    print_csv,
     print_json,
     print_table,
     styled,
@@ -33,13 +34,22 @@ def plan(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The cli
          as_of: AsOfOption = None,
          record: Annotated[bool, typer.Option(
              "--record", help="Record every action of this plan as executed on the as-of date.")] = False,
-         as_json: JsonOption = False) -> None:
+         as_json: JsonOption = False,
+         as_csv: Annotated[bool, typer.Option("--csv", help="Print the actions as CSV, one row each.")] = False,
+         ) -> None:
     """The next dunning actions and the holds; sends nothing."""
     result = guard(lambda: planning.plan(workspace_of(ctx), client, as_of=parse_date(as_of), record=record))
     for warning in result.warnings:
         err.print(styled("warning:", "yellow", f" {warning}"))
     if as_json:
         print_json(result.as_json())
+        return
+    if as_csv:  # (a collector's worklist in a spreadsheet: the holds are in the text and the JSON)
+        print_csv(["due_at", "customer_id", "customer_name", "step", "kind", "channel", "invoice_numbers",
+                   f"amount_{result.currency}", "reason", "key"],
+                  [[a.due_at.isoformat().replace("+00:00", "Z"), a.customer_id, result.customer_name(a.customer_id),
+                    a.step, a.kind, a.channel, "; ".join(map(result.invoice_number, a.invoice_ids)), a.amount,
+                    a.reason, a.key] for a in result.actions])
         return
     table = Table(Column("due at (UTC)", no_wrap=True), "customer", "step", "kind", "channel", "invoices",
                   f"amount ({result.currency})", "why", title=f"plan as of {result.as_of}", box=None)
