@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from decimal import Decimal
@@ -127,6 +129,9 @@ def test_clients_lists_every_client_and_flags_the_invalid_ones(workspace: Worksp
     assert result.exit_code == 2  # the listing is printed, and the exit status says a config is bad
     listed = {c["client"]: c for c in json.loads(result.stdout)["clients"]}
     assert set(listed) == {"good", "qbo", "bad"}
+    table = cli(workspace, "clients", "--csv")  # (the same, for a consultant's spreadsheet)
+    assert table.exit_code == 2 and {r["client"]: r["host"] for r in csv.DictReader(io.StringIO(table.stdout))} == {
+        "good": "csv", "qbo": "quickbooks", "bad": ""}
     assert listed["good"]["host"] == "csv" and listed["good"]["last_sync"] is None
     assert "host" in listed["bad"]["error"]
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import re
 from pathlib import Path
@@ -547,6 +549,9 @@ def test_the_log_shows_who_opened_resolved_promised_and_arranged_what(co: Compan
         ("payment plan #1 created", ["No. I1", "No. I2"], "starting 2026-07-01, GBP"),
         ("payment plan #1 cancelled", ["No. I1", "No. I2"], "")]
     assert all(c["by"] and c["at"] and c["customer_name"] == "Customer C1" for c in changes)
+    rows = list(csv.DictReader(io.StringIO(cli(co.workspace, "log", "co", "--csv").stdout)))  # (one trail)
+    assert [(r["event"], r["invoice_numbers"]) for r in rows] == [(c["event"], "; ".join(c["invoice_numbers"]))
+                                                                  for c in changes]
     text = cli(co.workspace, "log", "co").stdout
     assert "disputes, promises and payment plans, oldest first" in text and {"credit", "agreed"} <= set(text.split())
     assert len(re.findall(r"^ \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC ", text, re.MULTILINE)) == 5  # (when, on one line)

@@ -145,12 +145,22 @@ def _installment(text: str) -> tuple[dt.date, Decimal]:
 
 @app.command()
 def log(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The client.")],
-        as_json: JsonOption = False) -> None:
+        as_json: JsonOption = False,
+        as_csv: Annotated[bool, typer.Option("--csv", help="Print one CSV of both, oldest first.")] = False) -> None:
     """The audit trail: executed actions, and every change to disputes, promises and payment plans, with who
     made it and when."""
     rows, changes = guard(lambda: planning.log(workspace_of(ctx), client))
     if as_json:
         print_json({"actions": rows, "arrangements": changes})
+        return
+    if as_csv:  # (one trail: an executed action is dated by the day it was executed on)
+        entries = [[str(r["executed_on"]), r["recorded_by"], f"executed {r['step']} ({r['kind']}, {r['channel']})",
+                    r["customer_id"], r["customer_name"], "; ".join(r["invoice_numbers"]),  # type: ignore[arg-type]
+                    f"{r['source']}, key {r['key']}"] for r in rows]
+        entries += [[str(c["at"]), c["by"], c["event"], c["customer_id"], c["customer_name"],
+                     "; ".join(c["invoice_numbers"]), c["detail"] or ""] for c in changes]  # type: ignore[arg-type]
+        print_csv(["at", "by", "event", "customer_id", "customer_name", "invoice_numbers", "detail"],
+                  sorted(entries, key=lambda entry: str(entry[0])))
         return
     table = Table("executed", "customer", "step", "kind", "invoices", "recorded by", "source", box=None,
                   title="executed actions, oldest first")

@@ -11,19 +11,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Column, Table
 
 from connector.cli.common import (
+    CsvOption,
     JsonOption,
     app,
     err,
     fail,
     guard,
     out,
+    print_csv,
     print_json,
     print_table,
     styled,
     when,
     workspace_of,
 )
-from connector.clients import list_clients
+from connector.clients import ClientSummary, list_clients
 from connector.config import Workspace
 from connector.errors import ConnectorError, UsageError
 from connector.sync.runner import SyncReport, sync_client
@@ -70,11 +72,15 @@ def auth(
 
 
 @app.command()
-def clients(ctx: typer.Context, as_json: JsonOption = False) -> None:
+def clients(ctx: typer.Context, as_json: JsonOption = False, as_csv: CsvOption = False) -> None:
     """List clients with their host, last sync and open balance."""
     summaries = list_clients(workspace_of(ctx))
     if as_json:
         print_json({"clients": [s.as_json() for s in summaries]})
+    elif as_csv:
+        listed = [s.as_json() for s in summaries]
+        print_csv(list(listed[0]) if listed else list(ClientSummary(client="").as_json()),
+                  [["" if v is None else v for v in row.values()] for row in listed])
     else:
         table = Table("client", "name", "host", Column("last sync", no_wrap=True), Column("open balance", no_wrap=True),
                       box=None)
