@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from connector.config import ClientConfig, Workspace
-from connector.config.models import Policy
 from connector.engine import inputs
 from connector.engine.arrangements import PlanState
 from connector.engine.plan import CustomerContext, Plan, PlanInputs, build_plan
@@ -21,7 +20,8 @@ from connector.engine.policy import Execution
 from connector.engine.segments import window
 from connector.errors import UsageError
 from connector.money import from_minor, to_home
-from connector.reports import collector_paused, customer_segment_names, open_store, plan_states, today_for
+from connector.reports import (CustomerPolicies, collector_paused, customer_segment_names, open_store, plan_states,
+                               today_for)
 from connector.sync.state import CollectionsState
 from connector.sync.store import Store
 
@@ -65,21 +65,15 @@ def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: Col
         credits[credit.customer_id] += to_home(credit.amount, rate, config.home_currency)
     executions = {i: [Execution(step, on, offset) for step, on, offset in runs if on <= day]
                   for i, runs in state.executions().items()}
-    plans = plan_states(store, state, day, items)
+    policies = CustomerPolicies(workspace, config)
+    plans = plan_states(store, state, day, items, policies)
     segment_of = customer_segment_names(store, config, day, items, known, lateness)  # (last: lateness is ready)
-    policies: dict[str, Policy] = {}
-
-    def policy(name: str) -> Policy:
-        if name not in policies:
-            policies[name] = workspace.load_policy(name)
-        return policies[name]
-
     customers = {}
     for key, info in known.items():
         own = config.customers.get(key)
         customers[key] = CustomerContext(
             key, info.name, (own.timezone if own and own.timezone else None) or info.timezone or config.timezone,
-            segment_of.get(key, "new"), policy(own.policy if own and own.policy else config.policy),
+            segment_of.get(key, "new"), policies(key),
             exclude=bool(own and own.exclude), pause_until=own.pause_until if own else None)
     return PlanInputs(
         client=config.key, as_of=day, home=config.home_currency, items=items, customers=customers,
@@ -174,7 +168,7 @@ def payment_plan(workspace: Workspace, client: str, customer: str, *,
         if cancel is not None:
             state.cancel_plan(cancel)
         items = inputs.open_items(store, day)
-        plans = plan_states(store, state, day, items, customer_id)
+        plans = plan_states(store, state, day, items, CustomerPolicies(workspace, config), customer_id)
         warnings = [_short_or_over(s, items) for s in plans if s.plan.plan_id == created]
         return CustomerPlans(customer_id, plans, state.invoice_numbers(i for p in plans for i in p.plan.invoice_ids),
                              [w for w in warnings if w])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from decimal import Decimal
@@ -15,6 +15,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from connector.config import ClientConfig, Workspace
+from connector.config.models import Policy
 from connector.engine import figures, inputs
 from connector.engine.aging import AgingReport, Basis, Buckets, age, age_invoices
 from connector.engine.allowance import Allowance
@@ -207,15 +208,32 @@ def forecast(workspace: Workspace, client: str, *, as_of: dt.date | None = None,
             names = customer_segment_names(store, config, day, items, inputs.customers(store), lateness)
             state = CollectionsState(store)
             return expected_cash(items, lateness.result(), names, as_of=day, home=config.home_currency, rates=rates,
-                                 weeks=weeks, promises=state.promises(), plans=plan_states(store, state, day, items))
+                                 weeks=weeks, promises=state.promises(),
+                                 plans=plan_states(store, state, day, items, CustomerPolicies(workspace, config)))
 
         return store.consistent(read)
 
 
+class CustomerPolicies:
+    """Each customer's dunning policy: its own (`[customers."ID"] policy`) or else the client's, each file
+    loaded once."""
+
+    def __init__(self, workspace: Workspace, config: ClientConfig) -> None:
+        self.workspace, self.config = workspace, config
+        self._loaded: dict[str, Policy] = {}
+
+    def __call__(self, customer_id: str) -> Policy:
+        own = self.config.customers.get(customer_id)
+        name = own.policy if own and own.policy else self.config.policy
+        if name not in self._loaded:
+            self._loaded[name] = self.workspace.load_policy(name)
+        return self._loaded[name]
+
+
 def plan_states(store: Store, state: CollectionsState, day: dt.date, items: list[inputs.OpenItem],
-                customer_id: str | None = None) -> list[PlanState]:
+                policies: Callable[[str], Policy], customer_id: str | None = None) -> list[PlanState]:
     """The payment plans (of one customer, or all), each matched against the payments and `items` (the open
-    invoices) of `day`."""
+    invoices) of `day`, with the grace its customer's policy gives an installment (`policies`)."""
     rows = state.plans(customer_id)
     if not rows:
         return []
@@ -229,6 +247,7 @@ def plan_states(store: Store, state: CollectionsState, day: dt.date, items: list
         # customer's other invoices (new sales paid as they fall due) does not
         paid = [(r.date, sum((r.applied.get(i, Decimal(0)) for i in plan_record.invoice_ids), r.unapplied))
                 for r in payments.get(plan_record.customer_id, []) if r.currency == plan_record.currency]
-        result.append(plan_state(plan_record, [(on, amount) for on, amount in paid if amount], open_ids, day))
+        result.append(plan_state(plan_record, [(on, amount) for on, amount in paid if amount], open_ids, day,
+                                 policies(plan_record.customer_id).plan_grace_days))
     return result
 

@@ -372,6 +372,29 @@ def test_payment_plan_breach_ends_the_hold_and_schedules_the_breach_step(co: Com
     assert (state["plans"][0]["invoice_ids"], state["plans"][0]["invoice_numbers"]) == (["I1"], ["No. I1"])
 
 
+def test_an_installment_paid_within_the_policys_grace_days_keeps_the_plan(co: Company) -> None:
+    """A transfer sent on the day can arrive two days later: with no grace, the plan was breached the day
+    after and the final demand went out as the money came in."""
+    def sync_with_grace() -> None:  # (a sync writes the test policy afresh)
+        co.sync()
+        policy = co.workspace.policy_file("test")
+        policy.write_text(policy.read_text().replace('plan_breach_step = "final"', 'plan_breach_step = "final"\n'
+                                                                                   'plan_grace_days = 3'))
+
+    co.invoice("I1", days(-10), "300.00")
+    sync_with_grace()
+    assert cli(co.workspace, "payment-plan", "co", "C1", "--installment", "2026-07-05=100.00",
+               "--installment", "2026-07-20=200.00", "--as-of", "2026-07-01").exit_code == 0
+    assert co.plan(days(7)).actions == []  # 8 July: the 5 July installment is within its 3 days' grace
+    (breach,) = co.plan(days(8)).actions  # 9 July, nothing paid: missed
+    assert "payment plan #1 missed the installment of 2026-07-05" in breach.reason
+    co.pay("P1", days(6), "100.00", "I1")  # paid on 7 July, two days after its date
+    sync_with_grace()
+    assert co.plan(days(8)).actions == []
+    state = json.loads(cli(co.workspace, "payment-plan", "co", "C1", "--as-of", "2026-07-09", "--json").stdout)
+    assert state["plans"][0]["status"] == "active"
+
+
 def test_a_payment_plan_counts_what_is_paid_on_its_invoices_or_left_on_account_not_new_sales_paid(
         co: Company) -> None:
     """A customer on a plan for an old debt who pays a new invoice on time has paid nothing towards the plan:

@@ -287,6 +287,7 @@ class Policy(_Strict):
     min_balance: Money = Decimal("0")
     send_time: dt.time = dt.time(9)
     plan_breach_step: str | None = None
+    plan_grace_days: StrictInt = Field(default=0, ge=0, le=60)
     contact: ContactRules = ContactRules()
     steps: list[Step] = Field(min_length=1)
     segments: dict[str, SegmentOverride] = {}

@@ -39,8 +39,11 @@ class PlanState:
 
 
 def plan_state(plan: PaymentPlan, payments: Iterable[tuple[dt.date, Decimal]], open_invoices: set[str],
-               as_of: dt.date) -> PlanState:
-    """Where a plan stands on `as_of`, from the customer's payments (date, amount in the plan currency)."""
+               as_of: dt.date, grace_days: int = 0) -> PlanState:
+    """Where a plan stands on `as_of`, from the customer's payments (date, amount in the plan currency).
+
+    An installment is missed when what was paid `grace_days` after its date does not cover it and the ones
+    before it (a bank transfer sent on the day can take a day or two to arrive)."""
     received = sorted((on, amount) for on, amount in payments if plan.start <= on <= as_of)
     paid = sum((amount for _, amount in received), from_minor(0, plan.currency))  # (0.00, not 0)
     if plan.cancelled:
@@ -48,7 +51,7 @@ def plan_state(plan: PaymentPlan, payments: Iterable[tuple[dt.date, Decimal]], o
     total = sum((amount for _, amount in plan.installments), Decimal(0))
     if paid >= total or not (set(plan.invoice_ids) & open_invoices):
         return PlanState(plan, "completed", paid)
-    missed = _first_missed(plan.installments, received, as_of)
+    missed = _first_missed(plan.installments, received, as_of, dt.timedelta(days=grace_days))
     if missed is not None:
         return PlanState(plan, "breached", paid, missed=missed)
     upcoming = next(((on, amount) for on, amount in plan.installments if on >= as_of), None)
@@ -56,13 +59,13 @@ def plan_state(plan: PaymentPlan, payments: Iterable[tuple[dt.date, Decimal]], o
 
 
 def _first_missed(installments: Sequence[tuple[dt.date, Decimal]], received: Sequence[tuple[dt.date, Decimal]],
-                  as_of: dt.date) -> tuple[dt.date, Decimal] | None:
+                  as_of: dt.date, grace: dt.timedelta) -> tuple[dt.date, Decimal] | None:
     owed = Decimal(0)
     for on, amount in sorted(installments):
         owed += amount
-        if on >= as_of:
+        if on + grace >= as_of:
             return None
-        paid_by_then = sum((a for d, a in received if d <= on), Decimal(0))
+        paid_by_then = sum((a for d, a in received if d <= on + grace), Decimal(0))
         if paid_by_then < owed:
             return on, amount
     return None
