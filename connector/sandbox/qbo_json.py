@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from connector.records import CreditNote, Customer, Invoice, InvoiceStatus, Payment, Refund
+from connector.records import CreditNote, Customer, Invoice, InvoiceStatus, Payment
 from connector.sandbox.world import PACIFIC, HostRecord, Listed, World
 
 CURRENCY_NAMES = {"USD": "United States Dollar", "GBP": "British Pound Sterling", "EUR": "Euro",
@@ -137,7 +137,7 @@ def _invoice(world: World, host: HostRecord, i: Invoice) -> dict[str, Any]:
 
 
 def _payment(world: World, host: HostRecord, p: Payment) -> dict[str, Any]:
-    unapplied = p.amount - sum((a.amount for a in p.allocations), Decimal(0)) - _refunded(p.refunds)
+    unapplied = p.unapplied  # (QuickBooks' figure leaves refunds out, as the record's does)
     return {
         "CustomerRef": _ref(world, "customers", p.customer_id), "DepositToAccountRef": {"value": "4"},
         "TotalAmt": _number(p.amount), "UnappliedAmt": _number(unapplied), "ProcessPayment": False,
@@ -148,14 +148,8 @@ def _payment(world: World, host: HostRecord, p: Payment) -> dict[str, Any]:
     }
 
 
-def _refunded(refunds: tuple[Refund, ...]) -> Decimal:
-    """Cash paid back out of a credit: QuickBooks' remaining figures leave it out (it keeps the refund as a
-    transaction of its own, which the connector does not read)."""
-    return sum((refund.amount for refund in refunds), Decimal(0))
-
-
 def _credit_memo(world: World, host: HostRecord, n: CreditNote) -> dict[str, Any]:
-    remaining = n.amount - sum((a.amount for a in n.allocations), Decimal(0)) - _refunded(n.refunds)
+    remaining = n.unapplied
     return {
         "RemainingCredit": _number(remaining), **_meta(host), "DocNumber": n.number or host.qbo_id,
         "TxnDate": n.date.isoformat(), "CurrencyRef": _currency(n.currency),

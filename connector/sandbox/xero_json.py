@@ -158,7 +158,7 @@ def payments(world: World, host: HostRecord) -> list[dict[str, Any]]:
 
 def credit_note(world: World, host: HostRecord) -> dict[str, Any]:
     n: CreditNote = host.record  # type: ignore[assignment]
-    remaining = n.amount - sum((a.amount for a in n.allocations), Decimal(0)) - _refunded(n.refunds)
+    remaining = n.unapplied  # (Xero's RemainingCredit leaves refunds out, as the record's figure does)
     status = "DELETED" if host.deleted else ("PAID" if remaining == 0 else "AUTHORISED")
     return {
         "CreditNoteID": host.xero_id, "CreditNoteNumber": n.number or host.qbo_id, "Type": "ACCRECCREDIT",
@@ -176,10 +176,6 @@ def credit_note(world: World, host: HostRecord) -> dict[str, Any]:
                                      "InvoiceNumber": a.invoice_id}} for a in n.allocations],
         "CurrencyRate": _rate(n.exchange_rate),
     }
-
-
-def _refunded(refunds: tuple[Refund, ...]) -> Decimal:
-    return sum((refund.amount for refund in refunds), Decimal(0))
 
 
 def _refund_payments(world: World, credit_id: str, refunds: tuple[Refund, ...]) -> list[dict[str, Any]]:
@@ -213,7 +209,7 @@ def _credit(world: World, host: HostRecord, left: Decimal, ids: dict[str, Any]) 
     """What an overpayment and a prepayment share: a customer's credit with what is left of it."""
     p: Payment = host.record  # type: ignore[assignment]
     return {
-        **ids, "Reference": p.reference or "", "RemainingCredit": _number(left - _refunded(p.refunds)),
+        **ids, "Reference": p.reference or "", "RemainingCredit": _number(p.unapplied),
         "Allocations": [], "Payments": _refund_payments(world, p.id, p.refunds), "HasAttachments": False,
         "Contact": _contact_ref(world, p.customer_id), "DateString": _date_string(p.date), "Date": ms_date(p.date),
         "Status": "DELETED" if host.deleted else "AUTHORISED", "LineAmountTypes": "NoTax", "LineItems": [],
