@@ -14,7 +14,7 @@ import yaml
 from connector import reports
 from connector.adapters.xero import to_record
 from connector.config import Workspace
-from connector.engine import inputs
+from connector.engine import figures, inputs
 from connector.records import Allocation, CreditNote, Customer, Invoice, Payment, PaymentKind, Refund
 from connector.sandbox.company import CompanySpec
 from connector.sandbox.server import SandboxServer
@@ -112,3 +112,25 @@ def test_a_xero_store_from_before_version_10_reads_everything_again(tmp_path: Pa
         with Store(path) as store:
             assert store.schema_version >= 10  # (migrated again)
             assert bool(store.cursors()) is (host != "xero")
+
+
+def test_cash_collected_in_a_period_is_net_of_the_refunds_dated_in_it(tmp_path: Path) -> None:
+    """The collection rate's cash: an overpayment handed back was never collected.  A refund counts in the
+    period it is dated in, whenever its payment came; a credit note's refund pays back credit, not cash."""
+    customer = {"customer_id": "C1", "currency": "GBP"}
+    start, end = D + dt.timedelta(days=30), D + dt.timedelta(days=59)
+    before = Payment(id="P0", date=D, amount=Decimal("300.00"), kind=PaymentKind.OVERPAYMENT,
+                     refunds=(Refund(date=start + dt.timedelta(days=3), amount=Decimal("120.00")),), **customer)
+    inside = Payment(id="P1", date=start + dt.timedelta(days=5), amount=Decimal("1000.00"),
+                     kind=PaymentKind.OVERPAYMENT, **customer,
+                     refunds=(Refund(date=start + dt.timedelta(days=9), amount=Decimal("200.00")),
+                              Refund(date=end + dt.timedelta(days=1), amount=Decimal("50.00"))))
+    note = CreditNote(id="CN", date=D, amount=Decimal("70.00"), **customer,
+                      refunds=(Refund(date=start + dt.timedelta(days=1), amount=Decimal("70.00")),))
+    with Store(tmp_path / "s.sqlite") as store:
+        merge(store, Customer(id="C1", name="Ngata Marine"), before, inside, note)
+        # 1,000.00 received, less 200.00 and 120.00 refunded in the period (the 50.00 is the next period's)
+        assert figures.received(store, start, end, "GBP").home("GBP", {}) == Decimal("680.00")
+        assert figures.received(store, end + dt.timedelta(days=1), end + dt.timedelta(days=30), "GBP") \
+            .home("GBP", {}) == Decimal("-50.00")
+        assert figures.received(store, D, D, "GBP").home("GBP", {}) == Decimal("300.00")

@@ -103,12 +103,28 @@ def sales_and_months(store: Store, start: dt.date, end: dt.date, home: str,
 
 
 def received(store: Store, start: dt.date, end: dt.date, home: str, *, write_offs: bool = False) -> Amounts:
-    """Payments received (or, with `write_offs`, bad-debt credit notes) dated in the period."""
-    table = "credit_notes" if write_offs else "payments"
-    extra = "AND reason = 'bad_debt'" if write_offs else "AND kind <> 'credit_application'"
-    return _amounts(store, f"""WITH got AS (SELECT id, currency, exchange_rate, amount FROM {table}
-        WHERE deleted_at IS NULL AND date BETWEEN :start AND :end {extra})
-        {_summed("got", "SUM(amount)")}""", {"start": start.isoformat(), "end": end.isoformat(), "home": home})
+    """Cash received in the period, net of what was refunded in it (or, with `write_offs`, bad-debt credit
+    notes dated in the period).
+
+    An overpayment or a prepayment handed back was never collected: a refund dated in the period is taken
+    off, at its payment's rate, whenever the payment was received (a refund in this period of last period's
+    overpayment makes this period's net cash smaller).  Refunds of credit notes are not here: they pay back
+    credit the customer was given, not cash it paid.  A host that gives no refund dates (QuickBooks) leaves
+    its refunds in.
+    """
+    args = {"start": start.isoformat(), "end": end.isoformat(), "home": home}
+    if write_offs:
+        return _amounts(store, f"""WITH got AS (SELECT id, currency, exchange_rate, amount FROM credit_notes
+            WHERE deleted_at IS NULL AND date BETWEEN :start AND :end AND reason = 'bad_debt')
+            {_summed("got", "SUM(amount)")}""", args)
+    return _amounts(store, f"""WITH got AS (
+            SELECT id, currency, exchange_rate, amount FROM payments
+            WHERE deleted_at IS NULL AND date BETWEEN :start AND :end AND kind <> 'credit_application'
+            UNION ALL
+            SELECT p.id, p.currency, p.exchange_rate, -r.value FROM payments p INDEXED BY payments_refunds,
+                json_each(p.refunds) r
+            WHERE p.refunds IS NOT NULL AND p.deleted_at IS NULL AND r.key BETWEEN :start AND :end)
+        {_summed("got", "SUM(amount)")}""", args)
 
 
 def settled(store: Store, start: dt.date, end: dt.date, home: str) -> Settled:
