@@ -167,7 +167,7 @@ def payment_plan(workspace: Workspace, client: str, customer: str, *,
                                         start=day)
         if cancel is not None:
             state.cancel_plan(cancel)
-        items = inputs.open_items(store, day)
+        items = inputs.open_items(store, day, customer_id)
         plans = plan_states(store, state, day, items, CustomerPolicies(workspace, config), customer_id)
         warnings = [_short_or_over(s, items) for s in plans if s.plan.plan_id == created]
         return CustomerPlans(customer_id, plans, state.invoice_numbers(i for p in plans for i in p.plan.invoice_ids),

@@ -230,6 +230,9 @@ def test_balances_credits_and_settlements_as_of_each_day_equal_a_direct_computat
                     for p in [*payments, *notes] if p.date <= as_of}
             assert {i.invoice_id: i.balance for i in inputs.open_items(store, as_of)} == \
                 {key: value for key, value in owed.items() if value}, as_of
+            for customer in ("C1", "C2"):  # (one customer's, as `payment-plan` reads them)
+                assert inputs.open_items(store, as_of, customer) == \
+                    [i for i in inputs.open_items(store, as_of) if i.customer_id == customer], as_of
             for buckets in (Buckets(), Buckets((2, 5)), Buckets((3,), basis="invoice_date")):  # summed in SQL
                 assert sorted(inputs.aged_balances(store, as_of, buckets.anchor, buckets.limits, "GBP"), key=repr) == \
                     sorted(balances_of(inputs.open_items(store, as_of), buckets, as_of, "GBP"), key=repr), as_of

@@ -73,9 +73,12 @@ UNCONVERTED = "currency = :home AND exchange_rate IS NULL"
 _BY_CUSTOMER = f"GROUP BY customer_id, currency, exchange_rate, CASE WHEN {UNCONVERTED} THEN '' ELSE id END"
 
 
-def open_items(store: Store, as_of: dt.date) -> list[OpenItem]:
-    """Every invoice issued by `as_of` with a balance on that date."""
-    rows = store.rows(f"WITH {LATE} {OPEN_AS_OF}", {"day": as_of.isoformat()})
+def open_items(store: Store, as_of: dt.date, customer_id: str | None = None) -> list[OpenItem]:
+    """Every invoice issued by `as_of` with a balance on that date (of one customer, when given: SQLite reads
+    only its part of the open-invoice index)."""
+    sql = f"WITH {LATE} {OPEN_AS_OF}" if customer_id is None else \
+        f"WITH {LATE} SELECT * FROM ({OPEN_AS_OF}) WHERE customer_id = :customer"
+    rows = store.rows(sql, {"day": as_of.isoformat(), "customer": customer_id})
     return [OpenItem(key, customer, number, dt.date.fromisoformat(issued), dt.date.fromisoformat(due), cur,
                      from_minor(units, cur), Decimal(rate) if rate else None)
             for key, customer, number, issued, due, cur, units, rate in rows]
