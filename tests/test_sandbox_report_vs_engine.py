@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from connector import reports
 from connector.config import Workspace
 from connector.sandbox.company import CompanySpec, generate
@@ -16,14 +17,20 @@ from connector.sandbox.world import World
 from connector.sync.runner import sync_client
 
 SPEC = CompanySpec(seed=11, invoices=3_000, today=dt.date(2026, 6, 30), home_currency="GBP")
+# the company's today, a year-end, and every 37th day back over two years (month-ends, mid-months, weekends)
+DAYS = ["2026-06-30", "2025-12-31", *(str(SPEC.today - dt.timedelta(days=37 * n)) for n in range(1, 20))]
 
 
-def test_sandbox_report_equals_the_engines_aging(workspace: Workspace, tmp_path: Path) -> None:
-    write_csv_company(generate(SPEC), tmp_path / "ledger")
+@pytest.mark.parametrize("seed", [11, 29])
+def test_sandbox_report_equals_the_engines_aging(workspace: Workspace, tmp_path: Path, seed: int) -> None:
+    """The sandbox's report walks every invoice and its payments and credits in Python, one by one: an oracle
+    for the engine's sums of the open-invoice index and the allocations after the day, on any day."""
+    spec = CompanySpec(seed=seed, invoices=3_000, today=SPEC.today, home_currency="GBP")
+    write_csv_company(generate(spec), tmp_path / "ledger")
     workspace.create_client("co", "csv", path=str(tmp_path / "ledger"), currency="GBP")
     assert sync_client(workspace, "co").outcome == "succeeded"
-    world = World.generate(SPEC)
-    for day in ("2026-06-30", "2025-12-31"):
+    world = World.generate(spec)
+    for day in DAYS:
         report = aged_receivables(world, {"report_date": day})
         ours = reports.aging(workspace, "co", as_of=dt.date.fromisoformat(day))
         by_name = {line.name: line for line in ours.lines if line.total}
