@@ -70,6 +70,17 @@ class Books:
         found = [(i, self.settled_on(i)) for i in self.invoices if i.total > 0 and i.id not in self.written_off]
         return [(i, on) for i, on in found if on is not None and start <= on <= end]
 
+    def credit_held(self, day: dt.date) -> dict[str, Decimal]:
+        """Each payment's and credit note's credit on `day`: what it had not applied or refunded by then."""
+        held = {}
+        for parent in [*self.payments, *self.notes]:
+            if parent.date <= day:
+                used = sum((a.amount for a in parent.allocations if (a.date or parent.date) <= day), Decimal(0))
+                used += sum((r.amount for r in parent.refunds if r.date <= day), Decimal(0))
+                if parent.amount > used:
+                    held[parent.id] = parent.amount - used
+        return held
+
     def latest_rates(self) -> dict[str, set[Decimal]]:
         """Each currency's rate(s) on its latest rated invoice's date: a csv ledger's payments and credit notes
         carry no rate of their own, and are converted at that one."""
@@ -124,6 +135,13 @@ def test_the_metrics_figures_equal_a_direct_computation(workspace: Workspace, tm
             assert settled.late == sum(1 for i, on in expected if on > i.due_date)
             assert settled.totals.home(HOME, rates) == sum((to_home(i.total, i.exchange_rate, HOME)
                                                             for i, _ in expected), Decimal("0.00"))
+            lateness: dict[str, list[int]] = defaultdict(list)
+            for i, on in expected:
+                lateness[i.customer_id].append((on - i.due_date).days)
+            assert inputs.lateness(store, start, end, signed=True) == {
+                c: inputs.Lateness(len(days), sum(max(0, d) for d in days), sum(1 for d in days if d > 0), sum(days))
+                for c, days in lateness.items()}, (start, end)
+            assert {c.source_id: c.amount for c in inputs.credit_items(store, end)} == books.credit_held(end), end
             assert figures.received(store, start, end, HOME).home(HOME, rates) == books.cash(start, end, rates)
             assert figures.received(store, start, end, HOME, write_offs=True).home(HOME, rates) == \
                 books.write_offs(start, end, rates)
