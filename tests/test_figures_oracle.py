@@ -3,7 +3,8 @@ the generated records, one invoice and one allocation at a time, for periods all
 
 The direct computation is the definition the README gives each figure: AR(d) the balances of day d, sales
 the invoices issued in the period, a settled invoice the one whose allocations reached its total in the
-period (written-off ones left out), cash the payments received in it, write-offs its bad-debt credit notes.
+period (written-off ones left out), cash the payments received in it, write-offs its bad-debt credit notes;
+and the engine's other inputs: each customer's lateness, and the credit each payment and credit note held.
 """
 
 from __future__ import annotations
