@@ -1,0 +1,66 @@
+"""Six weeks of daily `plan --record` on a generated company under the default policy, as a client whose
+actions are carried out outside the product would run it: the promises an accountant relies on hold on every
+day, while invoices fall due, get paid and climb the ladder.
+
+- no invoice gets the same step (and repeat) twice, and its steps come in the policy's order;
+- nothing is chased that was not owed that day, nor before its step was reached;
+- no customer is contacted more than `max_per_7_days` times in any 7 days, nor in quiet hours or at weekends
+  in its own time zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from connector import planning
+from connector.config import Workspace
+from connector.config.models import Policy
+from connector.engine import inputs
+from connector.engine.plan import CONTACT_KINDS
+from connector.sync.runner import sync_client
+from connector.sync.store import Store
+from tests.conftest import make_company
+
+START, DAYS = dt.date(2026, 4, 27), 42  # the six weeks before the generated company's today (2026-06-30)
+
+
+def test_six_weeks_of_daily_plans_keep_every_promise(workspace: Workspace, tmp_path: Path) -> None:
+    workspace.create_client("co", "csv", path=str(make_company(tmp_path / "ledger", 2_000, seed=8)), currency="GBP")
+    assert sync_client(workspace, "co").outcome == "succeeded"
+    config = workspace.load_client("co")
+    policy: Policy = workspace.load_policy(config.policy)
+    offsets = {step.name: step.offset_days for step in policy.steps}
+    order = [step.name for step in policy.steps]
+    shift = min([0, *(s.shift_days for s in policy.segments.values())])  # (the earliest a segment may bring a step)
+    executed: dict[str, list[tuple[dt.date, str, int]]] = defaultdict(list)
+    contacts: dict[str, list[dt.datetime]] = defaultdict(list)
+    with Store(workspace.store_path("co")) as store:
+        zones = {key: info.timezone or config.timezone for key, info in inputs.customers(store).items()}
+        for n in range(DAYS):
+            day = START + dt.timedelta(days=n)
+            owed = {item.invoice_id: item for item in inputs.open_items(store, day)}
+            plan = planning.plan(workspace, "co", as_of=day, record=True)
+            for action in plan.actions:
+                for invoice_id in action.invoice_ids:
+                    item = owed.get(invoice_id)
+                    assert item is not None, f"{day}: {action.step} for {invoice_id}, which owed nothing"
+                    assert (day - item.due_date).days >= offsets[action.step] + shift, (day, action)
+                    executed[invoice_id].append((day, action.step, action.repeat))
+                if action.kind in CONTACT_KINDS and action.channel != "none" or action.kind == "call":
+                    contacts[action.customer_id].append(action.due_at)
+                    local = action.due_at.astimezone(ZoneInfo(zones[action.customer_id]))
+                    assert local.weekday() < 5 and dt.time(8) <= local.time() < dt.time(20), (local, action)
+    assert sum(map(len, executed.values())) > 300  # (the six weeks did chase: the checks above are not idle)
+    for invoice_id, runs in executed.items():
+        steps = [(step, repeat) for _, step, repeat in runs]
+        assert len(steps) == len(set(steps)), (invoice_id, runs)
+        ranks = [order.index(step) for step, _ in steps]
+        assert ranks == sorted(ranks), (invoice_id, runs)
+    for customer_id, times in contacts.items():
+        times.sort()
+        for t in times:
+            within = [u for u in times if t - dt.timedelta(days=7) < u <= t]
+            assert len(within) <= policy.contact.max_per_7_days, (customer_id, t, within)
