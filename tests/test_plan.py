@@ -14,7 +14,9 @@ import pytest
 from connector import planning
 from connector.config import Workspace
 from connector.sync.store import Store
+from connector.config.models import ContactRules
 from connector.engine.plan import action_key
+from connector.engine.schedule import schedule
 from connector.sync.runner import sync_client
 from tests.conftest import cli
 
@@ -349,6 +351,22 @@ def test_contact_cap_defers_the_fourth_contact_in_seven_days(co: Company) -> Non
     co.invoice("E", days(-2)).sync()
     (later,) = [a for a in co.plan(days(1)).actions if a.invoice_ids == ("E",)]
     assert later.due_at.date() == days(7)
+
+
+def test_the_contact_cap_counts_contacts_already_planned_after_the_day() -> None:
+    """A plan made for a day before contacts already recorded (yesterday's missed run, made this morning after
+    today's): three contacts on Thursday and one more on Wednesday would be four in 7 days."""
+    rules = ContactRules(max_per_7_days=3)
+    thursday = dt.datetime(2026, 7, 2, 9, tzinfo=dt.UTC)
+    due_at, why = schedule(rules, dt.time(9), WED, "UTC", [thursday] * 3, is_contact=True)
+    assert due_at == thursday + dt.timedelta(days=7)
+    assert why == ["deferred from 2026-07-01 09:00 UTC (at most 3 contacts in 7 days)"]
+    # two ahead leave room for one: it goes on its day
+    assert schedule(rules, dt.time(9), WED, "UTC", [thursday] * 2, is_contact=True) == \
+        (dt.datetime(2026, 7, 1, 9, tzinfo=dt.UTC), [])
+    # a week and more ahead is another window
+    assert schedule(rules, dt.time(9), WED, "UTC", [thursday + dt.timedelta(days=6)] * 3, is_contact=True)[0] == \
+        dt.datetime(2026, 7, 1, 9, tzinfo=dt.UTC)
 
 
 def test_payment_plan_breach_ends_the_hold_and_schedules_the_breach_step(co: Company) -> None:

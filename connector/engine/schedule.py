@@ -2,7 +2,8 @@
 
 Every time here is the customer's local time; results are UTC instants.  An action that falls inside quiet
 hours or on a weekend (when weekends are off) moves to the next allowed moment; one that would exceed the
-cap moves to when the oldest contact in the window leaves it.  Actions are deferred, never dropped.
+cap moves to when the oldest contact in the window leaves it (a window that holds the action, before it or,
+for contacts an earlier plan deferred, after it).  Actions are deferred, never dropped.
 """
 
 from __future__ import annotations
@@ -67,12 +68,27 @@ def _scheduled(rules: ContactRules, send_time: dt.time, as_of: dt.date, zone: st
     if local != wanted:
         why.append("quiet hours" if quiet(rules, wanted) else "weekend")
     if is_contact:
-        for _ in range(len(contacts) + 1):
-            window = sorted(c for c in contacts if local.astimezone(UTC) - WEEK < c <= local.astimezone(UTC))
-            if len(window) < rules.max_per_7_days:
+        for _ in range(2 * len(contacts) + 1):
+            full = _full_window(contacts, local.astimezone(UTC), rules.max_per_7_days)
+            if full is None:
                 break
-            local = allowed(rules, (window[0] + WEEK).astimezone(tz))
+            local = allowed(rules, (full[0] + WEEK).astimezone(tz))
             why.append(f"at most {rules.max_per_7_days} contacts in 7 days")
     # (the customer's local time, named: the plan's due times are UTC)
     reason = [f"deferred from {wanted:%Y-%m-%d %H:%M} {zone} ({', '.join(dict.fromkeys(why))})"] if why else []
     return local.astimezone(UTC), reason
+
+
+def _full_window(contacts: Sequence[dt.datetime], at: dt.datetime, cap: int) -> list[dt.datetime] | None:
+    """The contacts of a 7-day window that holds `at` and already `cap` others, if there is one (else None).
+
+    Windows after `at` count too: a contact deferred by an earlier plan may lie ahead, and one made now a few
+    days before it would put both in the same 7 days.  Moving past the window's first contact + 7 days leaves
+    that window; the caller tries again from there, always later, so it ends.
+    """
+    ahead = sorted(c for c in contacts if at < c < at + WEEK)
+    for end in (at, *ahead):
+        window = sorted(c for c in contacts if end - WEEK < c <= end)
+        if len(window) >= cap:
+            return window
+    return None
