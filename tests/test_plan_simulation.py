@@ -5,7 +5,9 @@ day, while invoices fall due, get paid and climb the ladder.
 - no invoice gets the same step (and repeat) twice, and its steps come in the policy's order;
 - nothing is chased that was not owed that day, nor before its step was reached;
 - no customer is contacted more than `max_per_7_days` times in any 7 days, nor in quiet hours or at weekends
-  in its own time zone.
+  in its own time zone;
+- one step per run (the policy's other escalation) skips no step (but the courtesy reminder prompt payers
+  skip), and leaves between two steps at least the days between their offsets.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from connector import planning
 from connector.config import Workspace
 from connector.config.models import Policy
@@ -27,11 +30,16 @@ from tests.conftest import make_company
 START, DAYS = dt.date(2026, 4, 27), 42  # the six weeks before the generated company's today (2026-06-30)
 
 
-def test_six_weeks_of_daily_plans_keep_every_promise(workspace: Workspace, tmp_path: Path) -> None:
+@pytest.mark.parametrize("escalation", ["catch_up", "one_step_per_run"])
+def test_six_weeks_of_daily_plans_keep_every_promise(workspace: Workspace, tmp_path: Path, escalation: str) -> None:
     workspace.create_client("co", "csv", path=str(make_company(tmp_path / "ledger", 2_000, seed=8)), currency="GBP")
+    default = workspace.policy_file("default")
+    default.write_text(default.read_text(encoding="utf-8").replace(
+        'escalation = "catch_up"', f'escalation = "{escalation}"', 1), encoding="utf-8")
     assert sync_client(workspace, "co").outcome == "succeeded"
     config = workspace.load_client("co")
     policy: Policy = workspace.load_policy(config.policy)
+    assert policy.escalation == escalation
     offsets = {step.name: step.offset_days for step in policy.steps}
     order = [step.name for step in policy.steps]
     shift = min([0, *(s.shift_days for s in policy.segments.values())])  # (the earliest a segment may bring a step)
@@ -59,6 +67,10 @@ def test_six_weeks_of_daily_plans_keep_every_promise(workspace: Workspace, tmp_p
         assert len(steps) == len(set(steps)), (invoice_id, runs)
         ranks = [order.index(step) for step, _ in steps]
         assert ranks == sorted(ranks), (invoice_id, runs)
+        if escalation == "one_step_per_run":
+            assert ranks[0] <= 1 and all(b - a <= 1 for a, b in zip(ranks, ranks[1:])), (invoice_id, runs)
+            for (on, step, _), (later_on, later_step, _) in zip(runs, runs[1:]):
+                assert (later_on - on).days >= offsets[later_step] - offsets[step], (invoice_id, runs)
     for customer_id, times in contacts.items():
         times.sort()
         for t in times:
