@@ -134,11 +134,8 @@ def test_pre_due_courtesy_reminder_but_not_for_prompt_payers(co: Company) -> Non
 
 
 @pytest.mark.parametrize("escalation, recorded_offsets, first, then", [
-    ("catch_up", True, "overdue", "follow_up"), ("one_step_per_run", True, "courtesy", "overdue"),
-    ("catch_up", False, "overdue", "follow_up"),
-    # (a run recorded before offsets were counts as the step the age then reached: one may be skipped,
-    # none is sent twice)
-    ("one_step_per_run", False, "courtesy", "follow_up")])
+    ("catch_up", True, "overdue", "follow_up"), ("one_step_per_run", True, "overdue", "follow_up"),
+    ("catch_up", False, "overdue", "follow_up"), ("one_step_per_run", False, "overdue", "follow_up")])
 def test_renaming_a_step_after_it_ran_does_not_chase_the_invoice_again_from_the_start(
         co: Company, escalation: str, recorded_offsets: bool, first: str, then: str) -> None:
     """Executions name their step; a consultant who renamed the step that ran once made the invoice's history
@@ -168,9 +165,20 @@ def test_catch_up_jumps_to_the_step_the_age_calls_for_one_step_per_run_does_not(
     assert steps(co.plan(WED)) == {("I1",): "call"}  # courtesy, overdue, follow_up skipped
     co.policy["escalation"] = "one_step_per_run"
     co.sync()
-    assert steps(co.plan(WED, record=True)) == {("I1",): "courtesy"}
-    assert co.plan(days(5)).actions == []  # overdue comes no sooner than courtesy's date + (1 − −5) days
-    assert steps(co.plan(days(6), record=True)) == {("I1",): "overdue"}
+    # (not the courtesy reminder: "falls due soon" to an invoice 20 days past due)
+    assert steps(co.plan(WED, record=True)) == {("I1",): "overdue"}
+    assert co.plan(days(5)).actions == []  # follow_up comes no sooner than overdue's date + (7 − 1) days
+    assert steps(co.plan(days(6), record=True)) == {("I1",): "follow_up"}
+
+
+def test_a_pre_due_step_is_never_due_on_an_invoice_already_past_due(co: Company) -> None:
+    """A policy whose first step after the courtesy reminder comes 5 days past due: catch-up sent "falls due
+    soon" to an invoice 3 days past due."""
+    co.invoice("I1", days(-3)).invoice("I2", days(4)).invoice("I3", days(0)).sync()
+    policy = co.workspace.policy_file("test")
+    policy.write_text(policy.read_text().replace("offset_days = 1\n", "offset_days = 5\n", 1))
+    assert steps(co.plan(WED)) == {("I2", "I3"): "courtesy"}  # (due in 4 days, and due today)
+    assert steps(co.plan(days(1))) == {("I2",): "courtesy"}  # I3 is now past due: it waits for day 5
 
 
 def test_one_step_per_run_spacing_follows_the_offsets(co: Company) -> None:

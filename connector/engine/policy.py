@@ -3,6 +3,10 @@
 For an invoice D days past due (negative before its due date), with its segment's `shift_days` S:
 - a step is *reached* when D ≥ offset + S; steps whose `skip_segments` name the customer's segment do not
   exist for it;
+- a step before the due date (negative offset: a courtesy reminder that the invoice falls due soon) is for
+  invoices not yet due: once an invoice is past due (D > 0) it is never due, in either mode.  Otherwise one
+  step per run would start every invoice found overdue (all of them, the first time a ledger is chased) with
+  "due soon", and catch-up would do the same where a policy leaves a gap after its pre-due steps;
 - `catch_up`: the due step is the highest reached step after the last executed one (skipping the lower
   ones not yet run); `one_step_per_run`: the step right after the last executed one, once reached and no
   sooner than the previous step's execution date plus the difference of their offsets;
@@ -80,7 +84,9 @@ def _due_step(policy: Policy, ladder: Ladder, days: int, history: Sequence[Execu
     steps, names, shift = ladder.steps, ladder.names, ladder.shift
     if not steps:
         return None
-    reached = [i for i, step in enumerate(steps) if days >= step.offset_days + shift]
+    overdue = days > 0
+    reached = [i for i, step in enumerate(steps)
+               if days >= step.offset_days + shift and not (overdue and step.offset_days < 0)]
     done = [(names.index(e.step), e.on) if e.step in names else _counted_as(ladder, days, as_of, e)
             for e in history]
     last, last_on = max((d for d in done if d[0] >= 0), default=(-1, None))
@@ -90,6 +96,8 @@ def _due_step(policy: Policy, ladder: Ladder, days: int, history: Sequence[Execu
         candidates = [i for i in reached if i > last]
         return DueStep(steps[max(candidates)], 0, days) if candidates else None
     following = last + 1
+    while overdue and following < len(steps) and steps[following].offset_days < 0:
+        following += 1  # (a pre-due step is for invoices not yet due)
     if following not in reached:
         return None
     if last >= 0 and last_on is not None:
