@@ -181,6 +181,20 @@ def test_a_pre_due_step_is_never_due_on_an_invoice_already_past_due(co: Company)
     assert steps(co.plan(days(1))) == {("I2",): "courtesy"}  # I3 is now past due: it waits for day 5
 
 
+def test_a_segment_brings_steps_earlier_but_never_across_the_due_date(co: Company) -> None:
+    """Problem accounts get every step 7 days earlier (the default policy's override): firmer sooner once an
+    invoice is past due, but the "now overdue" notice 6 days before the due date, and the firm follow-up on
+    the due date itself, told the customer something untrue."""
+    # C1 owes an invoice 100 days past due: a problem account
+    co.invoice("OLD", days(-100)).invoice("SOON", days(3)).invoice("TODAY", WED).invoice("LATE", days(-1)).sync()
+    policy = co.workspace.policy_file("test")
+    policy.write_text(policy.read_text() + "\n[segments.problem]\nshift_days = -7\n")
+    plan = co.plan(WED)
+    assert steps(plan) == {("OLD",): "final", ("SOON", "TODAY"): "courtesy", ("LATE",): "follow_up"}
+    # the call (offset 14) comes 7 days earlier: on day 7, not 14
+    assert steps(co.plan(days(6)))[("LATE",)] == "call"
+
+
 def test_one_step_per_run_spacing_follows_the_offsets(co: Company) -> None:
     co.policy["escalation"] = "one_step_per_run"
     co.invoice("I1", days(-1)).sync()

@@ -1,8 +1,8 @@
 """Which dunning step is due for one invoice on one date: the meaning of a policy (the README, "A dunning policy").
 
 For an invoice D days past due (negative before its due date), with its segment's `shift_days` S:
-- a step is *reached* when D ≥ offset + S; steps whose `skip_segments` name the customer's segment do not
-  exist for it;
+- a step is *reached* when D ≥ offset + S, except that S never moves a step across the due date (see
+  `reached_at`); steps whose `skip_segments` name the customer's segment do not exist for it;
 - a step before the due date (negative offset: a courtesy reminder that the invoice falls due soon) is for
   invoices not yet due: once an invoice is past due (D > 0) it is never due, in either mode.  Otherwise one
   step per run would start every invoice found overdue (all of them, the first time a ledger is chased) with
@@ -50,12 +50,13 @@ def applicable_steps(policy: Policy, segment: str) -> list[Step]:
 
 @dataclass(frozen=True)
 class Ladder:
-    """A policy's steps as they apply to one segment, with their names and the segment's shift in days:
-    the same for every invoice of every customer in that segment, so a plan works it out once for them."""
+    """A policy's steps as they apply to one segment, with their names and the days past due at which each
+    is reached (`reach`, the segment's shift applied): the same for every invoice of every customer in that
+    segment, so a plan works it out once for them."""
 
     steps: tuple[Step, ...]
     names: tuple[str, ...]
-    shift: int
+    reach: tuple[int, ...]
     # The step due for an invoice nothing has been executed on yet depends only on its days past due
     # (most invoices of a plan): kept here by days, for the other invoices of the segment.
     unexecuted: dict[int, DueStep | None] = field(default_factory=dict, compare=False, hash=False)
@@ -64,7 +65,20 @@ class Ladder:
     def of(cls, policy: Policy, segment: str) -> Ladder:
         steps = tuple(applicable_steps(policy, segment))
         shift = policy.segments[segment].shift_days if segment in policy.segments else 0
-        return cls(steps, tuple(step.name for step in steps), shift)
+        return cls(steps, tuple(step.name for step in steps), tuple(reached_at(step, shift) for step in steps))
+
+
+def reached_at(step: Step, shift: int) -> int:
+    """The days past due at which `step` is reached for a segment shifted by `shift` days.
+
+    A shift never moves a step across the due date: a step for invoices past due (offset 1 or more) is reached
+    on day 1 at the earliest, and one on the due date (offset 0) on the due date at the earliest.  The default
+    policy brings every step 7 days earlier for problem accounts; without this its "now overdue" notice went
+    out 6 days before the due date.  Their firmer steps still come earlier: catch-up may go straight to one
+    on day 1.
+    """
+    at = step.offset_days + shift
+    return max(at, min(step.offset_days, 1)) if step.offset_days >= 0 else at
 
 
 def due_step(policy: Policy, segment: str, due_date: dt.date, history: Sequence[Execution],
@@ -81,12 +95,12 @@ def due_step(policy: Policy, segment: str, due_date: dt.date, history: Sequence[
 
 def _due_step(policy: Policy, ladder: Ladder, days: int, history: Sequence[Execution],
               as_of: dt.date) -> DueStep | None:
-    steps, names, shift = ladder.steps, ladder.names, ladder.shift
+    steps, names = ladder.steps, ladder.names
     if not steps:
         return None
     overdue = days > 0
-    reached = [i for i, step in enumerate(steps)
-               if days >= step.offset_days + shift and not (overdue and step.offset_days < 0)]
+    reached = [i for i, (step, at) in enumerate(zip(steps, ladder.reach))
+               if days >= at and not (overdue and step.offset_days < 0)]
     done = [(names.index(e.step), e.on) if e.step in names else _counted_as(ladder, days, as_of, e)
             for e in history]
     last, last_on = max((d for d in done if d[0] >= 0), default=(-1, None))
@@ -113,7 +127,7 @@ def _counted_as(ladder: Ladder, days: int, as_of: dt.date, run: Execution) -> tu
         return max((i for i, step in enumerate(ladder.steps) if step.offset_days <= run.offset_days),
                    default=-1), run.on
     then = days - (as_of - run.on).days
-    return max((i for i, step in enumerate(ladder.steps) if then >= step.offset_days + ladder.shift),
+    return max((i for i, at in enumerate(ladder.reach) if then >= at),
                default=-1), run.on
 
 
