@@ -3,7 +3,8 @@ actions are carried out outside the product would run it: the promises an accoun
 day, while invoices fall due, get paid and climb the ladder.
 
 - no invoice gets the same step (and repeat) twice, and its steps come in the policy's order;
-- nothing is chased that was not owed that day, nor before its step was reached;
+- nothing is chased that was not owed that day, nor before its step was reached, nor with a step whose
+  message would be untrue (a pre-due reminder on an invoice past due, an overdue notice before the due date);
 - no customer is contacted more than `max_per_7_days` times in any 7 days, nor in quiet hours or at weekends
   in its own time zone;
 - one step per run (the policy's other escalation) skips no step (but the courtesy reminder prompt payers
@@ -55,7 +56,11 @@ def test_six_weeks_of_daily_plans_keep_every_promise(workspace: Workspace, tmp_p
                 for invoice_id in action.invoice_ids:
                     item = owed.get(invoice_id)
                     assert item is not None, f"{day}: {action.step} for {invoice_id}, which owed nothing"
-                    assert (day - item.due_date).days >= offsets[action.step] + shift, (day, action)
+                    late = (day - item.due_date).days
+                    assert late >= offsets[action.step] + shift, (day, action)
+                    # what the message says is true: "due soon" before the due date, "overdue" after it
+                    assert late <= 0 if offsets[action.step] < 0 else late >= min(offsets[action.step], 1), \
+                        (day, action)
                     executed[invoice_id].append((day, action.step, action.repeat))
                 if action.kind in CONTACT_KINDS and action.channel != "none" or action.kind == "call":
                     contacts[action.customer_id].append(action.due_at)
