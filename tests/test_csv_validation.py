@@ -97,6 +97,18 @@ CASES = {
                                                 "I2,C1,2026-02-01,2026-03-03,250.50,open\n"
                                                 "I3,C2,2026-02-01,2026-03-03,80.00,void\n"},
                        "invoices.csv, line 2, column status: 'paid' is not a status (open or void)"),
+    "refund of an unknown payment": ({**GOOD, "refunds.csv": "payment_id,date,amount\nP9,2026-03-01,5.00\n"},
+                                     "refunds.csv, line 2, column payment_id: no payment 'P9' in payments.csv"),
+    "refund naming two records": ({**GOOD, "refunds.csv": "payment_id,credit_note_id,date,amount\n"
+                                                          "P1,N1,2026-03-01,5.00\n"},
+                                  "refunds.csv, line 2: a refund names the payment_id or the credit_note_id it "
+                                  "refunds: one of them"),
+    "refund before its payment": ({**GOOD, "refunds.csv": "payment_id,date,amount\nP1,2026-02-01,5.00\n"},
+                                  "refunds.csv, line 2, column date: 2026-02-01 is before the payment it refunds "
+                                  "(2026-02-10)"),
+    "refund of credit already applied": ({**GOOD, "refunds.csv": "credit_note_id,date,amount\nN1,2026-03-02,5.00\n"},
+                                         "refunds.csv, line 2, column amount: the refunds of credit note 'N1' add "
+                                         "up to 5.00, more than the 0.00 it left unapplied"),
     "missing file": ({k: v for k, v in GOOD.items() if k != "payments.csv"}, "payments.csv: file not found"),
     "not utf-8": ({**GOOD, "customers.csv": None}, "customers.csv: not UTF-8 text"),
     "bad timezone": (replace("customers.csv", "Europe/Berlin", "Berlin"),

@@ -17,6 +17,7 @@ from connector.config import Workspace
 from connector.engine import figures, inputs
 from connector.records import Allocation, CreditNote, Customer, Invoice, Payment, PaymentKind, Refund
 from connector.sandbox.company import CompanySpec
+from connector.sandbox.csv_export import write_csv_company
 from connector.sandbox.server import SandboxServer
 from connector.sync.runner import sync_client
 from connector.sync.store import Store
@@ -69,7 +70,7 @@ def test_a_credit_refunded_later_is_still_held_on_the_days_before(tmp_path: Path
         assert _held(store, D + dt.timedelta(days=24)) == {"CN": Decimal("30.00")}
 
 
-def test_a_refund_read_from_xero_dates_the_aging_of_earlier_days(workspace: Workspace,
+def test_a_refund_read_from_xero_dates_the_aging_of_earlier_days(workspace: Workspace, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Through the sandbox's Xero API: a credit note partly refunded and an overpayment wholly refunded a week
     ago.  Today's aging holds neither refund; the aging as of eight days ago holds both, as it did then."""
@@ -85,9 +86,14 @@ def test_a_refund_read_from_xero_dates_the_aging_of_earlier_days(workspace: Work
                   world.now)
         connect_host(workspace, sandbox, "xero", monkeypatch)
         assert sync_client(workspace, "xero").outcome == "succeeded"
+        # the same books as a csv ledger: its refunds.csv dates the same refunds
+        write_csv_company(world.ledger_records(), tmp_path / "ledger")
+        assert (tmp_path / "ledger" / "refunds.csv").read_text().count(str(refunded_on)) == 2
+        workspace.create_client("csv", "csv", path=str(tmp_path / "ledger"), currency="GBP")
+        assert sync_client(workspace, "csv").outcome == "succeeded"
 
-        def credit(day: dt.date) -> Decimal:
-            report = reports.aging(workspace, "xero", as_of=day)
+        def credit(day: dt.date, client: str = "xero") -> Decimal:
+            report = reports.aging(workspace, client, as_of=day)
             return next((line.unapplied_credit for line in report.lines if line.name == customer.name), None) \
                 or Decimal(0)
 
@@ -95,6 +101,8 @@ def test_a_refund_read_from_xero_dates_the_aging_of_earlier_days(workspace: Work
         assert credit(refunded_on - dt.timedelta(days=1)) - after == Decimal("130.00")
         assert credit(refunded_on) == after
         assert credit(days[1] - dt.timedelta(days=1)) - after == Decimal("50.00")  # (no overpayment yet)
+        for day in (world.today, refunded_on, refunded_on - dt.timedelta(days=1), days[1] - dt.timedelta(days=1)):
+            assert credit(day, "csv") == credit(day), day
 
 
 def test_a_xero_store_from_before_version_10_reads_everything_again(tmp_path: Path) -> None:

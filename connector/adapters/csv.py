@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connector.adapters import csv_columns
+from connector.adapters.csv_refunds import CsvRefunds
 from connector.adapters.base import Batch
 from connector.adapters.csv_columns import Chunk, Layout
 from connector.adapters.worker import iterate_in_worker
@@ -42,8 +43,9 @@ FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "payments.csv": (("id", "customer_id", "date", "amount"), ("invoice_id", "currency", "exchange_rate")),
     "credit_notes.csv": (("id", "customer_id", "date", "amount"),
                          ("invoice_id", "reason", "currency", "exchange_rate")),
+    "refunds.csv": (("date", "amount"), ("payment_id", "credit_note_id")),  # (read first: `csv_refunds`)
 }
-OPTIONAL_FILES = frozenset({"credit_notes.csv"})
+OPTIONAL_FILES = frozenset({"credit_notes.csv", "refunds.csv"})
 GROUPED = frozenset({"payments.csv", "credit_notes.csv"})  # files where adjacent rows of one id are one record
 CHUNK_ROWS = 5_000
 # From this many lines the folder is read in a worker process while this one writes (`worker.py`); below
@@ -214,6 +216,7 @@ class CsvLedger:
         self.columnwise = columnwise
         self.problems: list[Problem] = []
         self._customer_currency: dict[str, str | None] = {}
+        self._refunds = CsvRefunds()
 
     def fingerprint(self) -> tuple[str, int]:
         """A digest of every file's bytes, and the number of data rows, for the cursor and progress."""
@@ -246,12 +249,17 @@ class CsvLedger:
 
         Plain chunks come as prepared store rows (`csv_columns`), the rest as canonical records.
         """
-        self.problems = []
+        self.problems, self._refunds = [], CsvRefunds()
         try:
+            for chunk in self._chunks("refunds.csv"):
+                for row in self._rows(chunk):
+                    self._refunds.add(row)
             yield from self._customers()
             yield from self._invoices()
             yield from self._grouped("payments.csv")
             yield from self._grouped("credit_notes.csv")
+            for row, column, reason in self._refunds.unclaimed():
+                row.fail(column, reason)
         except _TooMany:
             raise InvalidLedgerData(self.problems, truncated=True) from None
         if self.problems:
@@ -379,9 +387,11 @@ class CsvLedger:
     def _grouped(self, name: str) -> Iterator[Payment | CreditNote | Prepared]:
         """Payments (or credit notes): adjacent rows sharing an id are one record, one row per allocation."""
         entity = name.removesuffix(".csv")
+        refunded = self._refunds.refunded(entity)
         for chunk in self._chunks(name):
-            prepared = csv_columns.grouped(chunk, entity, self._default_currency, self.home) \
-                if self.columnwise else None
+            # (a record with refunds is read row by row: the column-wise rows have none)
+            plain = self.columnwise and not (refunded and _names_any(chunk, refunded))
+            prepared = csv_columns.grouped(chunk, entity, self._default_currency, self.home) if plain else None
             if prepared is not None:
                 yield prepared
             else:
@@ -424,11 +434,14 @@ class CsvLedger:
             return
         allocations = tuple(Allocation(invoice_id=f["invoice_id"], amount=f["amount"], origin=r.origin)
                             for r, f in group if f["invoice_id"])
+        amount = sum((f["amount"] for _, f in group), Decimal(0))
+        refunds = self._refunds.claim(name.removesuffix(".csv"), head,
+                                      amount - sum((a.amount for a in allocations), Decimal(0)))
+        if refunds is None:
+            return
         common = dict(id=head["id"], customer_id=head["customer_id"], date=head["date"], currency=head["currency"],
-                      amount=sum((f["amount"] for _, f in group), Decimal(0)),
-                      exchange_rate=head["exchange_rate"] or None, allocations=allocations,
-                      raw=_group_raw([r.raw() for r, _ in group]),
-                      origin=first_row.origin)
+                      amount=amount, exchange_rate=head["exchange_rate"] or None, allocations=allocations,
+                      refunds=refunds, raw=_group_raw([r.raw() for r, _ in group]), origin=first_row.origin)
         if name == "payments.csv":
             yield Payment.model_validate(common)
         else:
@@ -439,6 +452,11 @@ def read_folder(folder: Path, home: str,
                 columnwise: bool) -> Iterator[Customer | Invoice | Payment | CreditNote | Prepared]:
     """What `CsvLedger.read` yields, as a function a worker process can be named (`worker.py`)."""
     return CsvLedger(folder, home, columnwise=columnwise).read()
+
+
+def _names_any(chunk: Chunk, ids: frozenset[str]) -> bool:
+    at = chunk.layout.index["id"]
+    return any(len(values) > at and values[at].strip() in ids for values in chunk.rows)
 
 
 def _group_raw(raws: list[dict[str, str] | None]) -> object:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
+from decimal import Decimal
 from pathlib import Path
 
 from connector.records import CreditNote, Customer, Invoice, Payment
@@ -14,6 +15,7 @@ HEADERS = {
                      "exchange_rate"],
     "payments.csv": ["id", "customer_id", "date", "amount", "invoice_id", "currency"],
     "credit_notes.csv": ["id", "customer_id", "date", "amount", "invoice_id", "reason", "currency"],
+    "refunds.csv": ["payment_id", "credit_note_id", "date", "amount"],
 }
 
 
@@ -48,7 +50,10 @@ def _rows(record: Customer | Invoice | Payment | CreditNote) -> list[tuple[str, 
     extra = [] if isinstance(record, Payment) else [record.reason or ""]
     rows = [(name, [record.id, record.customer_id, record.date, a.amount, a.invoice_id, *extra, record.currency])
             for a in record.allocations]
-    unapplied = record.unapplied
+    refunded = sum((refund.amount for refund in record.refunds), Decimal(0))
+    unapplied = record.unapplied + refunded  # (what was left on account, refunded later or not)
     if unapplied:
         rows.append((name, [record.id, record.customer_id, record.date, unapplied, "", *extra, record.currency]))
+    names = [record.id, ""] if isinstance(record, Payment) else ["", record.id]
+    rows += [("refunds.csv", [*names, refund.date, refund.amount]) for refund in record.refunds]
     return rows
