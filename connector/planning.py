@@ -37,6 +37,12 @@ def plan(workspace: Workspace, client: str, *, as_of: dt.date | None = None, rec
                          "in the client's time zone; plan without --record to look ahead")
     with open_store(workspace, config) as store:
         state = CollectionsState(store)
+        latest = state.last_executed_on() if record else None
+        if latest is not None and day < latest:
+            raise UsageError(f"--record records the plan's actions as executed on {day}, but actions were already "
+                             f"recorded as executed on {latest}: a plan for an earlier day does not know of them, "
+                             "and would record steps and contacts again; record days in order, or plan without "
+                             "--record")
         data = store.consistent(lambda: _inputs(workspace, config, store, state, day))
         result = build_plan(data)
         result.warnings += config_warnings(config, store)

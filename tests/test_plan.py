@@ -578,6 +578,20 @@ def test_recording_a_plan_for_a_day_still_to_come_is_refused(co: Company) -> Non
     assert json.loads(cli(co.workspace, "log", "co", "--json").stdout)["actions"] == []
 
 
+def test_recording_a_day_before_one_already_recorded_is_refused(co: Company) -> None:
+    """A missed day's plan recorded after today's: its plan does not know of today's executions (they are
+    after its day), so it would record the same steps and contacts a second time."""
+    co.invoice("I1", days(-3)).invoice("I2", days(-10)).sync()
+    assert co.plan(days(1), record=True).actions
+    result = cli(co.workspace, "plan", "co", "--as-of", str(WED), "--record")
+    assert result.exit_code == 2
+    assert f"actions were already recorded as executed on {days(1)}" in result.output
+    assert len(json.loads(cli(co.workspace, "log", "co", "--json").stdout)["actions"]) == 2
+    assert cli(co.workspace, "plan", "co", "--as-of", str(WED)).exit_code == 0  # (looking back is fine)
+    assert co.plan(days(1), record=True).actions == []  # (the same day again: allowed, nothing new)
+    assert len(json.loads(cli(co.workspace, "log", "co", "--json").stdout)["actions"]) == 2
+
+
 def test_a_mistyped_customer_id_in_the_config_is_warned_of(co: Company) -> None:
     """`[customers."C9"] exclude = true` for a customer that is really C1 would chase C1 as if nothing were
     set: the plan says so."""

@@ -196,6 +196,11 @@ class CollectionsState:
                                      [(a.key, i) for i in a.invoice_ids])  # type: ignore[attr-defined]
         return recorded
 
+    def last_executed_on(self) -> dt.date | None:
+        """The latest day any action was recorded as executed on."""
+        (on,) = self.conn.execute("SELECT MAX(executed_on) FROM actions").fetchone()
+        return dt.date.fromisoformat(on) if on else None
+
     def executions(self) -> dict[str, list[tuple[str, dt.date, int | None]]]:
         """(step, date, the step's offset then: None if recorded before schema 11) executed per invoice,
         oldest first."""
