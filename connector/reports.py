@@ -208,7 +208,7 @@ def forecast(workspace: Workspace, client: str, *, as_of: dt.date | None = None,
             names = customer_segment_names(store, config, day, items, inputs.customers(store), lateness)
             state = CollectionsState(store)
             return expected_cash(items, lateness.result(), names, as_of=day, home=config.home_currency, rates=rates,
-                                 weeks=weeks, promises=state.promises(),
+                                 weeks=weeks, promises=state.promises(), disputes=state.open_disputes().keys(),
                                  plans=plan_states(store, state, day, items, CustomerPolicies(workspace, config)))
 
         return store.consistent(read)

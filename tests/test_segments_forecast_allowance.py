@@ -74,7 +74,8 @@ def test_schedules_come_as_csv_for_spreadsheets_with_the_json_figures(workspace:
                                           for line in data["lines"]]  # type: ignore[index]
     assert rows[-1] == ["total", "", "", data["total"]]  # type: ignore[index]
     rows, data = both("forecast", "--weeks", "3")
-    assert [r[3] for r in rows[1:]] == [*(w["expected"] for w in data["weeks"]), data["later"], data["doubtful"]]  # type: ignore[index]
+    assert [r[3] for r in rows[1:]] == [*(w["expected"] for w in data["weeks"]), data["later"], data["doubtful"],
+                                     data["disputed"]]  # type: ignore[index]
     rows, data = both("metrics")
     assert {k: v and Decimal(v) for k, v in rows[1:]} == {  # (JSON's are numbers: 34.9 for the CSV's 34.90)
         k: "" if v is None else Decimal(str(v)) for k, v in data.items() if k not in ("as_of", "from", "to")}  # type: ignore[union-attr]
@@ -212,10 +213,12 @@ def test_forecast_falls_back_to_the_segments_lateness_for_customers_with_little_
 def test_forecast_expects_what_customers_agreed_first_plans_then_promises(workspace: Workspace,
                                                                            tmp_path: Path) -> None:
     """A collector's cash forecast should count on the installments a customer agreed to and the day it
-    promised, not on its history (it did: a promise or a plan changed nothing in it)."""
+    promised, not on its history (it did: a promise or a plan changed nothing in it); and not on an invoice
+    the customer disputes (it did, on its usual day)."""
     invoices, payments = history("SLOW", [30, 30, 30, 30])  # pays 30 days late on average
     invoices += [("OLD-1", "SLOW", ago(100), ago(70), "600.00"), ("OLD-2", "SLOW", ago(90), ago(60), "500.00"),
-                 ("PROMISED", "SLOW", ago(40), ago(10), "80.00"), ("LATER", "SLOW", ago(10), AS_OF, "70.00")]
+                 ("PROMISED", "SLOW", ago(40), ago(10), "80.00"), ("LATER", "SLOW", ago(10), AS_OF, "70.00"),
+                 ("ARGUED", "SLOW", ago(20), ago(5), "45.00")]
     payments += [("PLAN-1", "SLOW", ago(6), "300.00", "OLD-1")]  # the first installment, paid on time
     key = ledger(workspace, tmp_path / "co", ["SLOW"], invoices, payments)
     made = cli(workspace, "payment-plan", key, "SLOW", "--invoice", "OLD-1", "--invoice", "OLD-2",
@@ -224,16 +227,21 @@ def test_forecast_expects_what_customers_agreed_first_plans_then_promises(worksp
     assert made.exit_code == 0, made.output  # (100.00 short of the 1,100.00 owed: the rest as history says)
     assert cli(workspace, "promise", key, "PROMISED", "--date", str(AS_OF + dt.timedelta(days=3)),
                "--as-of", str(ago(1))).exit_code == 0
+    assert cli(workspace, "dispute", key, "ARGUED", "--open", "goods returned").exit_code == 0
     result = reports.forecast(workspace, key, as_of=AS_OF, weeks=8)
     expected = sorted((e.invoice_id, e.expected, e.amount, e.basis) for e in result.invoices)
     assert expected == [
+        ("ARGUED", None, Decimal("45.00"), "disputed"),
         ("LATER", AS_OF + dt.timedelta(days=30), Decimal("70.00"), "customer"),
         ("OLD-1", AS_OF + dt.timedelta(days=10), Decimal("300.00"), "payment_plan"),  # 600 less the 300 paid
         ("OLD-2", AS_OF, Decimal("100.00"), "customer"),  # what the installments leave: due now, by its history
         ("OLD-2", AS_OF + dt.timedelta(days=10), Decimal("100.00"), "payment_plan"),
         ("OLD-2", AS_OF + dt.timedelta(days=40), Decimal("300.00"), "payment_plan"),
         ("PROMISED", AS_OF + dt.timedelta(days=3), Decimal("80.00"), "promise")]
-    assert sum(w[2] for w in result.weeks) + result.later == Decimal("950.00")  # (all that is owed)
+    assert sum(w[2] for w in result.weeks) + result.later == Decimal("950.00")  # (all that is owed, but the
+    assert (result.disputed, result.doubtful) == (Decimal("45.00"), Decimal("0.00"))  # disputed 45.00)
+    table = cli(workspace, "forecast", key, "--as-of", str(AS_OF), "--weeks", "8", "--csv").stdout.splitlines()
+    assert table[-1] == "disputed,,,45.00"
 
 
 def test_lateness_added_up_by_the_store_equals_lateness_from_each_settlement(workspace: Workspace,

@@ -215,7 +215,8 @@ def forecast(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The
     if as_csv:
         print_csv(["week", "from", "to", "expected"],
                   [*([n, start, end, amount] for n, (start, end, amount) in enumerate(result.weeks, 1)),
-                   ["later", "", "", result.later], ["doubtful", "", "", result.doubtful]])
+                   ["later", "", "", result.later], ["doubtful", "", "", result.doubtful],
+                   ["disputed", "", "", result.disputed]])
         return
     table = Table("week", "from", "to", "expected", title=f"expected cash ({result.currency})", box=None)
     table.columns[3].justify = "right"
@@ -223,6 +224,7 @@ def forecast(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The
         table.add_row(str(n), str(start), str(end), f"{amount:,}")
     table.add_row("later", "", "", f"{result.later:,}")
     table.add_row("doubtful", "", "", f"{result.doubtful:,}")
+    table.add_row("disputed", "", "", f"{result.disputed:,}")
     print_table(table)
 
 

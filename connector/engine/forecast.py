@@ -9,7 +9,9 @@ customer who pays early: cash comes before the due date) when the customer settl
 invoices then; otherwise its segment's average (over all customers of the segment with history); otherwise
 the due date itself.  An expected date that has already passed moves to the as-of date (it is due now).
 Invoices more than `doubtful_after` days past due, and not on a plan or promised, are not expected at all:
-they are listed as doubtful, not forecast.
+they are listed as doubtful, not forecast.  Nor are invoices with an open dispute (unless on a plan or
+promised): a customer disputing an invoice is not about to pay it on its usual day, and a forecast counting
+on it would show cash the collector has reason not to expect; they are listed as disputed.
 
 Weeks are 7-day periods starting on the as-of date; what falls after the last week is `later`.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -34,7 +36,7 @@ class Expected:
     amount: Decimal
     due_date: dt.date
     expected: dt.date | None
-    basis: str  # payment_plan | promise | customer | segment | due_date | doubtful
+    basis: str  # payment_plan | promise | customer | segment | due_date | doubtful | disputed
 
 
 @dataclass
@@ -44,13 +46,14 @@ class Forecast:
     weeks: list[tuple[dt.date, dt.date, Decimal]]
     later: Decimal
     doubtful: Decimal
+    disputed: Decimal
     invoices: list[Expected]
 
     def as_json(self) -> dict[str, object]:
         return {"as_of": str(self.as_of), "currency": self.currency,
                 "weeks": [{"week": n + 1, "from": str(a), "to": str(b), "expected": str(v)}
                           for n, (a, b, v) in enumerate(self.weeks)],
-                "later": str(self.later), "doubtful": str(self.doubtful),
+                "later": str(self.later), "doubtful": str(self.doubtful), "disputed": str(self.disputed),
                 "invoices": [{"invoice_id": e.invoice_id, "customer_id": e.customer_id, "amount": str(e.amount),
                               "due_date": str(e.due_date), "expected": e.expected and str(e.expected),
                               "basis": e.basis} for e in self.invoices]}
@@ -59,10 +62,11 @@ class Forecast:
 def forecast(items: Iterable[OpenItem], lateness: Mapping[str, Lateness], segment_of: Mapping[str, str], *,
              as_of: dt.date, home: str, rates: Mapping[str, Decimal], weeks: int = 13, min_history: int = 3,
              doubtful_after: int = 180, promises: Mapping[str, dt.date] | None = None,
-             plans: Iterable[PlanState] = ()) -> Forecast:
+             plans: Iterable[PlanState] = (), disputes: Collection[str] = ()) -> Forecast:
     """`lateness`: each customer's invoices settled in the trailing 12 months (`inputs.lateness`);
     `segment_of`: each live customer's segment name (`segments.segment_names`); others count as "new";
-    `promises`: the latest promised day by invoice; `plans`: the payment plans as of `as_of`."""
+    `promises`: the latest promised day by invoice; `plans`: the payment plans as of `as_of`; `disputes`:
+    the invoices with an open dispute."""
     items = list(items)
     scheduled = _installments_by_invoice(plans, items, as_of)
     promised = {invoice: on for invoice, on in (promises or {}).items() if on >= as_of}
@@ -70,13 +74,15 @@ def forecast(items: Iterable[OpenItem], lateness: Mapping[str, Lateness], segmen
     zero = to_home(Decimal(0), None, home)
     horizon = [(as_of + dt.timedelta(days=7 * n), as_of + dt.timedelta(days=7 * n + 6)) for n in range(weeks)]
     totals = [zero] * weeks
-    later = doubtful = zero
+    later = doubtful = disputed = zero
     expected_list = []
 
     def expect(item: OpenItem, amount: Decimal, when: dt.date | None, basis: str) -> None:
-        nonlocal later, doubtful
+        nonlocal later, doubtful, disputed
         expected_list.append(Expected(item.invoice_id, item.customer_id, amount, item.due_date, when, basis))
-        if when is None:
+        if basis == "disputed":
+            disputed += amount
+        elif when is None:
             doubtful += amount
         elif (week := (when - as_of).days // 7) < weeks:
             totals[week] += amount
@@ -97,6 +103,8 @@ def forecast(items: Iterable[OpenItem], lateness: Mapping[str, Lateness], segmen
             continue
         if item.invoice_id in promised:
             expect(item, amount, promised[item.invoice_id], "promise")
+        elif item.invoice_id in disputes:
+            expect(item, amount, None, "disputed")
         elif (as_of - item.due_date).days > doubtful_after:
             expect(item, amount, None, "doubtful")
         elif (delay := own_delay.get(item.customer_id)) is not None:
@@ -106,6 +114,7 @@ def forecast(items: Iterable[OpenItem], lateness: Mapping[str, Lateness], segmen
         else:
             expect(item, amount, max(item.due_date, as_of), "due_date")
     return Forecast(as_of, home, [(a, b, v) for (a, b), v in zip(horizon, totals, strict=True)], later, doubtful,
+                    disputed,
                     expected_list)
 
 
