@@ -119,7 +119,7 @@ def test_segments_with_their_figures_and_risk(workspace: Workspace, tmp_path: Pa
     assert got["OCCAS"].reasons[0] == "owes 120 days past due (more than 90)"
     assert got["LATE"].avg_days_late == Decimal("70.00") and got["LATE"].risk >= 60
     assert (got["FREQ"].pct_paid_late, got["FREQ"].avg_days_late) == (Decimal("100.00"), Decimal("28.75"))
-    assert got["PROMPT"].over_limit and "over its credit limit of 1000.00" in got["PROMPT"].reasons[-1]
+    assert got["PROMPT"].over_limit and "over its credit limit of 1,000.00" in got["PROMPT"].reasons[-1]
     assert got["PROMPT"].risk == 10  # never late; only the credit-limit breach counts
     assert rows[0].risk >= rows[-1].risk  # worst first
     data = json.loads(cli(workspace, "segments", key, "--as-of", str(AS_OF), "--json").stdout)

@@ -146,7 +146,7 @@ def _one(info: CustomerInfo, late: Lateness, owed: Sequence[tuple[int, Decimal]]
     else:
         reasons = [f"{pct}% paid late, {avg} days late on average"]
     if over:
-        reasons.append(f"owes {balance}, over its credit limit of {limit}")
+        reasons.append(f"owes {balance:,}, over its credit limit of {limit:,}")
     capped = _ZERO if avg is None else avg if avg < _SIXTY else _SIXTY  # not min(): this runs per customer
     score = (_FORTY * capped / 60 + _TWENTY_FIVE * (pct or _ZERO) / 100
              + (_TWENTY_FIVE * deep / balance if balance > 0 else _ZERO) + (_TEN if over else _ZERO))
