@@ -178,7 +178,7 @@ def customer_segments(store: Store, config: ClientConfig, day: dt.date) -> list[
     customers, items = inputs.customers(store), inputs.open_items(store, day)
     return segment(customers, lateness.result(), items, inputs.write_offs(store, start, end), as_of=day,
                    home=config.home_currency, rates=inputs.latest_rates(store), thresholds=config.segments,
-                   credit_limits=limits)
+                   credit_limits=limits, disputed=CollectionsState(store).open_disputes().keys())
 
 
 def customer_segment_names(store: Store, config: ClientConfig, day: dt.date, items: list[inputs.OpenItem],
@@ -191,7 +191,7 @@ def customer_segment_names(store: Store, config: ClientConfig, day: dt.date, ite
     start, end = window(day)
     late = inputs.lateness(store, start, end) if lateness is None else lateness.result()
     return segment_names(customers, late, items, inputs.write_offs(store, start, end), as_of=day,
-                         thresholds=config.segments)
+                         thresholds=config.segments, disputed=CollectionsState(store).open_disputes().keys())
 
 
 @collector_paused()

@@ -126,6 +126,16 @@ def test_segments_with_their_figures_and_risk(workspace: Workspace, tmp_path: Pa
     assert "owes (GBP)" in cli(workspace, "segments", key, "--as-of", str(AS_OF)).stdout  # (in which currency)
     assert {c["customer_id"] for c in data["customers"]} == set(got)
     assert names_alone(workspace, key) == {k: r.segment for k, r in got.items()}  # what a plan reads
+    # OCCAS disputes the old invoice: not a problem account for it (its other invoices would be chased a week
+    # early, in the problem tone), and the report says why the 120 days do not count
+    assert cli(workspace, "dispute", key, "OLD", "--open", "never delivered").exit_code == 0
+    _, rows = reports.segments(workspace, key, as_of=AS_OF)
+    disputing = next(r for r in rows if r.customer_id == "OCCAS")
+    assert (disputing.segment, disputing.oldest_days_past_due) == ("occasionally_late", 120)
+    assert disputing.reasons[-1] == "owes 120 days past due on an invoice it disputes (not counted against it)"
+    assert names_alone(workspace, key)["OCCAS"] == "occasionally_late"
+    assert cli(workspace, "dispute", key, "OLD", "--resolve", "delivery note found").exit_code == 0
+    assert names_alone(workspace, key)["OCCAS"] == "problem"
     # OCCAS's old invoice written off: no longer owed, a problem now for the write-off
     (tmp_path / "co" / "credit_notes.csv").write_text(
         f"id,customer_id,date,amount,invoice_id,reason\nW1,OCCAS,{ago(5)},500.00,OLD,bad_debt\n")

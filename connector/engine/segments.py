@@ -4,7 +4,9 @@ Over the trailing 12 months (the 365 days ending on the as-of date), from the in
 settled in that window and what it owes now:
 
 - `problem`: owes something more than `problem_days_past_due` days past due, had a debt written off in the
-  window, or pays on average more than `frequent_max_avg_days_late` days late;
+  window, or pays on average more than `frequent_max_avg_days_late` days late.  An invoice the customer
+  disputes does not count towards the first: a customer that pays on time and disputes one old invoice is
+  not a problem account (its other invoices would be chased a week early in the problem tone);
 - `new`: fewer than `min_paid_invoices` invoices settled in the window (too little history to judge);
 - `prompt`: at most `prompt_max_pct_late` % of invoices paid late and at most `prompt_max_avg_days_late`
   days late on average;
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -64,31 +66,36 @@ def window(as_of: dt.date) -> tuple[dt.date, dt.date]:
 def segment(customers: Mapping[str, CustomerInfo], lateness: Mapping[str, Lateness], open_items: Iterable[OpenItem],
             write_offs: Iterable[Receipt], *, as_of: dt.date, home: str, rates: Mapping[str, Decimal],
             thresholds: SegmentThresholds = DEFAULT_THRESHOLDS,
-            credit_limits: Mapping[str, Decimal] | None = None) -> list[CustomerSegment]:
+            credit_limits: Mapping[str, Decimal] | None = None, disputed: Collection[str] = ()) -> list[CustomerSegment]:
     """Every live customer's segment and risk, ordered by risk (worst first), then name.
 
-    `lateness` is per customer, from `inputs.lateness` (the store) or `inputs.lateness_of` (settlements).
+    `lateness` is per customer, from `inputs.lateness` (the store) or `inputs.lateness_of` (settlements);
+    `disputed`: the invoices with an open dispute.
     """
     owed: dict[str, list[tuple[int, Decimal]]] = defaultdict(list)
+    oldest_undisputed: dict[str, int] = {}
     for item in open_items:
         rate = item.exchange_rate if item.currency == home or item.exchange_rate else rates.get(item.currency)
-        owed[item.customer_id].append(((as_of - item.due_date).days, to_home(item.balance, rate, home)))
+        days = (as_of - item.due_date).days
+        owed[item.customer_id].append((days, to_home(item.balance, rate, home)))
+        if days > oldest_undisputed.get(item.customer_id, days - 1) and item.invoice_id not in disputed:
+            oldest_undisputed[item.customer_id] = days
     written_off = {r.customer_id for r in write_offs}
-    result = [_one(info, lateness.get(key, _NO_HISTORY), owed.get(key, []), key in written_off, thresholds,
-                   (credit_limits or {}).get(key, info.credit_limit))
+    result = [_one(info, lateness.get(key, _NO_HISTORY), owed.get(key, []), oldest_undisputed.get(key),
+                   key in written_off, thresholds, (credit_limits or {}).get(key, info.credit_limit))
               for key, info in customers.items()]
     return sorted(result, key=lambda c: (-c.risk, c.name.casefold(), c.customer_id))
 
 
 def segment_names(customers: Iterable[str], lateness: Mapping[str, Lateness], open_items: Iterable[OpenItem],
                   write_offs: Iterable[Receipt], *, as_of: dt.date,
-                  thresholds: SegmentThresholds = DEFAULT_THRESHOLDS) -> dict[str, str]:
+                  thresholds: SegmentThresholds = DEFAULT_THRESHOLDS, disputed: Collection[str] = ()) -> dict[str, str]:
     """Each customer's segment name alone, as `segment` names it: what a plan needs of 50,000 customers,
     without their balances, risk scores and reasons (a sixth of a plan's time at that size)."""
     oldest: dict[str, int] = {}
     for item in open_items:
         days = (as_of - item.due_date).days
-        if days > oldest.get(item.customer_id, days - 1):
+        if days > oldest.get(item.customer_id, days - 1) and (not disputed or item.invoice_id not in disputed):
             oldest[item.customer_id] = days
     written_off = {r.customer_id for r in write_offs}
     names = {}
@@ -121,8 +128,8 @@ def _classify(late: Lateness, oldest: int | None, written_off: bool, avg: Decima
     return "frequently_late"
 
 
-def _one(info: CustomerInfo, late: Lateness, owed: Sequence[tuple[int, Decimal]], written_off: bool,
-         t: SegmentThresholds, limit: Decimal | None) -> CustomerSegment:
+def _one(info: CustomerInfo, late: Lateness, owed: Sequence[tuple[int, Decimal]], undisputed: int | None,
+         written_off: bool, t: SegmentThresholds, limit: Decimal | None) -> CustomerSegment:
     if owed:
         balance = sum((amount for _, amount in owed), _ZERO)
         deep = sum((amount for days, amount in owed if days > 60), _ZERO)
@@ -132,11 +139,11 @@ def _one(info: CustomerInfo, late: Lateness, owed: Sequence[tuple[int, Decimal]]
         oldest = None
     avg, pct = _lateness_figures(late)
     over = limit is not None and balance > limit
-    name = _classify(late, oldest, written_off, avg, pct, t)
+    name = _classify(late, undisputed, written_off, avg, pct, t)
     if name == "problem":
         reasons = []
-        if oldest is not None and oldest > t.problem_days_past_due:
-            reasons.append(f"owes {oldest} days past due (more than {t.problem_days_past_due})")
+        if undisputed is not None and undisputed > t.problem_days_past_due:
+            reasons.append(f"owes {undisputed} days past due (more than {t.problem_days_past_due})")
         if written_off:
             reasons.append("had a debt written off in the last 12 months")
         if avg is not None and avg > t.frequent_max_avg_days_late:
@@ -145,6 +152,8 @@ def _one(info: CustomerInfo, late: Lateness, owed: Sequence[tuple[int, Decimal]]
         reasons = [f"{late.paid} invoice(s) paid in the last 12 months (fewer than {t.min_paid_invoices})"]
     else:
         reasons = [f"{pct}% paid late, {avg} days late on average"]
+    if oldest is not None and oldest > t.problem_days_past_due and (undisputed is None or undisputed < oldest):
+        reasons.append(f"owes {oldest} days past due on an invoice it disputes (not counted against it)")
     if over:
         reasons.append(f"owes {balance:,}, over its credit limit of {limit:,}")
     capped = _ZERO if avg is None else avg if avg < _SIXTY else _SIXTY  # not min(): this runs per customer
