@@ -19,9 +19,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connector.adapters import csv_columns
-from connector.adapters.csv_refunds import CsvRefunds
 from connector.adapters.base import Batch
 from connector.adapters.csv_columns import Chunk, Layout
+from connector.adapters.csv_refunds import CsvRefunds
 from connector.adapters.worker import iterate_in_worker
 from connector.errors import InvalidLedgerData, Problem
 from connector.money import MoneyError, check_currency, parse_amount, parse_rate

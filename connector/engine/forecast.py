@@ -113,9 +113,8 @@ def forecast(items: Iterable[OpenItem], lateness: Mapping[str, Lateness], segmen
             expect(item, amount, max(item.due_date + dt.timedelta(days=delay), as_of), "segment")
         else:
             expect(item, amount, max(item.due_date, as_of), "due_date")
-    return Forecast(as_of, home, [(a, b, v) for (a, b), v in zip(horizon, totals, strict=True)], later, doubtful,
-                    disputed,
-                    expected_list)
+    weekly = [(a, b, v) for (a, b), v in zip(horizon, totals, strict=True)]
+    return Forecast(as_of, home, weekly, later, doubtful, disputed, expected_list)
 
 
 def _delays(lateness: Mapping[str, Lateness], segment_of: Mapping[str, str],

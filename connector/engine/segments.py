@@ -66,7 +66,8 @@ def window(as_of: dt.date) -> tuple[dt.date, dt.date]:
 def segment(customers: Mapping[str, CustomerInfo], lateness: Mapping[str, Lateness], open_items: Iterable[OpenItem],
             write_offs: Iterable[Receipt], *, as_of: dt.date, home: str, rates: Mapping[str, Decimal],
             thresholds: SegmentThresholds = DEFAULT_THRESHOLDS,
-            credit_limits: Mapping[str, Decimal] | None = None, disputed: Collection[str] = ()) -> list[CustomerSegment]:
+            credit_limits: Mapping[str, Decimal] | None = None,
+            disputed: Collection[str] = ()) -> list[CustomerSegment]:
     """Every live customer's segment and risk, ordered by risk (worst first), then name.
 
     `lateness` is per customer, from `inputs.lateness` (the store) or `inputs.lateness_of` (settlements);
@@ -89,7 +90,8 @@ def segment(customers: Mapping[str, CustomerInfo], lateness: Mapping[str, Latene
 
 def segment_names(customers: Iterable[str], lateness: Mapping[str, Lateness], open_items: Iterable[OpenItem],
                   write_offs: Iterable[Receipt], *, as_of: dt.date,
-                  thresholds: SegmentThresholds = DEFAULT_THRESHOLDS, disputed: Collection[str] = ()) -> dict[str, str]:
+                  thresholds: SegmentThresholds = DEFAULT_THRESHOLDS,
+                  disputed: Collection[str] = ()) -> dict[str, str]:
     """Each customer's segment name alone, as `segment` names it: what a plan needs of 50,000 customers,
     without their balances, risk scores and reasons (a sixth of a plan's time at that size)."""
     oldest: dict[str, int] = {}
