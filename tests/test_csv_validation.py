@@ -103,6 +103,9 @@ CASES = {
                                                           "P1,N1,2026-03-01,5.00\n"},
                                   "refunds.csv, line 2: a refund names the payment_id or the credit_note_id it "
                                   "refunds: one of them"),
+    "refund of a payment refused": ({**replace("payments.csv", "2026-03-10,30.00,I3", "2026-03-10,-30.00,I3"),
+                                     "refunds.csv": "payment_id,date,amount\nP2,2026-03-20,5.00\n"},
+                                    "payments.csv, line 4, column amount: '-30.00' must be more than zero"),
     "refund before its payment": ({**GOOD, "refunds.csv": "payment_id,date,amount\nP1,2026-02-01,5.00\n"},
                                   "refunds.csv, line 2, column date: 2026-02-01 is before the payment it refunds "
                                   "(2026-02-10)"),
@@ -192,3 +195,15 @@ def test_a_ledger_first_synced_empty_loads_when_its_rows_arrive(workspace: Works
     result = cli(workspace, "sync", "acme")
     assert result.exit_code == 0, result.output
     assert len(dump_store(workspace.data_dir / "acme" / "store.sqlite")["invoices"]) == 3
+
+
+def test_a_refused_payments_refunds_are_not_reported_as_refunding_nothing(loaded: tuple[Workspace, Path]) -> None:
+    """The payment's own problem is the one to fix; "no payment 'P2'" beside it would send the reader looking
+    for a payment that is there."""
+    workspace, ledger = loaded
+    files, _ = CASES["refund of a payment refused"]
+    for name, text in files.items():
+        (ledger / name).write_text(text, encoding="utf-8")
+    result = cli(workspace, "sync", "acme")
+    assert result.exit_code == 2 and "'-30.00' must be more than zero" in result.output
+    assert "no payment" not in result.output and "1 problem(s)" in result.output

@@ -403,6 +403,7 @@ class CsvLedger:
             before = len(self.problems)
             fields = self._money_row(row)
             if not row.ok_since(before):
+                self._refunds.forget(name.removesuffix(".csv"), fields["id"])
                 continue
             if group and fields["id"] != group[0][1]["id"]:
                 yield from self._record(name, group)
@@ -431,6 +432,7 @@ class CsvLedger:
                     row.fail(column, f"'{fields[column]}' differs from line {first_row.line}, which starts "
                                      f"the same id '{head['id']}' ('{head[column]}')")
         if len(self.problems) > before:
+            self._refunds.forget(name.removesuffix(".csv"), head["id"])
             return
         allocations = tuple(Allocation(invoice_id=f["invoice_id"], amount=f["amount"], origin=r.origin)
                             for r, f in group if f["invoice_id"])

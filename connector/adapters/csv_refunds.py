@@ -64,6 +64,11 @@ class CsvRefunds:
             ok = False
         return tuple(sorted(refunds, key=lambda r: r.date)) if ok else None
 
+    def forget(self, entity: str, key: str) -> None:
+        """Drop the refunds of a record that was refused: its own problem is reported, and "no such payment"
+        beside it would mislead."""
+        self._pending.pop((entity, key), None)
+
     def unclaimed(self) -> Iterator[tuple[_Row, str, str]]:
         """Each refund no record claimed: its row, the column naming the record, and what is wrong."""
         columns = {entity: column for column, entity in SOURCES.items()}
