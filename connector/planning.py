@@ -46,6 +46,8 @@ def plan(workspace: Workspace, client: str, *, as_of: dt.date | None = None, rec
         data = store.consistent(lambda: _inputs(workspace, config, store, state, day))
         result = build_plan(data)
         result.warnings += config_warnings(config, store)
+        if day >= today:
+            result.warnings += staleness_warnings(config, store, dt.datetime.now(dt.UTC))
         if record:
             state.record_actions(result.actions, day, source="record")
             for plan_status in data.plans:
@@ -94,6 +96,28 @@ def config_warnings(config: ClientConfig, store: Store) -> list[str]:
         return []
     return [f"{config.file}: [customers.\"{key}\"] names no customer in the ledger; its settings have no effect"
             for key in inputs.missing_customers(store, config.customers)]
+
+
+STALE_AFTER = dt.timedelta(hours=24)
+
+
+def staleness_warnings(config: ClientConfig, store: Store, now: dt.datetime) -> list[str]:
+    """(Shown by a plan for today or later.)  A plan is only as current as the store's last successful sync:
+    a customer who paid since then is still chased.  Say so when that sync is more than a day old, or when
+    a later one failed (an expired token, a bad csv row), which a scheduled job's log may not show anyone."""
+    done, latest = store.last_run(), store.last_run(outcome=None)
+    if done is None or latest is None:
+        return []
+    ended = dt.datetime.fromisoformat(str(done["ended_at"] or done["started_at"]))
+    since = f"this plan is from the sync that ended {ended:%Y-%m-%d %H:%M} UTC: payments since then are not in it"
+    if latest["id"] != done["id"] and latest["outcome"] not in ("succeeded", "running"):
+        lines = str(latest["error"] or "no error given").splitlines()  # (its first problem, if it lists them)
+        error = " ".join(line.strip() for line in lines[:2])
+        return [f"the latest sync of '{config.key}' {latest['outcome']} ({error}); {since}"]
+    if now - ended > STALE_AFTER:
+        return [f"'{config.key}' was last synced {(now - ended).days} day(s) ago; {since}; run "
+                f"`connector sync {config.key}`"]
+    return []
 
 
 def dispute(workspace: Workspace, client: str, invoice: str, *, open_reason: str | None = None,

@@ -592,6 +592,25 @@ def test_recording_a_day_before_one_already_recorded_is_refused(co: Company) -> 
     assert len(json.loads(cli(co.workspace, "log", "co", "--json").stdout)["actions"]) == 2
 
 
+def test_a_plan_for_today_from_an_old_or_failed_sync_says_so(co: Company) -> None:
+    """A scheduled job's plan is only as current as the last sync that worked: a customer who paid since is
+    still chased.  Nobody reads a cron job's log of a sync that failed; the plan's warnings are read."""
+    co.invoice("I1", days(-10)).sync()
+    today = str(dt.date.today())
+    assert cli(co.workspace, "plan", "co", "--as-of", today).stderr == ""
+    with Store(co.workspace.store_path("co")) as store:
+        store.conn.execute("UPDATE sync_runs SET started_at = '2026-01-01T02:00:00+00:00', "
+                           "ended_at = '2026-01-01T02:00:09+00:00'")
+    stale = cli(co.workspace, "plan", "co", "--as-of", today)
+    assert stale.exit_code == 0
+    assert "'co' was last synced" in stale.stderr and "from the sync that ended 2026-01-01 02:00 UTC" in stale.stderr
+    assert cli(co.workspace, "plan", "co", "--as-of", str(WED)).stderr == ""  # (a plan of a past day: no)
+    (co.folder / "invoices.csv").write_text("id,customer_id,issue_date,due_date,total\nI9,C1,2026-01-01,bad,1.00\n")
+    assert cli(co.workspace, "sync", "co").exit_code == 2
+    failed = json.loads(cli(co.workspace, "plan", "co", "--as-of", today, "--json").stdout)["warnings"]
+    assert len(failed) == 1 and failed[0].startswith("the latest sync of 'co' failed (")
+
+
 def test_a_mistyped_customer_id_in_the_config_is_warned_of(co: Company) -> None:
     """`[customers."C9"] exclude = true` for a customer that is really C1 would chase C1 as if nothing were
     set: the plan says so."""
