@@ -142,3 +142,15 @@ def test_cash_collected_in_a_period_is_net_of_the_refunds_dated_in_it(tmp_path: 
         assert figures.received(store, end + dt.timedelta(days=1), end + dt.timedelta(days=30), "GBP") \
             .home("GBP", {}) == Decimal("-50.00")
         assert figures.received(store, D, D, "GBP").home("GBP", {}) == Decimal("300.00")
+
+
+def test_a_payment_plan_does_not_count_money_refunded_as_left_on_account(tmp_path: Path) -> None:
+    """Money a customer left on account counts towards its payment plan; once refunded, it is not there."""
+    customer = {"customer_id": "C1", "currency": "GBP"}
+    over = Payment(id="OP", date=D, amount=Decimal("500.00"), kind=PaymentKind.OVERPAYMENT, **customer,
+                   refunds=(Refund(date=D + dt.timedelta(days=10), amount=Decimal("300.00")),))
+    with Store(tmp_path / "s.sqlite") as store:
+        merge(store, Customer(id="C1", name="Ngata Marine"), over)
+        (before,) = inputs.plan_payments(store, D + dt.timedelta(days=9), {"C1"})["C1"]
+        (after,) = inputs.plan_payments(store, D + dt.timedelta(days=10), {"C1"})["C1"]
+    assert (before.unapplied, after.unapplied) == (Decimal("500.00"), Decimal("200.00"))

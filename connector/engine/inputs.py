@@ -365,13 +365,17 @@ def plan_payments(store: Store, as_of: dt.date, customer_ids: set[str]) -> dict[
     """The cash payments of these customers up to `as_of`, for matching payment plans.
 
     A credit applied through a payment record (QuickBooks' `credit_application`) is credit, not cash, and
-    is left out, as credit notes are."""
+    is left out, as credit notes are.  What was refunded by `as_of` out of a payment's unapplied amount was
+    handed back, and is not left on account."""
+    day = as_of.isoformat()
     rows = store.rows("""
-        SELECT p.customer_id, p.id, p.date, p.amount, p.currency, a.invoice_id, a.amount
+        SELECT p.customer_id, p.id, p.date, p.amount - COALESCE(
+                   (SELECT SUM(r.value) FROM json_each(p.refunds) r WHERE r.key <= :day), 0),
+               p.currency, a.invoice_id, a.amount
         FROM payments p LEFT JOIN allocations a ON a.source = 'payments' AND a.source_id = p.id AND a.date <= :day
         WHERE p.deleted_at IS NULL AND p.date <= :day AND p.kind <> 'credit_application'
           AND p.customer_id IN (SELECT value FROM json_each(:customers))
-        ORDER BY p.date, p.id""", {"day": as_of.isoformat(), "customers": json.dumps(sorted(customer_ids))})
+        ORDER BY p.date, p.id""", {"day": day, "customers": json.dumps(sorted(customer_ids))})
     found: dict[str, tuple[str, dt.date, int, str, dict[str, int]]] = {}
     for customer, key, on, units, cur, invoice, applied in rows:
         if key not in found:
