@@ -254,11 +254,11 @@ def test_invoice_holds(co: Company, setup, reason: str) -> None:
 
 
 def test_promise_holds_until_its_date_and_a_resolved_dispute_releases(co: Company) -> None:
-    co.invoice("I1", days(-10)).sync()
+    co.invoice("I1", days(-10)).pay("PART", days(5), "40.00", "I1").sync()
     assert cli(co.workspace, "promise", "co", "I1", "--date", "2026-07-10", "--as-of", "2026-07-01").exit_code == 0
     assert co.plan(days(9)).actions == []  # held through the promised day, 10 July
-    (after,) = co.plan(days(10)).actions  # the collector learns why the chase resumes
-    assert "20 days past due, promised to pay by 2026-07-10 and not paid" in after.reason
+    (after,) = co.plan(days(10)).actions  # the collector learns why the chase resumes: paid in part
+    assert "20 days past due, promised to pay by 2026-07-10; GBP 60.00 still unpaid" in after.reason
     assert cli(co.workspace, "dispute", "co", "I1", "--open", "wrong price").exit_code == 0
     assert cli(co.workspace, "dispute", "co", "I1", "--open", "again").exit_code == 2  # one open at a time
     assert co.plan(days(11)).actions == []

@@ -248,8 +248,9 @@ def _step_for(data: PlanInputs, context: CustomerContext, ladder: Ladder, item: 
         return None
     reason = _why(found.days_past_due, found.repeat)
     promised = data.promises.get(item.invoice_id) if data.promises else None
-    if promised is not None:  # (its hold is over: the collector should know the promise was not kept)
-        reason += f", promised to pay by {promised} and not paid"
+    if promised is not None:  # (its hold is over: the collector should know the promise was not kept, in part
+        # or at all: "not paid" would be untrue of a customer who paid some of it)
+        reason += f", promised to pay by {promised}; {item.currency} {item.balance:,} still unpaid"
     return _Due(item, found, amount, reason)
 
 
