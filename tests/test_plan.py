@@ -651,3 +651,15 @@ def test_the_log_shows_who_opened_resolved_promised_and_arranged_what(co: Compan
     text = cli(co.workspace, "log", "co").stdout
     assert "disputes, promises and payment plans, oldest first" in text and {"credit", "agreed"} <= set(text.split())
     assert len(re.findall(r"^ \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC ", text, re.MULTILINE)) == 5  # (when, on one line)
+
+
+def test_a_policy_of_pre_due_steps_alone_repeats_nothing_once_the_invoice_is_past_due() -> None:
+    from connector.config.models import Policy
+    from connector.engine.policy import Execution, due_step
+
+    policy = Policy.model_validate({"key": "early", "file": "early.toml", "name": "Early", "repeat_last_every_days": 5,
+                                    "steps": [{"name": "courtesy", "offset_days": -5, "action": "reminder",
+                                               "channel": "email", "template": "friendly"}]})
+    sent = [Execution("courtesy", WED - dt.timedelta(days=10), -5)]
+    assert due_step(policy, "new", days(3), sent, WED).repeat == 1  # (due in 3 days: reminded again)
+    assert due_step(policy, "new", days(-3), sent, WED) is None  # (3 days past due: "falls due soon" no more)

@@ -105,6 +105,8 @@ def _due_step(policy: Policy, ladder: Ladder, days: int, history: Sequence[Execu
             for e in history]
     last, last_on = max((d for d in done if d[0] >= 0), default=(-1, None))
     if last == len(steps) - 1:
+        if overdue and steps[-1].offset_days < 0:
+            return None  # (a policy of pre-due steps alone: nothing to repeat once the invoice is past due)
         return _repeat(policy, steps[-1], [on for i, on in done if i == last], as_of, days)
     if policy.escalation == "catch_up":
         candidates = [i for i in reached if i > last]
