@@ -19,6 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from connector import planning
 from connector.config import Workspace
 from connector.config.models import Policy

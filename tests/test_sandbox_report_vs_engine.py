@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from connector import reports
 from connector.config import Workspace
 from connector.sandbox.company import CompanySpec, generate
