@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from connector.config import ClientConfig, Workspace
 from connector.config.models import Policy
 from connector.engine import figures, inputs
-from connector.engine.aging import AgingReport, Basis, Buckets, age, age_invoices
+from connector.engine.aging import AgingReport, Basis, Buckets, age, age_invoices, disputed_by_customer
 from connector.engine.allowance import Allowance
 from connector.engine.allowance import allowance as compute_allowance
 from connector.engine.arrangements import PaymentPlan, PlanState, plan_state
@@ -86,11 +86,15 @@ def aging(workspace: Workspace, client: str, *, as_of: dt.date | None = None,
         def read() -> AgingReport:
             home, rates = config.home_currency, inputs.latest_rates(store)
             credits, names = inputs.credit_items(store, day), inputs.customer_names(store)
+            disputes = CollectionsState(store).open_disputes()
             if by == "invoice":
                 return age_invoices(inputs.open_items(store, day), credits, names, as_of=day, home=home,
-                                    buckets=buckets, fallback_rates=rates)
+                                    buckets=buckets, fallback_rates=rates, disputes=disputes)
             balances = inputs.aged_balances(store, day, buckets.anchor, buckets.limits, home)
-            return age(balances, credits, names, as_of=day, home=home, buckets=buckets, fallback_rates=rates)
+            disputed = disputed_by_customer(inputs.open_items(store, day, invoice_ids=disputes), home, rates) \
+                if disputes else {}
+            return age(balances, credits, names, as_of=day, home=home, buckets=buckets, fallback_rates=rates,
+                       disputed=disputed)
 
         try:
             return store.consistent(read)

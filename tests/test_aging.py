@@ -330,7 +330,7 @@ def test_people_read_thousands_separators_and_scripts_plain_decimals(workspace: 
     text = cli(workspace, "aging", "acme", "--as-of", "2026-03-01").stdout
     assert "12,345.67" in text and "12345.67" not in text
     rows = cli(workspace, "aging", "acme", "--as-of", "2026-03-01", "--csv").stdout.splitlines()
-    assert rows[1].split(",")[-2:] == ["12345.67", "0.00"] and "12,345.67" not in "\n".join(rows)
+    assert rows[1].split(",")[-3:] == ["12345.67", "0.00", "0.00"] and "12,345.67" not in "\n".join(rows)
 
 
 @pytest.mark.parametrize("width", [80, 120])
@@ -364,3 +364,27 @@ def test_a_multi_currency_aging_shows_each_invoice_currency_unconverted(workspac
     assert {line.split()[0]: line.split()[-1] for line in native[2:]} == {"EUR": "50.00", "GBP": "180.50"}
     single = cli(workspace, "aging", "acme", "--as-of", "2026-01-15").stdout  # (before the EUR invoice)
     assert "by invoice currency" not in single
+
+
+def test_what_is_in_dispute_is_shown_beside_the_buckets(workspace: Workspace, tmp_path: Path) -> None:
+    """A disputed invoice is still owed, so it stays in its bucket; at month-end the accountant weighs it apart
+    from the rest, so the aging says how much of each customer's balance is in dispute, and why by invoice."""
+    client(workspace, tmp_path / "l", WITH_CREDIT)
+    assert cli(workspace, "dispute", "acme", "I3", "--open", "goods returned").exit_code == 0
+    data = json.loads(cli(workspace, "aging", "acme", "--as-of", "2026-12-31", "--json").stdout)
+    by_customer = {c["customer_id"]: c for c in data["customers"]}
+    assert (by_customer["C2"]["disputed"], by_customer["C1"]["disputed"]) == ("43.00", "0.00")  # EUR 50.00 at 0.86
+    assert data["totals"]["disputed"] == "43.00" and data["totals"]["total"] == "223.50"  # (still owed)
+    text = cli(workspace, "aging", "acme", "--as-of", "2026-12-31").stdout
+    assert "in dispute: GBP 43.00 of the total (1 customer(s); `connector plan` holds them)" in text
+    rows = list(csv.reader(cli(workspace, "aging", "acme", "--as-of", "2026-12-31", "--csv").stdout.splitlines()))
+    assert rows[0][-1] == "disputed" and {r[0]: r[-1] for r in rows[1:]} == {"C1": "0.00", "C2": "43.00"}
+    invoices = json.loads(cli(workspace, "aging", "acme", "--as-of", "2026-12-31", "--by", "invoice",
+                              "--json").stdout)["invoices"]
+    assert {i["invoice_id"]: i["dispute"] for i in invoices} == {"I2": None, "I3": "goods returned"}
+    rows = list(csv.reader(cli(workspace, "aging", "acme", "--as-of", "2026-12-31", "--by", "invoice",
+                               "--csv").stdout.splitlines()))
+    assert rows[0][-1] == "dispute" and {r[2]: r[-1] for r in rows[1:]} == {"I2": "", "I3": "goods returned"}
+    assert cli(workspace, "dispute", "acme", "I3", "--resolve", "credit note agreed").exit_code == 0
+    assert json.loads(cli(workspace, "aging", "acme", "--as-of", "2026-12-31", "--json").stdout)["totals"][
+        "disputed"] == "0.00"

@@ -19,6 +19,7 @@ from connector.cli.common import (
     err,
     fail,
     guard,
+    out,
     parse_date,
     print_csv,
     print_json,
@@ -92,7 +93,10 @@ def _separated(amount: Decimal) -> str:
 
 
 def _print_aging_csv(report: AgingReport) -> None:
-    print_csv(*_aging_rows(report))
+    header, rows = _aging_rows(report)
+    by_invoice = "invoice_id" in header  # (what is in dispute: an invoice's reason, or a customer's amount)
+    extra = [(line.dispute or "") if by_invoice else str(line.disputed) for line in report.lines]
+    print_csv([*header, "dispute" if by_invoice else "disputed"], [[*row, more] for row, more in zip(rows, extra)])
 
 
 def _print_aging(report: AgingReport) -> None:
@@ -119,6 +123,11 @@ def _print_aging(report: AgingReport) -> None:
         for currency, amounts in sorted(report.by_currency.items()):
             native.add_row(currency, *(_separated(amounts[b]) for b in [*report.buckets, "total"]))
         print_table(native)
+    if report.disputed:
+        disputing = sum(1 for line in report.lines if line.disputed or line.dispute)
+        out.print(f"in dispute: {report.currency} {report.disputed:,} of the total ("
+                  f"{disputing} {'invoice(s)' if report.lines[0].invoice_id else 'customer(s)'}; "
+                  "`connector plan` holds them)")
 
 
 @app.command()

@@ -9,6 +9,9 @@ Conventions (after QuickBooks' and Xero's own reports, see peers.md D.2):
 - Unapplied credit (unapplied cash, overpayments, prepayments, open credit notes) is shown per customer in
   its own column and never netted against the buckets: a customer who owes 1,000 and holds a 200 credit
   has 1,000 aged and 200 of credit, which is what a collector needs to see.
+- What is in dispute (invoices with an open dispute) stays in the buckets, where it is owed, and is shown
+  beside them, per customer and in total (each invoice's dispute by invoice): at month-end an accountant
+  weighs a disputed balance apart from the rest, and the plan holds it.
 """
 
 from __future__ import annotations
@@ -82,6 +85,8 @@ class AgingLine:
     days: int | None = None
     currency: str | None = None
     balance: Decimal | None = None
+    disputed: Decimal | None = None  # (a customer line: what of it is in dispute, home currency)
+    dispute: str | None = None  # (an invoice line: its open dispute's reason)
 
 
 @dataclass
@@ -94,6 +99,7 @@ class AgingReport:
     total: Decimal
     unapplied_credit: Decimal
     by_currency: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    disputed: Decimal = Decimal("0.00")  # what is in dispute, home currency (also in the buckets)
 
 
 def balances_of(items: Iterable[OpenItem], buckets: Buckets, as_of: dt.date, home: str) -> list[AgedBalance]:
@@ -110,8 +116,11 @@ def balances_of(items: Iterable[OpenItem], buckets: Buckets, as_of: dt.date, hom
 
 def age(balances: Iterable[AgedBalance], credits: Iterable[CreditItem], names: Mapping[str, str], *,
         as_of: dt.date, home: str, buckets: Buckets = Buckets(),
-        fallback_rates: Mapping[str, Decimal] | None = None) -> AgingReport:
-    """Age what each customer owed as of `as_of` in the home currency: one line per customer."""
+        fallback_rates: Mapping[str, Decimal] | None = None,
+        disputed: Mapping[str, Decimal] | None = None) -> AgingReport:
+    """Age what each customer owed as of `as_of` in the home currency: one line per customer.
+
+    `disputed`: what each customer owes on invoices with an open dispute (home currency), shown beside."""
     columns = buckets.names
     zero = to_home(Decimal(0), None, home)
     lines: dict[str, AgingLine] = {}
@@ -145,19 +154,26 @@ def age(balances: Iterable[AgedBalance], credits: Iterable[CreditItem], names: M
                                                          dict.fromkeys(columns, zero), zero)
         line.unapplied_credit = (line.unapplied_credit or zero) + amount
         credit_total += amount
+    in_dispute = disputed or {}
     for line in lines.values():
         line.unapplied_credit = line.unapplied_credit or zero
+        line.disputed = in_dispute.get(line.customer_id, zero)
     ordered = sorted(lines.values(), key=lambda line: (line.name.casefold(), line.customer_id))
-    return AgingReport(as_of, home, columns, ordered, totals, sum(totals.values(), zero), credit_total, by_currency)
+    return AgingReport(as_of, home, columns, ordered, totals, sum(totals.values(), zero), credit_total, by_currency,
+                       sum(in_dispute.values(), zero))
 
 
 def age_invoices(items: Iterable[OpenItem], credits: Iterable[CreditItem], names: Mapping[str, str], *,
                  as_of: dt.date, home: str, buckets: Buckets = Buckets(),
-                 fallback_rates: Mapping[str, Decimal] | None = None) -> AgingReport:
-    """The same aging with one line per open invoice (its totals are the customer aging's)."""
+                 fallback_rates: Mapping[str, Decimal] | None = None,
+                 disputes: Mapping[str, str] | None = None) -> AgingReport:
+    """The same aging with one line per open invoice (its totals are the customer aging's); `disputes`: the
+    reason of each invoice's open dispute."""
     items = list(items)
+    disputes = disputes or {}
     report = age(balances_of(items, buckets, as_of, home), credits, names, as_of=as_of, home=home, buckets=buckets,
-                 fallback_rates=fallback_rates)
+                 fallback_rates=fallback_rates,
+                 disputed=disputed_by_customer((i for i in items if i.invoice_id in disputes), home, fallback_rates))
     zero = to_home(Decimal(0), None, home)
     lines = []
     for item in items:
@@ -166,10 +182,21 @@ def age_invoices(items: Iterable[OpenItem], credits: Iterable[CreditItem], names
         lines.append(AgingLine(item.customer_id, names.get(item.customer_id, item.customer_id),
                                {**dict.fromkeys(report.buckets, zero), buckets.name_for(days): amount}, amount,
                                invoice_id=item.invoice_id, number=item.number, due_date=item.due_date, days=days,
-                               currency=item.currency, balance=item.balance))
+                               currency=item.currency, balance=item.balance, dispute=disputes.get(item.invoice_id)))
     report.lines = sorted(lines, key=lambda line: (line.name.casefold(), line.customer_id, line.due_date,
                                                    line.invoice_id))
     return report
+
+
+def disputed_by_customer(items: Iterable[OpenItem], home: str,
+                         fallback_rates: Mapping[str, Decimal] | None = None) -> dict[str, Decimal]:
+    """What each customer owes on `items` (its disputed invoices) in the home currency, each invoice converted
+    and rounded on its own, as in the buckets."""
+    found: dict[str, Decimal] = {}
+    for item in items:
+        amount = to_home(item.balance, _rate(item.currency, item.exchange_rate, home, fallback_rates), home)
+        found[item.customer_id] = found.get(item.customer_id, to_home(Decimal(0), None, home)) + amount
+    return found
 
 
 def _rate(currency: str, rate: Decimal | None, home: str, fallback: Mapping[str, Decimal] | None) -> Decimal | None:
@@ -193,12 +220,13 @@ def as_json(report: AgingReport) -> dict[str, object]:
                                   "total": str(line.total)}
         if line.invoice_id:
             row.update(invoice_id=line.invoice_id, number=line.number, due_date=str(line.due_date),
-                       days_past_due=line.days, invoice_currency=line.currency, balance=str(line.balance))
+                       days_past_due=line.days, invoice_currency=line.currency, balance=str(line.balance),
+                       dispute=line.dispute)
         else:
-            row["unapplied_credit"] = str(line.unapplied_credit)
+            row.update(unapplied_credit=str(line.unapplied_credit), disputed=str(line.disputed))
         rows.append(row)
     return {"as_of": str(report.as_of), "currency": report.currency, "buckets": report.buckets,
             key: rows, "totals": {**money(report.totals), "total": str(report.total),
-                                  "unapplied_credit": str(report.unapplied_credit)},
+                                  "unapplied_credit": str(report.unapplied_credit), "disputed": str(report.disputed)},
             "by_currency": {cur: money(v) for cur, v in sorted(report.by_currency.items())}}
 

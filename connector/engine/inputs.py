@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from decimal import Decimal
 from typing import Literal, NamedTuple
 
@@ -73,12 +73,17 @@ UNCONVERTED = "currency = :home AND exchange_rate IS NULL"
 _BY_CUSTOMER = f"GROUP BY customer_id, currency, exchange_rate, CASE WHEN {UNCONVERTED} THEN '' ELSE id END"
 
 
-def open_items(store: Store, as_of: dt.date, customer_id: str | None = None) -> list[OpenItem]:
-    """Every invoice issued by `as_of` with a balance on that date (of one customer, when given: SQLite reads
-    only its part of the open-invoice index)."""
-    sql = f"WITH {LATE} {OPEN_AS_OF}" if customer_id is None else \
-        f"WITH {LATE} SELECT * FROM ({OPEN_AS_OF}) WHERE customer_id = :customer"
-    rows = store.rows(sql, {"day": as_of.isoformat(), "customer": customer_id})
+def open_items(store: Store, as_of: dt.date, customer_id: str | None = None,
+               invoice_ids: Collection[str] | None = None) -> list[OpenItem]:
+    """Every invoice issued by `as_of` with a balance on that date (of one customer, or of these invoices,
+    when given: SQLite reads only those)."""
+    sql = f"WITH {LATE} {OPEN_AS_OF}"
+    if customer_id is not None:
+        sql = f"WITH {LATE} SELECT * FROM ({OPEN_AS_OF}) WHERE customer_id = :customer"
+    elif invoice_ids is not None:
+        sql = f"WITH {LATE} SELECT * FROM ({OPEN_AS_OF}) WHERE id IN (SELECT value FROM json_each(:ids))"
+    rows = store.rows(sql, {"day": as_of.isoformat(), "customer": customer_id,
+                            "ids": json.dumps(sorted(invoice_ids or ()))})
     return [OpenItem(key, customer, number, dt.date.fromisoformat(issued), dt.date.fromisoformat(due), cur,
                      from_minor(units, cur), Decimal(rate) if rate else None)
             for key, customer, number, issued, due, cur, units, rate in rows]
