@@ -75,7 +75,9 @@ def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: Col
                   for i, runs in state.executions().items()}
     policies = CustomerPolicies(workspace, config)
     plans = plan_states(store, state, day, items, policies)
-    segment_of = customer_segment_names(store, config, day, items, known, lateness)  # (last: lateness is ready)
+    disputes = state.open_disputes()
+    segment_of = customer_segment_names(store, config, day, items, known, lateness,  # (last: lateness is ready)
+                                        disputes.keys())
     customers = {}
     for key, info in known.items():
         own = config.customers.get(key)
@@ -85,7 +87,7 @@ def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: Col
             exclude=bool(own and own.exclude), pause_until=own.pause_until if own else None)
     return PlanInputs(
         client=config.key, as_of=day, home=config.home_currency, items=items, customers=customers,
-        executions=executions, contacts=state.contacts(), credits=credits, disputes=state.open_disputes(),
+        executions=executions, contacts=state.contacts(), credits=credits, disputes=disputes,
         promises=state.promises(), plans=plans, rates=rates)
 
 

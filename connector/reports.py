@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from decimal import Decimal
@@ -187,15 +187,19 @@ def customer_segments(store: Store, config: ClientConfig, day: dt.date) -> list[
 
 def customer_segment_names(store: Store, config: ClientConfig, day: dt.date, items: list[inputs.OpenItem],
                            customers: Iterable[str],
-                           lateness: Future[dict[str, inputs.Lateness]] | None = None) -> dict[str, str]:
+                           lateness: Future[dict[str, inputs.Lateness]] | None = None,
+                           disputed: Collection[str] | None = None) -> dict[str, str]:
     """The segment name of each of `customers` as of `day`, as `customer_segments` names it.
 
-    `lateness`: the customers' lateness, when the caller started reading it alongside (`Store.alongside`).
+    `lateness`: the customers' lateness, when the caller started reading it alongside (`Store.alongside`);
+    `disputed`: the invoices with an open dispute, when the caller has read them.
     """
     start, end = window(day)
     late = inputs.lateness(store, start, end) if lateness is None else lateness.result()
+    if disputed is None:
+        disputed = CollectionsState(store).open_disputes().keys()
     return segment_names(customers, late, items, inputs.write_offs(store, start, end), as_of=day,
-                         thresholds=config.segments, disputed=CollectionsState(store).open_disputes().keys())
+                         thresholds=config.segments, disputed=disputed)
 
 
 @collector_paused()
@@ -209,10 +213,11 @@ def forecast(workspace: Workspace, client: str, *, as_of: dt.date | None = None,
             start, end = window(day)
             lateness = store.alongside(lambda other: inputs.lateness(other, start, end, signed=True))
             items, rates = inputs.open_items(store, day), inputs.latest_rates(store)
-            names = customer_segment_names(store, config, day, items, inputs.customers(store), lateness)
             state = CollectionsState(store)
+            disputed = state.open_disputes().keys()
+            names = customer_segment_names(store, config, day, items, inputs.customers(store), lateness, disputed)
             return expected_cash(items, lateness.result(), names, as_of=day, home=config.home_currency, rates=rates,
-                                 weeks=weeks, promises=state.promises(), disputes=state.open_disputes().keys(),
+                                 weeks=weeks, promises=state.promises(), disputes=disputed,
                                  plans=plan_states(store, state, day, items, CustomerPolicies(workspace, config)))
 
         return store.consistent(read)

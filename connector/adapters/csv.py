@@ -425,19 +425,19 @@ class CsvLedger:
 
     def _record(self, name: str, group: list[tuple[_Row, dict[str, Any]]]) -> Iterator[Payment | CreditNote]:
         first_row, head = group[0]
-        before = len(self.problems)
+        entity, before = name.removesuffix(".csv"), len(self.problems)
         for row, fields in group[1:]:
             for column in ("customer_id", "date", "currency", "exchange_rate", "reason"):
                 if fields[column] != head[column]:
                     row.fail(column, f"'{fields[column]}' differs from line {first_row.line}, which starts "
                                      f"the same id '{head['id']}' ('{head[column]}')")
         if len(self.problems) > before:
-            self._refunds.forget(name.removesuffix(".csv"), head["id"])
+            self._refunds.forget(entity, head["id"])
             return
         allocations = tuple(Allocation(invoice_id=f["invoice_id"], amount=f["amount"], origin=r.origin)
                             for r, f in group if f["invoice_id"])
         amount = sum((f["amount"] for _, f in group), Decimal(0))
-        refunds = self._refunds.claim(name.removesuffix(".csv"), head,
+        refunds = self._refunds.claim(entity, head,
                                       amount - sum((a.amount for a in allocations), Decimal(0)))
         if refunds is None:
             return

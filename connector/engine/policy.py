@@ -98,22 +98,20 @@ def _due_step(policy: Policy, ladder: Ladder, days: int, history: Sequence[Execu
     steps, names = ladder.steps, ladder.names
     if not steps:
         return None
-    overdue = days > 0
-    reached = [i for i, (step, at) in enumerate(zip(steps, ladder.reach))
-               if days >= at and not (overdue and step.offset_days < 0)]
+    reached = [i for i, (step, at) in enumerate(zip(steps, ladder.reach)) if days >= at and not _past(step, days)]
     done = [(names.index(e.step), e.on) if e.step in names else _counted_as(ladder, days, as_of, e)
             for e in history]
     last, last_on = max((d for d in done if d[0] >= 0), default=(-1, None))
     if last == len(steps) - 1:
-        if overdue and steps[-1].offset_days < 0:
+        if _past(steps[-1], days):
             return None  # (a policy of pre-due steps alone: nothing to repeat once the invoice is past due)
         return _repeat(policy, steps[-1], [on for i, on in done if i == last], as_of, days)
     if policy.escalation == "catch_up":
         candidates = [i for i in reached if i > last]
         return DueStep(steps[max(candidates)], 0, days) if candidates else None
     following = last + 1
-    while overdue and following < len(steps) and steps[following].offset_days < 0:
-        following += 1  # (a pre-due step is for invoices not yet due)
+    while following < len(steps) and _past(steps[following], days):
+        following += 1
     if following not in reached:
         return None
     if last >= 0 and last_on is not None:
@@ -121,6 +119,12 @@ def _due_step(policy: Policy, ladder: Ladder, days: int, history: Sequence[Execu
         if as_of < last_on + dt.timedelta(days=gap):
             return None
     return DueStep(steps[following], 0, days)
+
+
+def _past(step: Step, days: int) -> bool:
+    """A pre-due step (negative offset) on an invoice `days` past due, when that is after its due date: a
+    reminder that it "falls due soon" would be untrue (see the module's docstring)."""
+    return days > 0 and step.offset_days < 0
 
 
 def _counted_as(ladder: Ladder, days: int, as_of: dt.date, run: Execution) -> tuple[int, dt.date]:
