@@ -113,7 +113,8 @@ def test_second_job_for_the_same_client_is_refused_while_the_first_runs(tmp_path
 
 
 def test_a_store_from_before_paid_on_gets_each_invoices_paid_day_when_it_is_opened(tmp_path: Path) -> None:
-    """Schema version 5 fills in the day each invoice was paid in full for what an older store already holds."""
+    """Schema versions 5 and 12 fill in the day each invoice was paid in full, and how many days after its due
+    date, for what an older store already holds."""
     path = tmp_path / "s.sqlite"
     with Store(path) as store:
         merge(store, Customer(id="C1", name="Ngata Marine"),
@@ -123,14 +124,15 @@ def test_a_store_from_before_paid_on_gets_each_invoices_paid_day_when_it_is_open
                   Allocation(invoice_id="I1", amount=Decimal("6.00")), Allocation(invoice_id="I2", amount=Decimal("5.00")))),
               Payment(id="P2", customer_id="C1", date=dt.date(2026, 1, 9), currency="GBP", amount=Decimal("4.00"),
                       allocations=(Allocation(invoice_id="I1", amount=Decimal("4.00")),)))
-        expected = store.conn.execute("SELECT id, paid_on FROM invoices ORDER BY id").fetchall()
-        assert expected == [("I1", "2026-01-09"), ("I2", None)]
+        expected = store.conn.execute("SELECT id, paid_on, paid_days_late FROM invoices ORDER BY id").fetchall()
+        assert expected == [("I1", "2026-01-09", 8), ("I2", None, None)]  # (due on the 1st: paid 8 days late)
     conn = sqlite3.connect(path)
-    conn.executescript("DROP INDEX invoices_paid; ALTER TABLE invoices DROP COLUMN paid_on; "
-                       "DELETE FROM schema_migrations WHERE version = 5")
+    conn.executescript("DROP INDEX invoices_paid; DROP INDEX invoices_settled; DROP INDEX invoices_issued; "
+                       "DROP INDEX payments_received; ALTER TABLE invoices DROP COLUMN paid_days_late; "
+                       "ALTER TABLE invoices DROP COLUMN paid_on; DELETE FROM schema_migrations WHERE version IN (5, 12)")
     conn.close()
     with Store(path) as store:
-        assert store.conn.execute("SELECT id, paid_on FROM invoices ORDER BY id").fetchall() == expected
+        assert store.conn.execute("SELECT id, paid_on, paid_days_late FROM invoices ORDER BY id").fetchall() == expected
 
 
 def test_a_first_merge_rebuilds_the_indexes_it_set_aside_and_the_planner_uses_them(tmp_path: Path) -> None:
@@ -167,7 +169,12 @@ def test_a_payment_whose_allocations_alone_change_is_updated_and_rebalances(tmp_
             Allocation(invoice_id=invoice, amount=Decimal(amount), date=on) for invoice, amount, on in parts))
 
     def balances(store: Store) -> list[tuple[str, int, str | None]]:
-        return store.conn.execute("SELECT id, balance, paid_on FROM invoices ORDER BY id").fetchall()
+        rows = store.conn.execute("SELECT id, balance, paid_on, due_date, paid_days_late FROM invoices ORDER BY id")
+        found = []
+        for key, balance, paid_on, due, days_late in rows:  # (the days paid late are kept with the day paid)
+            assert days_late == (None if paid_on is None else (dt.date.fromisoformat(paid_on) - dt.date.fromisoformat(due)).days)
+            found.append((key, balance, paid_on))
+        return found
 
     with Store(tmp_path / "s.sqlite") as store:
         merge(store, Customer(id="C1", name="Ngata Marine"), *invoices, paid(("I1", "10.00", None), ("I2", "2.00", None)))

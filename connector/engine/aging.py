@@ -24,7 +24,7 @@ from functools import cached_property
 from typing import Literal
 
 from connector.engine.inputs import AgedBalance, CreditItem, OpenItem
-from connector.money import from_minor, to_home, to_minor
+from connector.money import exponent, from_minor, to_home, to_minor
 
 Basis = Literal["due_date", "invoice_date"]
 
@@ -120,30 +120,54 @@ def age(balances: Iterable[AgedBalance], credits: Iterable[CreditItem], names: M
         disputed: Mapping[str, Decimal] | None = None) -> AgingReport:
     """Age what each customer owed as of `as_of` in the home currency: one line per customer.
 
-    `disputed`: what each customer owes on invoices with an open dispute (home currency), shown beside."""
+    `disputed`: what each customer owes on invoices with an open dispute (home currency), shown beside.
+    Sums in each currency are kept in minor units and made `Decimal` once, at the end: a big ledger has
+    tens of thousands of lines, and most of them one home-currency balance each."""
     columns = buckets.names
     zero = to_home(Decimal(0), None, home)
+    places = -exponent(home)
     lines: dict[str, AgingLine] = {}
-    totals = dict.fromkeys(columns, zero)
-    by_currency: dict[str, dict[str, Decimal]] = {}
+    native: dict[str, list[int]] = {}  # each currency's sums by bucket, in its minor units
+    plain = [0] * len(columns)  # the home-currency balances without a rate (most), in minor units
+    converted = [zero] * len(columns)  # the others', converted one by one
     for customer_id, currency, rate, by_bucket in balances:
-        rate = _rate(currency, rate, home, fallback_rates)
         line = lines.get(customer_id)
         if line is None:
             line = lines[customer_id] = AgingLine(customer_id, names.get(customer_id, customer_id),
                                                   dict.fromkeys(columns, zero), zero)
-        native = by_currency.get(currency)
-        if native is None:
-            native = by_currency[currency] = dict.fromkeys([*columns, "total"], from_minor(0, currency))
-        for bucket, units in zip(columns, by_bucket):
-            if units:
-                balance = from_minor(units, currency)
-                amount = balance if rate is None and currency == home else to_home(balance, rate, home)
-                line.amounts[bucket] += amount
+        units = native.get(currency)
+        if units is None:
+            units = native[currency] = [0] * len(columns)
+        same = currency == home and rate is None
+        if not same:
+            rate = _rate(currency, rate, home, fallback_rates)
+        for k, n in enumerate(by_bucket):
+            if n:  # (most balances are in one bucket or two)
+                units[k] += n
+                if same:
+                    plain[k] += n
+                    amount = Decimal(n).scaleb(places)
+                else:
+                    amount = to_home(from_minor(n, currency), rate, home)
+                    converted[k] += amount
+                line.amounts[columns[k]] += amount
                 line.total += amount
-                totals[bucket] += amount
-                native[bucket] += balance
-                native["total"] += balance
+    credit_total = _credit_lines(lines, credits, names, columns, home, zero, fallback_rates)
+    in_dispute = disputed or {}
+    for line in lines.values():
+        line.unapplied_credit = line.unapplied_credit or zero
+        line.disputed = in_dispute.get(line.customer_id, zero)
+    totals = {column: from_minor(n, home) + more for column, n, more in zip(columns, plain, converted)}
+    by_currency = {currency: {**{c: from_minor(n, currency) for c, n in zip(columns, units)},
+                              "total": from_minor(sum(units), currency)} for currency, units in native.items()}
+    ordered = sorted(lines.values(), key=lambda line: (line.name.casefold(), line.customer_id))
+    return AgingReport(as_of, home, columns, ordered, totals, sum(totals.values(), zero), credit_total, by_currency,
+                       sum(in_dispute.values(), zero))
+
+
+def _credit_lines(lines: dict[str, AgingLine], credits: Iterable[CreditItem], names: Mapping[str, str],
+                  columns: list[str], home: str, zero: Decimal, fallback_rates: Mapping[str, Decimal] | None) -> Decimal:
+    """Add each customer's unapplied credit to its line (a line of its own when it owes nothing); the total."""
     credit_total = zero
     for credit in credits:
         amount = to_home(credit.amount, _rate(credit.currency, credit.exchange_rate, home, fallback_rates), home)
@@ -154,13 +178,7 @@ def age(balances: Iterable[AgedBalance], credits: Iterable[CreditItem], names: M
                                                          dict.fromkeys(columns, zero), zero)
         line.unapplied_credit = (line.unapplied_credit or zero) + amount
         credit_total += amount
-    in_dispute = disputed or {}
-    for line in lines.values():
-        line.unapplied_credit = line.unapplied_credit or zero
-        line.disputed = in_dispute.get(line.customer_id, zero)
-    ordered = sorted(lines.values(), key=lambda line: (line.name.casefold(), line.customer_id))
-    return AgingReport(as_of, home, columns, ordered, totals, sum(totals.values(), zero), credit_total, by_currency,
-                       sum(in_dispute.values(), zero))
+    return credit_total
 
 
 def age_invoices(items: Iterable[OpenItem], credits: Iterable[CreditItem], names: Mapping[str, str], *,

@@ -54,7 +54,10 @@ LATE = """late AS MATERIALIZED (SELECT invoice_id, SUM(amount) AS amount FROM al
                                 INDEXED BY allocations_date WHERE date > :day GROUP BY invoice_id)"""
 
 # The invoices open on :day (both need `LATE` in their WITH): those open now, less what was applied after the
-# day, and those settled since.
+# day, and those settled since.  An invoice settled since the day has its balance at 0 and was paid in full
+# (its `paid_on`, the day of its last allocation) after the day, and the reverse holds too (allocations are
+# positive, so a settled invoice's total is too, and it is neither void nor deleted): so these are read from
+# the `invoices_paid` index, not looked up one by one (0.47 → 0.2 s for the receivables of 90 days ago).
 OPEN_NOW = """
     SELECT i.id, i.customer_id, i.number, i.issue_date, i.due_date, i.currency,
            i.balance + COALESCE(l.amount, 0) AS owed, i.exchange_rate
@@ -62,8 +65,8 @@ OPEN_NOW = """
     WHERE i.balance <> 0 AND i.deleted_at IS NULL AND i.issue_date <= :day AND owed <> 0"""
 SETTLED_SINCE = """
     SELECT i.id, i.customer_id, i.number, i.issue_date, i.due_date, i.currency, l.amount, i.exchange_rate
-    FROM late l JOIN invoices i ON i.id = l.invoice_id
-    WHERE i.balance = 0 AND i.deleted_at IS NULL AND i.status <> 'void' AND i.issue_date <= :day"""
+    FROM invoices i INDEXED BY invoices_paid JOIN late l ON l.invoice_id = i.id
+    WHERE i.paid_on > :day AND i.balance = 0 AND i.issue_date <= :day"""
 OPEN_AS_OF = f"{OPEN_NOW} UNION ALL {SETTLED_SINCE}"
 
 # Home-currency amounts without a rate of their own need no conversion, so they can be summed together; the
@@ -113,25 +116,28 @@ def aged_balances(store: Store, as_of: dt.date, anchor: Literal["due_date", "iss
     """
     args = {"day": as_of.isoformat(), "home": home,
             **{f"c{k}": (as_of - dt.timedelta(days=days)).isoformat() for k, days in enumerate(limits)}}
-    # SQLite sums what is at most each limit old (one comparison a row); the buckets are the differences.
-    reached = ", ".join(f"SUM(iif({anchor} >= :c{k}, owed, 0))" for k in range(len(limits)))
+    # Bucket k holds what is at most limits[k] days old and older than limits[k-1]: summed by SQLite, bucket by
+    # bucket (a comparison or two a row, cheaper than working out differences in Python row by row).
+    edges = [f"{anchor} >= :c0", *(f"{anchor} < :c{k - 1} AND {anchor} >= :c{k}" for k in range(1, len(limits))),
+             f"{anchor} < :c{len(limits) - 1}"]
+    reached = ", ".join(f"SUM(iif({edge}, owed, 0))" for edge in edges)
     # Home-currency balances open now are summed in the open-invoice index's own customer order, without a
     # sort: most of every ledger.  The rest (foreign invoices, and those settled since the day) are few.
-    rows = list(store.rows(f"""WITH {LATE} SELECT customer_id, currency, exchange_rate, {reached}, SUM(owed)
-        FROM ({OPEN_NOW}) WHERE {UNCONVERTED} GROUP BY customer_id""", args))
-    rest = list(store.rows(f"""WITH {LATE} SELECT customer_id, currency, exchange_rate, {reached}, SUM(owed)
-        FROM (SELECT * FROM ({OPEN_NOW}) WHERE NOT ({UNCONVERTED}) UNION ALL {SETTLED_SINCE}) {_BY_CUSTOMER}""",
-                           args))
-    # Home-currency invoices settled since the day come with the rest: added to their customer's row.
-    summed = {row[0]: row for row in rows}
-    for row in rest:
-        if row[1] == home and row[2] is None:
-            had = summed.get(row[0])
-            summed[row[0]] = row if had is None else (*row[:3], *(a + b for a, b in zip(had[3:], row[3:])))
-    rows = [*summed.values(), *(row for row in rest if row[1] != home or row[2] is not None)]
-    return [AgedBalance(customer, currency, Decimal(rate) if rate else None,
-                        (reached[0], *(b - a for a, b in zip(reached, reached[1:])), total - reached[-1]))
-            for customer, currency, rate, *reached, total in rows]
+    rows = store.rows(f"""WITH {LATE} SELECT customer_id, currency, exchange_rate, {reached}
+        FROM ({OPEN_NOW}) WHERE {UNCONVERTED} GROUP BY customer_id""", args)
+    summed = {row[0]: AgedBalance(row[0], row[1], None, tuple(row[3:])) for row in rows}
+    rest = []
+    for customer, currency, rate, *units in store.rows(f"""WITH {LATE}
+            SELECT customer_id, currency, exchange_rate, {reached}
+            FROM (SELECT * FROM ({OPEN_NOW}) WHERE NOT ({UNCONVERTED}) UNION ALL {SETTLED_SINCE}) {_BY_CUSTOMER}""",
+                                                       args):
+        if currency == home and rate is None:  # (settled since the day: added to its customer's home row)
+            had = summed.get(customer)
+            summed[customer] = AgedBalance(customer, currency, None, tuple(
+                units if had is None else (a + b for a, b in zip(had.by_bucket, units))))
+        else:
+            rest.append(AgedBalance(customer, currency, Decimal(rate) if rate else None, tuple(units)))
+    return [*summed.values(), *rest]
 
 
 # Credit held on :day: what is left today (the store's `unapplied`, the host's own figure where it gives one:
@@ -243,11 +249,11 @@ def monthly_sales(store: Store, start: dt.date, end: dt.date) -> list[tuple[dt.d
 
 
 # Invoices settled between :start and :end.  The store keeps each invoice's `paid_on`, the date of the
-# allocation that paid it in full (`connector.sync.store`), so most are read from the `invoices_paid` index.
-# An invoice with allocations after :end has its `paid_on` after :end too, so the range leaves it out; it
-# may still have been settled by :end (allocations can cover more than the total), which is worked out from
-# its allocations up to :end.  Invoices with a bad-debt write-off are left out.
-SETTLED = f"""
+# allocation that paid it in full (`connector.sync.store`), so most are read from an index of it
+# (`PAID_BETWEEN`).  An invoice with allocations after :end has its `paid_on` after :end too, so the range
+# leaves it out; it may still have been settled by :end (allocations can cover more than the total), which is
+# worked out from its allocations up to :end (`SETTLED_LATE`).  Invoices with a bad-debt write-off are left out.
+_SETTLED_WITH = f"""
     WITH {LATE.replace(":day", ":end")},
     written_off AS MATERIALIZED (
         SELECT i.rowid AS r, i.id FROM credit_notes n
@@ -259,18 +265,21 @@ SETTLED = f"""
         CROSS JOIN credit_notes n ON n.id = u.key
         CROSS JOIN allocations w ON w.source = 'payments' AND w.source_id = p.id
         CROSS JOIN invoices i ON i.id = w.invoice_id
-        WHERE p.credit_used IS NOT NULL AND p.deleted_at IS NULL AND n.reason = 'bad_debt' AND n.deleted_at IS NULL)
-    SELECT i.id, i.customer_id, i.issue_date, i.due_date, i.paid_on AS settled, i.total, i.currency,
-           i.exchange_rate
-    FROM invoices i INDEXED BY invoices_paid
-    WHERE i.paid_on BETWEEN :start AND :end AND i.rowid NOT IN (SELECT r FROM written_off)
-    UNION ALL
+        WHERE p.credit_used IS NOT NULL AND p.deleted_at IS NULL AND n.reason = 'bad_debt' AND n.deleted_at IS NULL)"""
+PAID_BETWEEN = "i.paid_on BETWEEN :start AND :end AND i.rowid NOT IN (SELECT r FROM written_off)"
+SETTLED_LATE = """
     SELECT i.id, i.customer_id, i.issue_date, i.due_date, MAX(a.date) AS settled, i.total, i.currency,
            i.exchange_rate
     FROM late JOIN invoices i ON i.id = late.invoice_id JOIN allocations a ON a.invoice_id = i.id AND +a.date <= :end
     WHERE i.deleted_at IS NULL AND i.status <> 'void' AND i.total > 0
+      AND i.balance + late.amount <= 0  -- (owed nothing on :end: most had more to pay, and need no more look-ups)
       AND i.id NOT IN (SELECT id FROM written_off)
     GROUP BY i.id HAVING SUM(a.amount) >= i.total AND settled >= :start"""
+SETTLED = f"""{_SETTLED_WITH}
+    SELECT i.id, i.customer_id, i.issue_date, i.due_date, i.paid_on AS settled, i.total, i.currency,
+           i.exchange_rate
+    FROM invoices i INDEXED BY invoices_paid WHERE {PAID_BETWEEN}
+    UNION ALL {SETTLED_LATE}"""
 
 
 def settlements(store: Store, start: dt.date, end: dt.date) -> list[Settlement]:
@@ -307,12 +316,39 @@ def lateness(store: Store, start: dt.date, end: dt.date, *, signed: bool = False
     """`lateness_of(settlements(store, start, end))`, added up by SQLite: one row per customer instead of
     one object per settled invoice, which is most of what `plan` and `segments` read on a big ledger.
 
-    `days_from_due` only when `signed` (the forecast's; 0 otherwise): the sum costs the plan 3 %."""
-    days = "CAST(julianday(settled) - julianday(due_date) AS INTEGER)"
-    rows = store.rows(f"""
-        SELECT customer_id, COUNT(*), SUM(MAX(0, {days})), SUM(settled > due_date), {f"SUM({days})" if signed else 0}
-        FROM ({SETTLED}) GROUP BY customer_id""", {"start": start.isoformat(), "end": end.isoformat()})
-    return {key: Lateness(paid, late_days, late, from_due) for key, paid, late_days, late, from_due in rows}
+    The invoices paid in the window are summed as the `invoices_settled` index gives them, a customer at a
+    time, with the days each was paid late kept beside it: no sort, no date arithmetic, and no look-up per
+    invoice (0.8 → 0.25 s for 475,889 settlements).  So the few written off among them are summed apart and
+    taken away, and those settled in the window but paid more after it are summed apart and added.
+    `days_from_due` only when `signed` (the forecast's; 0 otherwise)."""
+    sums = f"COUNT(*), SUM(MAX(0, days)), SUM(days > 0), {'SUM(days)' if signed else 0}"
+    rows = store.rows(f"""{_SETTLED_WITH}
+        SELECT customer_id, 1, {sums} FROM (
+            SELECT customer_id, paid_days_late AS days FROM invoices INDEXED BY invoices_settled
+            WHERE paid_on IS NOT NULL AND paid_on BETWEEN :start AND :end)
+        GROUP BY customer_id
+        UNION ALL
+        SELECT customer_id, -1, {sums} FROM (
+            SELECT i.customer_id, i.paid_days_late AS days FROM written_off w CROSS JOIN invoices i ON i.rowid = w.r
+            WHERE i.paid_on BETWEEN :start AND :end)
+        GROUP BY customer_id
+        UNION ALL
+        SELECT customer_id, 1, {sums} FROM (
+            SELECT customer_id, CAST(julianday(settled) - julianday(due_date) AS INTEGER) AS days FROM ({SETTLED_LATE}))
+        GROUP BY customer_id""", {"start": start.isoformat(), "end": end.isoformat()})
+    found: dict[str, Lateness] = {}
+    amended = []
+    for key, sign, paid, days_late, paid_late, from_due in rows:
+        if sign == 1 and key not in found:  # (nearly every customer: one row)
+            found[key] = Lateness(paid, days_late, paid_late, from_due)
+        else:
+            amended.append((key, sign, Lateness(paid, days_late, paid_late, from_due)))
+    for key, sign, more in amended:
+        had = found.get(key, Lateness(0, 0, 0, 0))
+        found[key] = Lateness(*(a + sign * b for a, b in zip(had, more)))
+        if not found[key].paid:  # (every invoice it settled was written off)
+            del found[key]
+    return found
 
 
 def write_offs(store: Store, start: dt.date, end: dt.date) -> list[Receipt]:

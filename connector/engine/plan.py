@@ -163,7 +163,7 @@ def build_plan(data: PlanInputs) -> Plan:
                for invoice in state.plan.invoice_ids}
     actions: list[Action] = []
     # A policy's ladder per segment, and its steps' order, worked out once for all the customers who share them.
-    ladders: dict[tuple[int, str], Ladder] = {}
+    ladders: dict[tuple[int, str], _Rungs] = {}
     orders: dict[int, dict[str, int]] = {}
     for customer_id, items in by_customer.items():
         context = data.customers.get(customer_id)
@@ -173,20 +173,13 @@ def build_plan(data: PlanInputs) -> Plan:
         if customer_hold:
             holds.append(Hold(customer_id, None, customer_hold))
             continue
-        ladder = ladders.get((id(context.policy), context.segment))
-        if ladder is None:
-            ladder = ladders[id(context.policy), context.segment] = Ladder.of(context.policy, context.segment)
-        amounts = [i.balance if i.currency == data.home and i.exchange_rate is None  # (in the home currency already)
-                   else to_home(i.balance, i.exchange_rate or data.rates.get(i.currency), data.home) for i in items]
-        held_before = len(holds)
-        due = _due_invoices(data, context, ladder, items, amounts, plan_of, holds)
+        rungs = ladders.get((id(context.policy), context.segment))
+        if rungs is None:
+            rungs = ladders[id(context.policy), context.segment] = _Rungs(Ladder.of(context.policy, context.segment), {})
+        due, overdue = _due_invoices(data, context, rungs, items, plan_of, holds)
         if not due:
             continue
-        owed = list(zip(items, amounts))
-        if len(holds) > held_before:  # (some of its invoices are held: what they owe is not chased)
-            held_ids = {hold.invoice_id for hold in holds[held_before:]}
-            owed = [(item, amount) for item, amount in owed if item.invoice_id not in held_ids]
-        held = _balance_hold(data, context, owed, due)
+        held = _balance_hold(data, context, overdue, due)
         if held:
             holds.append(Hold(customer_id, None, held))
             continue
@@ -198,6 +191,14 @@ def build_plan(data: PlanInputs) -> Plan:
     return Plan(data.as_of, actions, holds, data.customers, data.home, data.items)
 
 
+class _Rungs(NamedTuple):
+    """A segment's ladder, and the step due (with its reason) by days past due on an invoice nothing has been
+    executed on and nothing arranged for: most invoices of a plan, which so cost a look-up each."""
+
+    ladder: Ladder
+    by_days: dict[int, tuple[DueStep | None, str]]
+
+
 def _customer_hold(context: CustomerContext, as_of: dt.date) -> str | None:
     if context.exclude:
         return "excluded from collections in the client's config"
@@ -206,20 +207,37 @@ def _customer_hold(context: CustomerContext, as_of: dt.date) -> str | None:
     return None
 
 
-def _due_invoices(data: PlanInputs, context: CustomerContext, ladder: Ladder, items: list[OpenItem],
-                  amounts: list[Decimal], plan_of: Mapping[str, PlanState], holds: list[Hold]) -> list[_Due]:
+def _due_invoices(data: PlanInputs, context: CustomerContext, rungs: _Rungs, items: list[OpenItem],
+                  plan_of: Mapping[str, PlanState], holds: list[Hold]) -> tuple[list[_Due], Decimal]:
+    """The customer's invoices a step is due on, and its overdue balance (home currency), both without the
+    invoices held (disputed, promised, on a plan): what they owe is not chased."""
     due: list[_Due] = []
+    overdue = Decimal(0)
     arranged = data.disputes or data.promises or plan_of  # (most ledgers have few: skip the look-ups)
-    for item, amount in zip(items, amounts):
+    as_of, home, executions = data.as_of, data.home, data.executions
+    for item in items:
+        amount = item.balance if item.currency == home and item.exchange_rate is None \
+            else to_home(item.balance, item.exchange_rate or data.rates.get(item.currency), home)
         state = plan_of.get(item.invoice_id) if arranged else None
         held = _invoice_hold(data, item, state) if arranged else None
         if held:
             holds.append(Hold(item.customer_id, item.invoice_id, held))
             continue
-        found = _step_for(data, context, ladder, item, amount, state)
-        if found is not None:
-            due.append(found)
-    return due
+        days = (as_of - item.due_date).days
+        if days > 0:
+            overdue += amount
+        if arranged or item.invoice_id in executions:
+            found = _step_for(data, context, rungs.ladder, item, amount, state)
+            if found is not None:
+                due.append(found)
+            continue
+        quick = rungs.by_days.get(days)
+        if quick is None:
+            step = due_step(context.policy, context.segment, item.due_date, (), as_of, rungs.ladder)
+            quick = rungs.by_days[days] = (step, "" if step is None else _why(step.days_past_due, step.repeat))
+        if quick[0] is not None:
+            due.append(_Due(item, quick[0], amount, quick[1]))
+    return due, overdue
 
 
 def _invoice_hold(data: PlanInputs, item: OpenItem, state: PlanState | None) -> str | None:
@@ -260,19 +278,17 @@ def _why(days_past_due: int, repeat: int) -> str:
     return when + (f", repeat {repeat} of the last step" if repeat else "")
 
 
-def _balance_hold(data: PlanInputs, context: CustomerContext, owed: list[tuple[OpenItem, Decimal]],
-                  due: list[_Due]) -> str | None:
-    """Why the customer is not chased at all, if so.  `owed`: its invoices and their home amounts, less those
-    held (disputed, promised, on a plan): credit that covers what would be chased holds the customer, even if
-    a disputed invoice is larger than the credit."""
+def _balance_hold(data: PlanInputs, context: CustomerContext, overdue_all: Decimal, due: list[_Due]) -> str | None:
+    """Why the customer is not chased at all, if so.  `overdue_all`: its overdue balance in the home currency,
+    less what is held (disputed, promised, on a plan): credit that covers what would be chased holds the
+    customer, even if a disputed invoice is larger than the credit."""
     overdue = chased_early = Decimal(0)
     for d in due:
         if d.due.days_past_due > 0:
             overdue += d.amount
         else:
             chased_early += d.amount
-    overdue_all = sum((amount for item, amount in owed if item.due_date < data.as_of), Decimal(0))
-    credit = data.credits.get(context.customer_id, Decimal(0))
+    credit = data.credits.get(context.customer_id, _NO_CREDIT)
     if overdue_all > 0 and credit >= overdue_all:
         return f"unapplied credit {credit:,} covers the overdue balance {overdue_all:,}"
     chased = overdue_all + chased_early
@@ -281,6 +297,9 @@ def _balance_hold(data: PlanInputs, context: CustomerContext, owed: list[tuple[O
     if chased < context.policy.min_balance and (overdue or chased):
         return f"balance chased {chased:,} is below the policy minimum {context.policy.min_balance:,}"
     return None
+
+
+_NO_CREDIT = Decimal(0)
 
 
 def _actions(data: PlanInputs, context: CustomerContext, due: list[_Due], order: Mapping[str, int]) -> list[Action]:

@@ -188,6 +188,29 @@ DELETE FROM cursors WHERE EXISTS (SELECT 1 FROM sync_runs WHERE host = 'xero')
 # step the invoice's age then reached.
 _V11 = "ALTER TABLE actions ADD COLUMN offset_days INTEGER"
 
+# Version 12: indexes for the reports' periods, so that each reads the range it needs instead of every record.
+# `invoices_issued`: the invoices issued in a period (sales, DSO), with what a sale needs (0.39 → 0.08 s for
+# five months of a million invoices).  `invoices_settled`: the invoices paid in full, by customer, with the
+# days each was paid after its due date (`paid_days_late`, kept with `paid_on` by the merge), so that each
+# customer's lateness is summed as the index is read, without sorting or date arithmetic (a segment's, a
+# plan's and a forecast's heaviest read).  `payments_received`: the payments of a period.  `invoices_paid`
+# now also covers the balance and the number, so that the invoices settled since an earlier day (owed then,
+# not now: `connector.engine.inputs.OPEN_AS_OF`) are read from it rather than looked up one by one.
+_V12 = """
+DROP INDEX invoices_paid;
+CREATE INDEX invoices_paid
+    ON invoices (paid_on, customer_id, due_date, issue_date, currency, exchange_rate, total, id, balance, number)
+    WHERE paid_on IS NOT NULL;
+ALTER TABLE invoices ADD COLUMN paid_days_late INTEGER;
+UPDATE invoices SET paid_days_late = CAST(julianday(paid_on) - julianday(due_date) AS INTEGER)
+    WHERE paid_on IS NOT NULL;
+CREATE INDEX invoices_issued ON invoices (issue_date, currency, exchange_rate, total, id, deleted_at, status)
+    WHERE deleted_at IS NULL AND status <> 'void';
+CREATE INDEX invoices_settled ON invoices (customer_id, paid_on, paid_days_late) WHERE paid_on IS NOT NULL;
+CREATE INDEX payments_received ON payments (date, kind, currency, exchange_rate, amount, id, deleted_at)
+    WHERE deleted_at IS NULL
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical records, cursors and sync runs", _script(_V1)),
     Migration(2, "customer credit limits", _script(_V2)),
@@ -200,4 +223,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "the credit notes' credit that payments use; hosts' own credit figures", _script(_V9)),
     Migration(10, "the dates of cash refunded out of credits", _script(_V10)),
     Migration(11, "the offset of each executed step", _script(_V11)),
+    Migration(12, "days paid late; indexes of invoices issued and settled, payments received", _script(_V12)),
 )

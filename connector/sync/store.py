@@ -35,6 +35,9 @@ _SOURCES = ("payments", "credit_notes")
 _STAGED_BALANCE = "CASE WHEN {s}status = 'void' THEN 0 ELSE {s}total - COALESCE(ap.applied, 0) END"
 _STAGED_PAID_ON = ("CASE WHEN {s}status = 'void' OR {s}total <= 0 THEN NULL "
                    "WHEN ap.applied >= {s}total THEN ap.last_date END")
+# Days from its due date to that day (negative: paid early), kept with it (schema version 12).
+_PAID_DAYS_LATE = "CAST(julianday({paid_on}) - julianday({s}due_date) AS INTEGER)"
+_STAGED_PAID_DAYS_LATE = _PAID_DAYS_LATE.replace("{paid_on}", _STAGED_PAID_ON)
 
 def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -288,7 +291,8 @@ class Store:
         """Finish a checked load from `load_staging`: each invoice's balance and paid-in-full day from its
         allocations, the indexes built, the cursors set.  Every record is new."""
         self.conn.execute(f"UPDATE main.invoices SET balance = {_STAGED_BALANCE.format(s='')}, "
-                          f"paid_on = {_STAGED_PAID_ON.format(s='')} "
+                          f"paid_on = {_STAGED_PAID_ON.format(s='')}, "
+                          f"paid_days_late = {_STAGED_PAID_DAYS_LATE.format(s='')} "
                           f"FROM {staging.applied()} ap WHERE ap.invoice_id = invoices.id")
         for statement in self._set_aside:
             self.conn.execute(statement)
@@ -360,8 +364,9 @@ class Store:
         conn = self.conn
         values, source = ", ".join(f"s.{c}" for c in cols), f"temp.stg_{entity} s"
         if applied:
-            cols = (*cols, "balance", "paid_on")
-            values += f", {_STAGED_BALANCE.format(s='s.')}, {_STAGED_PAID_ON.format(s='s.')}"
+            cols = (*cols, "balance", "paid_on", "paid_days_late")
+            values += (f", {_STAGED_BALANCE.format(s='s.')}, {_STAGED_PAID_ON.format(s='s.')}, "
+                       f"{_STAGED_PAID_DAYS_LATE.format(s='s.')}")
             source += f" LEFT JOIN {applied} ap ON ap.invoice_id = s.id"
         conn.execute(f"CREATE TEMP TABLE chg_{entity} (id TEXT PRIMARY KEY, is_new INTEGER)")
         same = " AND ".join(f"t.{c} IS s.{c}" for c in COLUMNS[entity][1:])
@@ -450,6 +455,8 @@ class Store:
                 WHEN balance <= 0 AND total > 0 AND status <> 'void' AND deleted_at IS NULL
                 THEN (SELECT MAX(a.date) FROM main.allocations a WHERE a.invoice_id = invoices.id) END
             WHERE {touched}""")
+        self.conn.execute(f"UPDATE main.invoices SET paid_days_late = {_PAID_DAYS_LATE.format(paid_on='paid_on', s='')} "
+                          f"WHERE {touched}")
 
     # -- reads ----------------------------------------------------------------------------------
 
