@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from connector.engine.inputs import LATE, OPEN_AS_OF, SETTLED, UNCONVERTED, Sale
+from connector.engine.inputs import LATE, OPEN_AS_OF, SETTLED_LATE, SETTLED_WITH, UNCONVERTED, Sale
 from connector.money import from_minor, to_home
 from connector.sync.store import Store
 
@@ -131,17 +131,35 @@ def received(store: Store, start: dt.date, end: dt.date, home: str, *, write_off
 
 
 def settled(store: Store, start: dt.date, end: dt.date, home: str) -> Settled:
-    """Invoices whose balance reached zero in the period by payments and ordinary credits (not write-offs)."""
-    rows = list(store.rows(f"""
-        WITH s AS MATERIALIZED (
-            SELECT id, currency, exchange_rate, total,
-                   CAST(julianday(settled) - julianday(issue_date) AS INTEGER) AS to_pay,
-                   MAX(0, CAST(julianday(settled) - julianday(due_date) AS INTEGER)) AS late
-            FROM ({SETTLED}))
-        {_summed("s", "COUNT(*), SUM(to_pay), SUM(late), SUM(late > 0), SUM(to_pay * total), SUM(total)")}""",
-                              {"start": start.isoformat(), "end": end.isoformat(), "home": home}))
-    rows = [row for row in rows if row[2]]  # (the home-currency row is there, empty, when nothing was settled)
-    weighted = tuple((c, Decimal(r) if r else None, from_minor(w, c)) for c, r, _, _, _, _, w, _ in rows)
-    totals = tuple((c, Decimal(r) if r else None, from_minor(t, c)) for c, r, _, _, _, _, _, t in rows)
-    return Settled(sum(r[2] for r in rows), sum(r[3] for r in rows), sum(r[4] for r in rows),
-                   sum(r[5] for r in rows), Amounts(weighted), Amounts(totals))
+    """Invoices whose balance reached zero in the period by payments and ordinary credits (not write-offs).
+
+    Summed as the `invoices_paid` index gives them: those paid in full in the period (home-currency ones summed
+    by SQLite, foreign ones one by one, each to be converted on its own), less the few written off among them,
+    plus the few settled in the period but paid more after it (`inputs.settlements` lists the same invoices)."""
+    to_pay = "CAST(julianday(settled) - julianday(issue_date) AS INTEGER)"
+    figures = f"{to_pay}, MAX(0, late), late > 0, {to_pay} * total, total"
+    paid = ("SELECT i.id, i.currency, i.exchange_rate, i.total, i.issue_date, i.paid_on AS settled, "
+            "i.paid_days_late AS late FROM invoices i INDEXED BY invoices_paid WHERE i.paid_on BETWEEN :start AND :end")
+    written_off = paid.replace("FROM invoices i INDEXED BY invoices_paid",
+                               "FROM written_off w CROSS JOIN invoices i ON i.rowid = w.r")
+    late = (f"SELECT id, currency, exchange_rate, total, issue_date, settled, "
+            f"CAST(julianday(settled) - julianday(due_date) AS INTEGER) AS late FROM ({SETTLED_LATE})")
+    one_by_one = f"currency, exchange_rate, iif({UNCONVERTED}, NULL, id), 1, {figures}"
+    rows = store.rows(f"""{SETTLED_WITH}
+        SELECT currency, exchange_rate, NULL, COUNT(*), SUM({to_pay}), SUM(MAX(0, late)), SUM(late > 0),
+               SUM({to_pay} * total), SUM(total), 1 FROM ({paid}) WHERE {UNCONVERTED}
+        UNION ALL SELECT {one_by_one}, 1 FROM ({paid}) WHERE NOT ({UNCONVERTED})
+        UNION ALL SELECT {one_by_one}, -1 FROM ({written_off})
+        UNION ALL SELECT {one_by_one}, 1 FROM ({late})""", {"start": start.isoformat(), "end": end.isoformat(),
+                                                            "home": home})
+    groups: dict[tuple[str, str | None, str | None], list[int]] = {}
+    for currency, rate, invoice, *sums, sign in rows:
+        if sums[0]:  # (the home-currency sums are there, empty, when nothing was settled)
+            had = groups.setdefault((currency, rate, invoice), [0] * 6)
+            groups[currency, rate, invoice] = [a + sign * b for a, b in zip(had, sums)]
+    kept = [((currency, Decimal(rate) if rate else None), sums) for (currency, rate, _), sums in groups.items()
+            if sums[0]]  # (a foreign invoice paid and written off in the period: no longer there)
+    return Settled(sum(s[0] for _, s in kept), sum(s[1] for _, s in kept), sum(s[2] for _, s in kept),
+                   sum(s[3] for _, s in kept),
+                   Amounts(tuple((c, r, from_minor(s[4], c)) for (c, r), s in kept)),
+                   Amounts(tuple((c, r, from_minor(s[5], c)) for (c, r), s in kept)))

@@ -262,7 +262,7 @@ def monthly_sales(store: Store, start: dt.date, end: dt.date) -> list[tuple[dt.d
 # (`PAID_BETWEEN`).  An invoice with allocations after :end has its `paid_on` after :end too, so the range
 # leaves it out; it may still have been settled by :end (allocations can cover more than the total), which is
 # worked out from its allocations up to :end (`SETTLED_LATE`).  Invoices with a bad-debt write-off are left out.
-_SETTLED_WITH = f"""
+SETTLED_WITH = f"""
     WITH {LATE.replace(":day", ":end")},
     written_off AS MATERIALIZED (
         SELECT i.rowid AS r, i.id FROM credit_notes n
@@ -284,7 +284,7 @@ SETTLED_LATE = """
       AND i.balance + late.amount <= 0  -- (owed nothing on :end: most had more to pay, and need no more look-ups)
       AND i.id NOT IN (SELECT id FROM written_off)
     GROUP BY i.id HAVING SUM(a.amount) >= i.total AND settled >= :start"""
-SETTLED = f"""{_SETTLED_WITH}
+SETTLED = f"""{SETTLED_WITH}
     SELECT i.id, i.customer_id, i.issue_date, i.due_date, i.paid_on AS settled, i.total, i.currency,
            i.exchange_rate
     FROM invoices i INDEXED BY invoices_paid WHERE {PAID_BETWEEN}
@@ -331,7 +331,7 @@ def lateness(store: Store, start: dt.date, end: dt.date, *, signed: bool = False
     taken away, and those settled in the window but paid more after it are summed apart and added.
     `days_from_due` only when `signed` (the forecast's; 0 otherwise)."""
     sums = f"COUNT(*), SUM(MAX(0, days)), SUM(days > 0), {'SUM(days)' if signed else 0}"
-    rows = store.rows(f"""{_SETTLED_WITH}
+    rows = store.rows(f"""{SETTLED_WITH}
         SELECT customer_id, 1, {sums} FROM (
             SELECT customer_id, paid_days_late AS days FROM invoices INDEXED BY invoices_settled
             WHERE paid_on IS NOT NULL AND paid_on BETWEEN :start AND :end)

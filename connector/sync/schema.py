@@ -194,15 +194,16 @@ _V11 = "ALTER TABLE actions ADD COLUMN offset_days INTEGER"
 # days each was paid after its due date (`paid_days_late`, kept with `paid_on` by the merge), so that each
 # customer's lateness is summed as the index is read, without sorting or date arithmetic (a segment's, a
 # plan's and a forecast's heaviest read).  `payments_received`: the payments of a period.  `invoices_paid`
-# now also covers the balance and the number, so that the invoices settled since an earlier day (owed then,
-# not now: `connector.engine.inputs.OPEN_AS_OF`) are read from it rather than looked up one by one.
+# now also covers the balance, the number and the days paid late, so that the invoices settled since an
+# earlier day (owed then, not now: `connector.engine.inputs.OPEN_AS_OF`) and those settled in a period (the
+# metrics') are read from it rather than looked up one by one.
 _V12 = """
 DROP INDEX invoices_paid;
-CREATE INDEX invoices_paid
-    ON invoices (paid_on, customer_id, due_date, issue_date, currency, exchange_rate, total, id, balance, number)
-    WHERE paid_on IS NOT NULL;
 ALTER TABLE invoices ADD COLUMN paid_days_late INTEGER;
 UPDATE invoices SET paid_days_late = CAST(julianday(paid_on) - julianday(due_date) AS INTEGER)
+    WHERE paid_on IS NOT NULL;
+CREATE INDEX invoices_paid ON invoices (paid_on, customer_id, due_date, issue_date, currency, exchange_rate, total, id,
+                                       balance, number, paid_days_late)
     WHERE paid_on IS NOT NULL;
 CREATE INDEX invoices_issued ON invoices (issue_date, currency, exchange_rate, total, id, deleted_at, status)
     WHERE deleted_at IS NULL AND status <> 'void';
