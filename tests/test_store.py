@@ -128,7 +128,7 @@ def test_a_store_from_before_paid_on_gets_each_invoices_paid_day_when_it_is_open
         assert expected == [("I1", "2026-01-09", 8), ("I2", None, None)]  # (due on the 1st: paid 8 days late)
     conn = sqlite3.connect(path)
     conn.executescript("DROP INDEX invoices_paid; DROP INDEX invoices_settled; DROP INDEX invoices_issued; "
-                       "DROP INDEX payments_received; ALTER TABLE invoices DROP COLUMN paid_days_late; "
+                       "ALTER TABLE invoices DROP COLUMN paid_days_late; "
                        "ALTER TABLE invoices DROP COLUMN paid_on; DELETE FROM schema_migrations WHERE version IN (5, 12)")
     conn.close()
     with Store(path) as store:

@@ -83,19 +83,21 @@ def sales_and_months(store: Store, start: dt.date, end: dt.date, home: str,
     month from `since` to `end` (as `inputs.monthly_sales`), from one read of the `invoices_issued` index.
 
     Home-currency sales come summed by day, in the index's own order (no sort; a few hundred rows); foreign
-    ones one by one, each to be converted on its own when it is in the period."""
+    ones one by one (numbered: the index leaves their ids out), each to be converted on its own when it is in
+    the period."""
     args = {"start": start.isoformat(), "end": end.isoformat(), "since": since.isoformat(), "home": home}
     issued = ("FROM invoices INDEXED BY invoices_issued WHERE deleted_at IS NULL AND status <> 'void' "
               "AND issue_date BETWEEN min(:start, :since) AND :end")
-    rows = store.rows(f"""SELECT issue_date, currency, exchange_rate, SUM(total), NULL {issued} AND {UNCONVERTED}
+    rows = store.rows(f"""SELECT issue_date, currency, exchange_rate, SUM(total), 0 {issued} AND {UNCONVERTED}
         GROUP BY issue_date, currency, exchange_rate
-        UNION ALL SELECT issue_date, currency, exchange_rate, total, id {issued} AND NOT ({UNCONVERTED})""", args)
+        UNION ALL SELECT issue_date, currency, exchange_rate, total, 1 {issued} AND NOT ({UNCONVERTED})""", args)
     first, recent = start.isoformat(), since.isoformat()
-    in_period: dict[tuple[str, str | None, str | None], int] = {}  # (currency, rate, foreign invoice id) → units
+    in_period: dict[tuple[str, str | None, int], int] = {}  # (currency, rate, foreign invoice's number) → units
     by_month: dict[tuple[str, str, str | None], int] = {}
-    for day, cur, rate, units, invoice in rows:
+    for n, (day, cur, rate, units, foreign) in enumerate(rows, 1):
         if day >= first:
-            in_period[cur, rate, invoice] = in_period.get((cur, rate, invoice), 0) + units
+            key = (cur, rate, n if foreign else 0)
+            in_period[key] = in_period.get(key, 0) + units
         if day >= recent:
             by_month[day[:7], cur, rate] = by_month.get((day[:7], cur, rate), 0) + units
     period = _grouped([(cur, rate, units) for (cur, rate, _), units in in_period.items()])
