@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from connector.engine.inputs import LATE, OPEN_AS_OF, SETTLED_LATE, SETTLED_WITH, UNCONVERTED, Sale
+from connector.engine.inputs import OPEN_AS_OF, SETTLED_LATE, SETTLED_WITH, UNCONVERTED, Sale
 from connector.money import from_minor, to_home
 from connector.sync.store import Store
 
@@ -70,7 +70,7 @@ def _summed(rows: str, sums: str) -> str:
 
 def receivables(store: Store, day: dt.date, home: str) -> tuple[Amounts, Amounts]:
     """(all open balances, the part not yet due) as of `day`, rebuilt as they stood then."""
-    rows = list(store.rows(f"""WITH {LATE}, open AS ({OPEN_AS_OF})
+    rows = list(store.rows(f"""WITH open AS ({OPEN_AS_OF})
         {_summed("open", "SUM(owed), SUM(iif(due_date >= :day, owed, 0))")}""",
                               {"day": day.isoformat(), "home": home}))
     return _grouped([(cur, rate, owed) for cur, rate, owed, _ in rows]), \

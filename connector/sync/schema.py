@@ -197,8 +197,11 @@ _V11 = "ALTER TABLE actions ADD COLUMN offset_days INTEGER"
 # an index of the payments by date, which saved the metrics 0.08 s, was not worth it.)  `invoices_paid`
 # now also covers the balance, the number and the days paid late, so that the invoices settled since an
 # earlier day (owed then, not now: `connector.engine.inputs.OPEN_AS_OF`) and those settled in a period (the
-# metrics') are read from it rather than looked up one by one.
+# metrics') are read from it rather than looked up one by one.  `allocations_invoice` covers the date and the
+# amount, so what was applied to an invoice after a day is one index range (`inputs.OPEN_NOW`).
 _V12 = """
+DROP INDEX allocations_invoice;
+CREATE INDEX allocations_invoice ON allocations (invoice_id, date, amount);
 DROP INDEX invoices_paid;
 ALTER TABLE invoices ADD COLUMN paid_days_late INTEGER;
 UPDATE invoices SET paid_days_late = CAST(julianday(paid_on) - julianday(due_date) AS INTEGER)
