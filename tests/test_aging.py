@@ -252,6 +252,18 @@ def test_balances_credits_and_settlements_as_of_each_day_equal_a_direct_computat
                         settled[i.id] = max(when for _, when in paid)
                 assert {s.invoice_id: s.settled for s in inputs.settlements(store, start, as_of)} == \
                     {key: when for key, when in settled.items() if when >= start}, (start, as_of)
+                # the customers' lateness and the metrics' settlements, summed in SQL from the same invoices
+                # (those paid in the period, less the written off, plus those settled though paid more later)
+                assert inputs.lateness(store, start, as_of, signed=True) == \
+                    inputs.lateness_of(inputs.settlements(store, start, as_of)), (start, as_of)
+                those = [(i, settled[i.id]) for i in invoices if i.id in settled and settled[i.id] >= start]
+                found = figures.settled(store, start, as_of, "GBP")
+                assert (found.count, found.days_to_pay, found.days_late, found.late) == (
+                    len(those), sum((on - i.issue_date).days for i, on in those),
+                    sum(max(0, (on - i.due_date).days) for i, on in those),
+                    sum(1 for i, on in those if on > i.due_date)), (start, as_of)
+                assert found.totals.home("GBP", {}) == sum((to_home(i.total, i.exchange_rate, "GBP")
+                                                            for i, _ in those), Decimal("0.00")), (start, as_of)
 
 
 def test_reports_pause_the_cyclic_collector_only_while_they_run(workspace: Workspace, tmp_path: Path,
