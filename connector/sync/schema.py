@@ -120,8 +120,9 @@ CREATE INDEX action_invoices_invoice ON action_invoices (invoice_id);
 """
 
 # Version 4: balances as they stood on an earlier date are today's balances with what was applied after
-# that date added back (`connector.engine.inputs.LATE`).  The first index finds those later
-# allocations without reading the others; the second, the few payments with cash still unapplied.
+# that date added back (`connector.engine.inputs.OPEN_NOW`).  The first index finds those later
+# allocations without reading the others (since version 12 the invoices' balances look them up by invoice;
+# the credits' still read them by date); the second, the few payments with cash still unapplied.
 _V4 = """
 CREATE INDEX allocations_date ON allocations (date, source, source_id, invoice_id, amount);
 CREATE INDEX payments_unapplied ON payments (customer_id, date) WHERE unapplied > 0 AND deleted_at IS NULL
