@@ -39,6 +39,7 @@ _STAGED_PAID_ON = ("CASE WHEN {s}status = 'void' OR {s}total <= 0 THEN NULL "
 _PAID_DAYS_LATE = "CAST(julianday({paid_on}) - julianday({s}due_date) AS INTEGER)"
 _STAGED_PAID_DAYS_LATE = _PAID_DAYS_LATE.replace("{paid_on}", _STAGED_PAID_ON)
 
+
 def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
