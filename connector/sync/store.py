@@ -439,7 +439,7 @@ class Store:
 
     def _rebalance(self, balanced: bool) -> None:
         """Recompute the balance of every invoice the merge touched: total less what is applied to it;
-        then the day it was paid in full, if it was.
+        then the day it was paid in full, if it was, and how many days after its due date.
 
         When the merge `balanced` the invoices it wrote, only the others are left to do.
         """
