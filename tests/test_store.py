@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from connector.engine import inputs
 from connector.errors import StoreError, SyncInProgress
 from connector.records import Allocation, CreditNote, Customer, Invoice, Payment, PaymentKind
 from connector.sync.lock import client_lock
@@ -133,6 +134,8 @@ def test_a_store_from_before_paid_on_gets_each_invoices_paid_day_when_it_is_open
     conn.close()
     with Store(path) as store:
         assert store.conn.execute("SELECT id, paid_on, paid_days_late FROM invoices ORDER BY id").fetchall() == expected
+        # (read through the indexes version 12 builds: one invoice settled, 8 days late)
+        assert inputs.lateness(store, D, dt.date(2026, 1, 31)) == {"C1": inputs.Lateness(1, 8, 1)}
 
 
 def test_a_first_merge_rebuilds_the_indexes_it_set_aside_and_the_planner_uses_them(tmp_path: Path) -> None:
