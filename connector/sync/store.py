@@ -451,13 +451,13 @@ class Store:
                 ELSE total - COALESCE((SELECT SUM(a.amount) FROM main.allocations a
                                        WHERE a.invoice_id = invoices.id), 0) END
             WHERE {touched}""")
+        paid_days_late = _PAID_DAYS_LATE.format(paid_on="paid", s="invoices.")
         self.conn.execute(f"""
-            UPDATE main.invoices SET paid_on = CASE
-                WHEN balance <= 0 AND total > 0 AND status <> 'void' AND deleted_at IS NULL
-                THEN (SELECT MAX(a.date) FROM main.allocations a WHERE a.invoice_id = invoices.id) END
-            WHERE {touched}""")
-        self.conn.execute(f"UPDATE main.invoices SET paid_days_late = {_PAID_DAYS_LATE.format(paid_on='paid_on', s='')} "
-                          f"WHERE {touched}")
+            UPDATE main.invoices SET (paid_on, paid_days_late) = (SELECT paid, {paid_days_late} FROM (SELECT CASE
+                WHEN invoices.balance <= 0 AND invoices.total > 0 AND invoices.status <> 'void'
+                     AND invoices.deleted_at IS NULL
+                THEN (SELECT MAX(a.date) FROM main.allocations a WHERE a.invoice_id = invoices.id) END AS paid))
+            WHERE {touched}""")  # (both at once: one pass over the invoices, each last allocation found once)
 
     # -- reads ----------------------------------------------------------------------------------
 
