@@ -139,14 +139,14 @@ def settled(store: Store, start: dt.date, end: dt.date, home: str) -> Settled:
     by SQLite, foreign ones one by one, each to be converted on its own), less the few written off among them,
     plus the few settled in the period but paid more after it (`inputs.settlements` lists the same invoices)."""
     to_pay = "CAST(julianday(settled) - julianday(issue_date) AS INTEGER)"
-    figures = f"{to_pay}, MAX(0, late), late > 0, {to_pay} * total, total"
+    its_figures = f"{to_pay}, MAX(0, late), late > 0, {to_pay} * total, total"
     paid = ("SELECT i.id, i.currency, i.exchange_rate, i.total, i.issue_date, i.paid_on AS settled, "
             "i.paid_days_late AS late FROM invoices i INDEXED BY invoices_paid WHERE i.paid_on BETWEEN :start AND :end")
     written_off = paid.replace("FROM invoices i INDEXED BY invoices_paid",
                                "FROM written_off w CROSS JOIN invoices i ON i.rowid = w.r")
     late = (f"SELECT id, currency, exchange_rate, total, issue_date, settled, "
             f"CAST(julianday(settled) - julianday(due_date) AS INTEGER) AS late FROM ({SETTLED_LATE})")
-    one_by_one = f"currency, exchange_rate, iif({UNCONVERTED}, NULL, id), 1, {figures}"
+    one_by_one = f"currency, exchange_rate, iif({UNCONVERTED}, NULL, id), 1, {its_figures}"
     rows = store.rows(f"""{SETTLED_WITH}
         SELECT currency, exchange_rate, NULL, COUNT(*), SUM({to_pay}), SUM(MAX(0, late)), SUM(late > 0),
                SUM({to_pay} * total), SUM(total), 1 FROM ({paid}) WHERE {UNCONVERTED}
