@@ -64,7 +64,17 @@ class Buckets:
         return (as_of - anchor).days
 
     def index_for(self, days: int) -> int:
-        return next((k for k, limit in enumerate(self.limits) if days <= limit), len(self.limits))
+        found = self._index_by_days.get(days)
+        if found is None:
+            found = self._index_by_days[days] = next(
+                (k for k, limit in enumerate(self.limits) if days <= limit), len(self.limits))
+        return found
+
+    @cached_property
+    def _index_by_days(self) -> dict[int, int]:
+        """(The bucket of each age met so far: an aging by invoice asks for a hundred thousand, of a few hundred
+        different ages.)"""
+        return {}
 
     def name_for(self, days: int) -> str:
         return self.names[self.index_for(days)]
