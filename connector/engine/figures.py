@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from connector.engine.inputs import OPEN_AS_OF, SETTLED_LATE, SETTLED_WITH, UNCONVERTED, Sale
+from connector.engine.inputs import (OPEN_AS_OF, SETTLED_LATE, SETTLED_WITH, UNCONVERTED, WRITTEN_OFF_INVOICES,
+                                    Sale)
 from connector.money import from_minor, to_home
 from connector.sync.store import Store
 
@@ -140,10 +141,9 @@ def settled(store: Store, start: dt.date, end: dt.date, home: str) -> Settled:
     plus the few settled in the period but paid more after it (`inputs.settlements` lists the same invoices)."""
     to_pay = "CAST(julianday(settled) - julianday(issue_date) AS INTEGER)"
     its_figures = f"{to_pay}, MAX(0, late), late > 0, {to_pay} * total, total"
-    paid = ("SELECT i.id, i.currency, i.exchange_rate, i.total, i.issue_date, i.paid_on AS settled, "
-            "i.paid_days_late AS late FROM invoices i INDEXED BY invoices_paid WHERE i.paid_on BETWEEN :start AND :end")
-    written_off = paid.replace("FROM invoices i INDEXED BY invoices_paid",
-                               "FROM written_off w CROSS JOIN invoices i ON i.rowid = w.r")
+    columns = "i.id, i.currency, i.exchange_rate, i.total, i.issue_date, i.paid_on AS settled, i.paid_days_late AS late"
+    paid = f"SELECT {columns} FROM invoices i INDEXED BY invoices_paid WHERE i.paid_on BETWEEN :start AND :end"
+    written_off = f"SELECT {columns} FROM {WRITTEN_OFF_INVOICES} WHERE i.paid_on BETWEEN :start AND :end"
     late = (f"SELECT id, currency, exchange_rate, total, issue_date, settled, "
             f"CAST(julianday(settled) - julianday(due_date) AS INTEGER) AS late FROM ({SETTLED_LATE})")
     one_by_one = f"currency, exchange_rate, iif({UNCONVERTED}, NULL, id), 1, {its_figures}"

@@ -283,6 +283,8 @@ SETTLED_WITH = """
         CROSS JOIN invoices i ON i.id = w.invoice_id
         WHERE p.credit_used IS NOT NULL AND p.deleted_at IS NULL AND n.reason = 'bad_debt' AND n.deleted_at IS NULL)"""
 PAID_BETWEEN = "i.paid_on BETWEEN :start AND :end AND i.rowid NOT IN (SELECT r FROM written_off)"
+# The written-off invoices themselves (as `i`), for sums that take them away rather than test every invoice.
+WRITTEN_OFF_INVOICES = "written_off w CROSS JOIN invoices i ON i.rowid = w.r"
 SETTLED_LATE = f"""
     SELECT i.id, i.customer_id, i.issue_date, i.due_date, MAX(a.date) AS settled, i.total, i.currency,
            i.exchange_rate
@@ -346,7 +348,7 @@ def lateness(store: Store, start: dt.date, end: dt.date, *, signed: bool = False
         GROUP BY customer_id
         UNION ALL
         SELECT customer_id, -1, {sums} FROM (
-            SELECT i.customer_id, i.paid_days_late AS days FROM written_off w CROSS JOIN invoices i ON i.rowid = w.r
+            SELECT i.customer_id, i.paid_days_late AS days FROM {WRITTEN_OFF_INVOICES}
             WHERE i.paid_on BETWEEN :start AND :end)
         GROUP BY customer_id
         UNION ALL
