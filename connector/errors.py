@@ -60,7 +60,11 @@ class Problem:
 
 
 class InvalidLedgerData(ConnectorError):
-    """The ledger's data failed validation: nothing was written; fix the rows listed and sync again."""
+    """The ledger's data failed validation: nothing was written; fix the rows listed and sync again.
+
+    The message tells each reason once per file and column, with the lines it applies to: a wrong home
+    currency or date format fails every row alike, and a hundred copies of one line would hide the rest.
+    """
 
     exit_status = 2
     shown = 20
@@ -68,16 +72,45 @@ class InvalidLedgerData(ConnectorError):
     def __init__(self, problems: list[Problem], truncated: bool = False) -> None:
         self.problems = problems
         self.truncated = truncated
-        lines = [str(p) for p in problems[: self.shown]]
-        more = len(problems) - len(lines)
-        if more > 0 or truncated:
-            lines.append(f"... and {'more' if truncated else more} more problem(s)")
+        groups = _grouped(problems)
+        lines = [_told(place, reason, numbers) for (place, reason), numbers in list(groups.items())[: self.shown]]
+        more = len(groups) - len(lines)
+        if more > 0:
+            lines.append(f"... and {more} more kind(s) of problem")
+        if truncated:
+            lines.append(f"... checking stopped after {len(problems)} problems: fix these and sync again to see the rest")
         count = f"{len(problems)}{'+' if truncated else ''}"
         super().__init__(f"{count} problem(s) in the ledger data; the store was not changed:\n  " + "\n  ".join(lines))
 
     def __reduce__(self) -> tuple[type[InvalidLedgerData], tuple[list[Problem], bool]]:
         """Pickled whole, so that a reader in a worker process can hand it to the parent."""
         return type(self), (self.problems, self.truncated)
+
+
+def _grouped(problems: list[Problem]) -> dict[tuple[tuple[str, str | None], str], list[int | None]]:
+    """The problems' lines by file and column and reason, in the order each was first met."""
+    groups: dict[tuple[tuple[str, str | None], str], list[int | None]] = {}
+    for problem in problems:
+        groups.setdefault(((problem.file, problem.column), problem.reason), []).append(problem.line)
+    return groups
+
+
+def _told(place: tuple[str, str | None], reason: str, numbers: list[int | None]) -> str:
+    """One reason, with where: `invoices.csv, lines 2-21, 23 (21 lines), column exchange_rate: ...`."""
+    file, column = place
+    lines = sorted({n for n in numbers if n is not None})
+    if len(lines) <= 1:
+        where = file + (f", line {lines[0]}" if lines else "")
+    else:
+        runs: list[list[int]] = []
+        for n in lines:
+            if runs and n == runs[-1][-1] + 1:
+                runs[-1].append(n)
+            else:
+                runs.append([n])
+        told = [f"{r[0]}" if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs[:6]]
+        where = f"{file}, lines {', '.join(told)}{', ...' if len(runs) > 6 else ''} ({len(lines)} lines)"
+    return f"{where}{f', column {column}' if column else ''}: {reason}"
 
 
 class SyncInProgress(ConnectorError):

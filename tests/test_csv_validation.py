@@ -207,3 +207,36 @@ def test_a_refused_payments_refunds_are_not_reported_as_refunding_nothing(loaded
     result = cli(workspace, "sync", "acme")
     assert result.exit_code == 2 and "'-30.00' must be more than zero" in result.output
     assert "no payment" not in result.output and "1 problem(s)" in result.output
+
+
+def test_one_reason_failing_many_rows_is_told_once_with_its_lines(workspace: Workspace, tmp_path: Path) -> None:
+    """A consultant who set the wrong home currency sees one line naming the cause and the rows, not a hundred
+    copies of it that hide the other problems; checking stops at a hundred problems, and says so."""
+    ledger = tmp_path / "ledger"
+    rows = "".join(f"I{n},C2,2026-02-01,2026-03-03,80.00,{n},EUR,\n" for n in range(1, 131))
+    write_ledger(ledger, {**GOOD, "invoices.csv": GOOD["invoices.csv"].splitlines(keepends=True)[0] + rows
+                          + "I999,C1,2026-02-01,2026-02-30,5.00,999,,\n",
+                          "payments.csv": GOOD["payments.csv"].splitlines(keepends=True)[0],
+                          "credit_notes.csv": GOOD["credit_notes.csv"].splitlines(keepends=True)[0]})
+    assert cli(workspace, "init", "acme", "--host", "csv", "--path", str(ledger), "--currency", "GBP").exit_code == 0
+
+    result = cli(workspace, "sync", "acme")
+
+    assert result.exit_code == 2
+    assert ("invoices.csv, lines 2-101 (100 lines), column exchange_rate: required for amounts in EUR "
+            "(home currency GBP, from the client's config: is that right?)") in " ".join(result.output.split())
+    assert "checking stopped after 100 problems" in result.output
+    assert result.output.count("exchange_rate") == 1
+
+    # Under the cap, each kind of problem is told once, its lines as ranges; a single one as before.
+    header = GOOD["invoices.csv"].splitlines(keepends=True)[0]
+    write_ledger(ledger, {"invoices.csv": header + "I1,C2,2026-02-01,2026-03-03,80.00,1,EUR,\n"
+                          "I2,C2,2026-02-01,2026-03-03,80.00,2,EUR,\n"
+                          "I3,C2,2026-02-01,2026-03-03,80.00,3,EUR,0.86\n"
+                          "I4,C2,2026-02-01,2026-03-03,80.00,4,EUR,\n"
+                          "I5,C1,2026-02-01,2026-02-30,5.00,5,,\n"})
+    result = cli(workspace, "sync", "acme")
+    told = " ".join(result.output.split())
+    assert result.exit_code == 2 and "4 problem(s)" in told and "checking stopped" not in told
+    assert "invoices.csv, lines 2-3, 5 (3 lines), column exchange_rate" in told
+    assert "invoices.csv, line 6, column due_date: '2026-02-30' is an impossible date" in told

@@ -149,7 +149,8 @@ class _Row:
         value = self.text("exchange_rate")
         if value is None:
             if currency != home and required:
-                self.fail("exchange_rate", f"required for amounts in {currency} (home currency {home})")
+                self.fail("exchange_rate", f"required for amounts in {currency} (home currency {home}, "
+                                            "from the client's config: is that right?)")
                 return False
             return None
         try:
