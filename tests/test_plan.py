@@ -193,6 +193,12 @@ def test_a_segment_brings_steps_earlier_but_never_across_the_due_date(co: Compan
     assert steps(plan) == {("OLD",): "final", ("SOON", "TODAY"): "courtesy", ("LATE",): "follow_up"}
     # the call (offset 14) comes 7 days earlier: on day 7, not 14
     assert steps(co.plan(days(6)))[("LATE",)] == "call"
+    # and the reason says so: "(offset 14): 7 days past due" would read as a mistake
+    why = {a.invoice_ids: a.reason for a in co.plan(days(6)).actions}
+    assert "'call' (offset 14, moved to 7 for problem customers): 7 days past due" in why[("LATE",)]
+    courtesy = next(a.reason for a in plan.actions if a.step == "courtesy")
+    assert "'courtesy' (offset -5, moved to -12 for problem customers): due today; 3 days before due" \
+        in courtesy, courtesy
 
 
 def test_one_step_per_run_spacing_follows_the_offsets(co: Company) -> None:

@@ -22,10 +22,10 @@ from functools import cached_property, lru_cache
 from operator import attrgetter
 from typing import NamedTuple
 
-from connector.config.models import Policy
+from connector.config.models import Policy, Step
 from connector.engine.arrangements import PlanState
 from connector.engine.inputs import OpenItem
-from connector.engine.policy import DueStep, Execution, Ladder, due_step
+from connector.engine.policy import DueStep, Execution, Ladder, due_step, reached_at
 from connector.engine.schedule import schedule
 from connector.money import to_home
 
@@ -274,8 +274,19 @@ def _step_for(data: PlanInputs, context: CustomerContext, ladder: Ladder, item: 
 
 @lru_cache(maxsize=4096)
 def _why(days_past_due: int, repeat: int) -> str:
-    when = f"{-days_past_due} days before due" if days_past_due < 0 else f"{days_past_due} days past due"
+    when = f"{-days_past_due} days before due" if days_past_due < 0 else f"{days_past_due} days past due" \
+        if days_past_due else "due today"
     return when + (f", repeat {repeat} of the last step" if repeat else "")
+
+
+def _offset(policy: Policy, segment: str, step: Step) -> str:
+    """The step's offset, and where its customer's segment moves it: "follow_up_2 (offset 14): 9 days past
+    due" read as a mistake for a problem account whose steps come 7 days earlier."""
+    shift = policy.segments[segment].shift_days if segment in policy.segments else 0
+    at = reached_at(step, shift)
+    if at == step.offset_days:
+        return f"offset {step.offset_days}"
+    return f"offset {step.offset_days}, moved to {at} for {segment.replace('_', ' ')} customers"
 
 
 def _balance_hold(data: PlanInputs, context: CustomerContext, overdue_all: Decimal, due: list[_Due]) -> str | None:
@@ -330,7 +341,7 @@ def _actions(data: PlanInputs, context: CustomerContext, due: list[_Due], order:
                                  is_contact=is_contact)
         if is_contact:
             contacts.append(due_at)
-        text = f"{len(ids)} invoice(s) at step '{step.name}' (offset {step.offset_days}): {reasons}"
+        text = f"{len(ids)} invoice(s) at step '{step.name}' ({_offset(policy, context.segment, step)}): {reasons}"
         actions.append(Action(action_key(data.client, context.customer_id, step.name, ids, repeat),
                               context.customer_id, ids, step.action, step.name, step.channel, due_at,
                               "; ".join([text, *moved]) if moved else text, amount, repeat, step.template,
