@@ -160,6 +160,18 @@ def test_consolidation_one_action_per_customer_per_step(co: Company) -> None:
     assert steps(co.plan(WED)) == {("I1",): "overdue", ("I2",): "overdue", ("I3",): "follow_up"}
 
 
+def test_a_message_for_many_invoices_gives_their_ages_as_a_range(co: Company) -> None:
+    """Fifteen ages in one line hide what a collector needs; two are read easily; a promise not kept stays."""
+    for n, age in enumerate((95, 120, 400, 210)):
+        co.invoice(f"I{n}", days(-age))
+    co.invoice("TWO", days(-8)).invoice("TOO", days(-9)).pay("PART", days(-80), "10.00", "I1").sync()
+    assert cli(co.workspace, "promise", "co", "I1", "--date", "2026-06-01", "--as-of", "2026-05-20").exit_code == 0
+    why = {a.invoice_ids: a.reason for a in co.plan(WED).actions}
+    assert why[("I0", "I1", "I2", "I3")].startswith("4 invoice(s) at step 'final' (offset 30): 95 to 400 days past "
+                                                   "due; 120 days past due, promised to pay by 2026-06-01; GBP "), why
+    assert why[("TOO", "TWO")].endswith("(offset 7): 9 days past due; 8 days past due"), why
+
+
 def test_catch_up_jumps_to_the_step_the_age_calls_for_one_step_per_run_does_not(co: Company) -> None:
     co.invoice("I1", days(-20)).sync()
     assert steps(co.plan(WED)) == {("I1",): "call"}  # courtesy, overdue, follow_up skipped

@@ -279,6 +279,25 @@ def _why(days_past_due: int, repeat: int) -> str:
     return when + (f", repeat {repeat} of the last step" if repeat else "")
 
 
+def _reasons(members: list[_Due]) -> str:
+    """Why each invoice of one message is at its step: the ages of three or more told as their range (the message's
+    text names how many) (a
+    customer's agency referral of 15 invoices read as 15 ages), the other reasons (a repeat, a promise not
+    kept, a missed installment) each as they are."""
+    plain = [m.due.days_past_due for m in members if not m.due.repeat and m.reason == _why(m.due.days_past_due, 0)]
+    if len(plain) < 3:
+        return "; ".join(dict.fromkeys(m.reason for m in members))
+    low, high = min(plain), max(plain)
+    if low > 0:
+        ages = f"{low} to {high} days past due"
+    elif high < 0:
+        ages = f"{-high} to {-low} days before due"
+    else:
+        ages = f"from {_why(low, 0)} to {_why(high, 0)}"
+    others = [m.reason for m in members if m.due.repeat or m.reason != _why(m.due.days_past_due, 0)]
+    return "; ".join([ages, *dict.fromkeys(others)])
+
+
 def _offset(policy: Policy, segment: str, step: Step) -> str:
     """The step's offset, and where its customer's segment moves it: "follow_up_2 (offset 14): 9 days past
     due" read as a mistake for a problem account whose steps come 7 days earlier."""
@@ -334,7 +353,7 @@ def _actions(data: PlanInputs, context: CustomerContext, due: list[_Due], order:
         else:
             repeat = max(m.due.repeat for m in members)
             ids = tuple(sorted(m.item.invoice_id for m in members))
-            reasons = "; ".join(dict.fromkeys(m.reason for m in members))
+            reasons = _reasons(members)
             amount = sum((m.amount for m in members), Decimal(0))
         is_contact = step.action in CONTACT_KINDS and step.channel != "none" or step.action == "call"
         due_at, moved = schedule(policy.contact, policy.send_time, data.as_of, context.timezone, contacts,
