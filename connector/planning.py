@@ -71,8 +71,8 @@ def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: Col
         rate = credit.exchange_rate if credit.currency == config.home_currency or credit.exchange_rate \
             else rates.get(credit.currency)
         credits[credit.customer_id] += to_home(credit.amount, rate, config.home_currency)
-    executions = {i: [Execution(step, on, offset) for step, on, offset in runs if on <= day]
-                  for i, runs in state.executions().items()}
+    make = Execution._make
+    executions = {i: [make(run) for run in runs] for i, runs in state.executions(day).items()}
     policies = CustomerPolicies(workspace, config)
     plans = plan_states(store, state, day, items, policies)
     disputes = state.open_disputes()
@@ -87,8 +87,13 @@ def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: Col
             exclude=bool(own and own.exclude), pause_until=own.pause_until if own else None)
     return PlanInputs(
         client=config.key, as_of=day, home=config.home_currency, items=items, customers=customers,
-        executions=executions, contacts=state.contacts(), credits=credits, disputes=disputes,
+        executions=executions, contacts=state.contacts(day - CONTACTS_REACH), credits=credits, disputes=disputes,
         promises=state.promises(), plans=plans, rates=rates)
+
+
+# How far back a contact can share 7 days with an action of the day: a week, and the day the customer's time
+# zone puts the day's UTC send time in (`engine.schedule`: windows that hold the action).
+CONTACTS_REACH = dt.timedelta(days=8)
 
 
 def config_warnings(config: ClientConfig, store: Store) -> list[str]:

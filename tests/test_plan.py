@@ -681,3 +681,26 @@ def test_a_policy_of_pre_due_steps_alone_repeats_nothing_once_the_invoice_is_pas
     sent = [Execution("courtesy", WED - dt.timedelta(days=10), -5)]
     assert due_step(policy, "new", days(3), sent, WED).repeat == 1  # (due in 3 days: reminded again)
     assert due_step(policy, "new", days(-3), sent, WED) is None  # (3 days past due: "falls due soon" no more)
+
+
+def test_steps_run_on_an_invoice_paid_since_still_count_in_a_plan_for_an_earlier_day(co: Company) -> None:
+    """A plan reads the steps run on the invoices open on its day only (a client chased for a year has run a
+    million); an invoice paid after that day was open on it, and its steps count."""
+    co.invoice("I1", days(-3)).invoice("I2", days(-3)).sync()
+    assert steps(co.plan(WED, record=True)) == {("I1", "I2"): "overdue"}
+    co.pay("P1", days(2), "100.00", "I1").sync()
+    assert steps(co.plan(days(1))) == {}  # I1 owed on day 1, and had its reminder: nothing new for either
+    assert steps(co.plan(days(4))) == {("I2",): "follow_up"}  # I1 is paid by day 4
+
+
+def test_invoices_of_one_age_chased_on_different_days_are_spaced_each_by_its_own(co: Company) -> None:
+    """Two invoices due the same day, the second's reminder later (held by a dispute meanwhile): each waits
+    its own spacing (a plan works a step out once for invoices with the same history, by the runs' ages)."""
+    co.policy["escalation"] = "one_step_per_run"
+    co.invoice("I1", days(-1)).invoice("I2", days(-1)).sync()
+    assert cli(co.workspace, "dispute", "co", "I2", "--open", "wrong price").exit_code == 0
+    assert steps(co.plan(WED, record=True)) == {("I1",): "overdue"}
+    assert cli(co.workspace, "dispute", "co", "I2", "--resolve", "price agreed").exit_code == 0
+    assert steps(co.plan(days(3), record=True)) == {("I2",): "overdue"}
+    assert steps(co.plan(days(6))) == {("I1",): "follow_up"}  # I2's comes no sooner than day 3 + (7 − 1)
+    assert steps(co.plan(days(9))) == {("I1", "I2"): "follow_up"}

@@ -215,6 +215,18 @@ CREATE INDEX invoices_issued ON invoices (issue_date, currency, exchange_rate, t
 CREATE INDEX invoices_settled ON invoices (customer_id, paid_on, paid_days_late) WHERE paid_on IS NOT NULL
 """
 
+# The executed actions that contacted the customer (as `engine.plan.CONTACT_KINDS` tells them apart): the
+# contacts the plan's cap counts.  The same text in the index and the query, so that SQLite uses the index.
+CONTACTS = "kind IN ('reminder', 'statement', 'final_demand', 'call') AND (channel <> 'none' OR kind = 'call')"
+
+# Version 13: executed actions by the day they were planned for and by the day they ran.  A client chased
+# daily for a year keeps a million and more; a plan needs only the contacts of the last week or so (the cap),
+# and `plan --record` only the latest day one ran (0.4 s and 0.15 s each, read from the whole table).
+_V13 = f"""
+CREATE INDEX actions_contacts ON actions (due_at, customer_id) WHERE {CONTACTS};
+CREATE INDEX actions_executed ON actions (executed_on)
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical records, cursors and sync runs", _script(_V1)),
     Migration(2, "customer credit limits", _script(_V2)),
@@ -228,4 +240,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "the dates of cash refunded out of credits", _script(_V10)),
     Migration(11, "the offset of each executed step", _script(_V11)),
     Migration(12, "days paid late; indexes of invoices issued and settled", _script(_V12)),
+    Migration(13, "indexes of executed actions by due time and by day", _script(_V13)),
 )

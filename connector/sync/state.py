@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from connector.errors import UsageError
 from connector.money import MoneyError, from_minor, to_minor
+from connector.sync.schema import CONTACTS
 from connector.sync.store import Store, utc_now
 
 
@@ -201,22 +202,34 @@ class CollectionsState:
         (on,) = self.conn.execute("SELECT MAX(executed_on) FROM actions").fetchone()
         return dt.date.fromisoformat(on) if on else None
 
-    def executions(self) -> dict[str, list[tuple[str, dt.date, int | None]]]:
-        """(step, date, the step's offset then: None if recorded before schema 11) executed per invoice,
-        oldest first."""
+    def executions(self, through: dt.date) -> dict[str, list[tuple[str, dt.date, int | None]]]:
+        """(step, date, the step's offset then: None if recorded before schema 11) executed by `through` on
+        each invoice that may have been open on that day, oldest first.
+
+        Only those invoices: the steps run on invoices paid since grow by thousands a day for as long as a
+        client is chased, and no plan needs them.  An invoice open on a day is open now or was settled after
+        it (`paid_on`, through the partial indexes).
+        """
         result: dict[str, list[tuple[str, dt.date, int | None]]] = {}
+        dates: dict[str, dt.date] = {}
         for invoice, step, on, offset in self.conn.execute(
                 "SELECT ai.invoice_id, a.step, a.executed_on, a.offset_days FROM action_invoices ai "
-                "JOIN actions a ON a.key = ai.key ORDER BY a.executed_on, a.recorded_at"):
-            result.setdefault(invoice, []).append((step, dt.date.fromisoformat(on), offset))
+                "JOIN actions a ON a.key = ai.key "
+                "WHERE a.executed_on <= :day AND ai.invoice_id IN ("
+                "  SELECT id FROM invoices WHERE balance <> 0 AND deleted_at IS NULL"
+                "  UNION ALL SELECT id FROM invoices WHERE paid_on > :day) "
+                "ORDER BY a.executed_on, a.recorded_at", {"day": through.isoformat()}):
+            day = dates.get(on) or dates.setdefault(on, dt.date.fromisoformat(on))
+            result.setdefault(invoice, []).append((step, day, offset))
         return result
 
-    def contacts(self) -> dict[str, list[dt.datetime]]:
-        """When each customer was contacted (the planned instants of executed contact actions)."""
+    def contacts(self, since: dt.date) -> dict[str, list[dt.datetime]]:
+        """When each customer was contacted from `since` on (the planned instants of executed contact actions,
+        including those planned after the day: a plan may defer them)."""
         result: dict[str, list[dt.datetime]] = {}
         for customer, due_at in self.conn.execute(
-                "SELECT customer_id, due_at FROM actions WHERE kind IN ('reminder', 'statement', 'final_demand', 'call') "
-                "AND (channel <> 'none' OR kind = 'call')"):
+                f"SELECT customer_id, due_at FROM actions WHERE {CONTACTS} AND due_at >= :since",
+                {"since": since.isoformat()}):
             result.setdefault(customer, []).append(dt.datetime.fromisoformat(due_at))
         return result
 
