@@ -704,3 +704,29 @@ def test_invoices_of_one_age_chased_on_different_days_are_spaced_each_by_its_own
     assert steps(co.plan(days(3), record=True)) == {("I2",): "overdue"}
     assert steps(co.plan(days(6))) == {("I1",): "follow_up"}  # I2's comes no sooner than day 3 + (7 − 1)
     assert steps(co.plan(days(9))) == {("I1", "I2"): "follow_up"}
+
+
+def test_the_log_shows_a_period_and_a_customer_when_asked(co: Company) -> None:
+    """A client chased daily has a long trail: an accountant asks for last week's, or one customer's."""
+    co.invoice("I1", days(-3)).invoice("I2", days(-3), customer="C2").invoice("I3", days(6), customer="C2").sync()
+    co.plan(WED, record=True)
+    co.plan(days(4), record=True)
+    assert cli(co.workspace, "dispute", "co", "I2", "--open", "wrong price").exit_code == 0  # (recorded now)
+
+    def trail(*args: str) -> tuple[list[tuple[str, str, str]], list[str]]:
+        result = cli(co.workspace, "log", "co", "--json", *args)
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        return ([(a["executed_on"], a["customer_id"], a["step"]) for a in data["actions"]],
+                [c["event"] for c in data["arrangements"]])
+
+    assert trail() == ([("2026-07-01", "C1", "overdue"), ("2026-07-01", "C2", "overdue"), ("2026-07-05", "C1", "follow_up"),
+                        ("2026-07-05", "C2", "courtesy"), ("2026-07-05", "C2", "follow_up")], ["dispute opened"])
+    assert trail("--to", "2026-07-01") == ([("2026-07-01", "C1", "overdue"), ("2026-07-01", "C2", "overdue")], [])
+    assert trail("--from", "2026-07-02", "--customer", "C2") == (
+        [("2026-07-05", "C2", "courtesy"), ("2026-07-05", "C2", "follow_up")], ["dispute opened"])
+    assert trail("--customer", "C1")[1] == []
+    unknown = cli(co.workspace, "log", "co", "--customer", "C9")
+    assert unknown.exit_code == 2 and "no customer with the id 'C9'" in unknown.output
+    backwards = cli(co.workspace, "log", "co", "--from", "2026-07-05", "--to", "2026-07-01")
+    assert backwards.exit_code == 2 and "--from 2026-07-05 is after --to 2026-07-01" in backwards.output

@@ -145,11 +145,15 @@ def _installment(text: str) -> tuple[dt.date, Decimal]:
 
 @app.command()
 def log(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The client.")],
+        start: Annotated[str | None, typer.Option("--from", help="First day to show (YYYY-MM-DD).")] = None,
+        end: Annotated[str | None, typer.Option("--to", help="Last day to show (YYYY-MM-DD).")] = None,
+        customer: Annotated[str | None, typer.Option("--customer", help="Only this customer (its id).")] = None,
         as_json: JsonOption = False,
         as_csv: Annotated[bool, typer.Option("--csv", help="Print one CSV of both, oldest first.")] = False) -> None:
     """The audit trail: executed actions, and every change to disputes, promises and payment plans, with who
     made it and when."""
-    rows, changes = guard(lambda: planning.log(workspace_of(ctx), client))
+    rows, changes = guard(lambda: planning.log(workspace_of(ctx), client, start=parse_date(start), end=parse_date(end),
+                                               customer=customer))
     if as_json:
         print_json({"actions": rows, "arrangements": changes})
         return

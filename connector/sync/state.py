@@ -233,26 +233,34 @@ class CollectionsState:
             result.setdefault(customer, []).append(dt.datetime.fromisoformat(due_at))
         return result
 
-    def log(self) -> list[dict[str, object]]:
-        """The executed actions, oldest first, with the customer's name and the invoices' ids and numbers as
-        lists in id order (an invoice without a number, or no longer in the store, shows its id)."""
+    def log(self, start: dt.date | None = None, end: dt.date | None = None,
+            customer_id: str | None = None) -> list[dict[str, object]]:
+        """The executed actions (executed from `start` through `end`, of one customer, when given), oldest
+        first, with the customer's name and the invoices' ids and numbers as lists in id order (an invoice
+        without a number, or no longer in the store, shows its id)."""
         rows = list(self.store.db.query(
             "SELECT a.*, c.name AS customer_name, json_group_array(json_array(ai.invoice_id, "
             "COALESCE(i.number, ai.invoice_id))) AS invoices FROM actions a "
             "LEFT JOIN customers c ON c.id = a.customer_id "
             "LEFT JOIN action_invoices ai ON ai.key = a.key LEFT JOIN invoices i ON i.id = ai.invoice_id "
-            "GROUP BY a.key ORDER BY a.executed_on, a.recorded_at, a.due_at, c.name, a.customer_id, a.step"))
+            "WHERE a.executed_on >= :start AND a.executed_on <= :end AND (:customer IS NULL OR a.customer_id = :customer) "
+            "GROUP BY a.key ORDER BY a.executed_on, a.recorded_at, a.due_at, c.name, a.customer_id, a.step",
+            {"start": str(start or dt.date.min), "end": str(end or dt.date.max), "customer": customer_id}))
         for row in rows:
             invoices = sorted(pair for pair in json.loads(str(row.pop("invoices"))) if pair[0] is not None)
             row["invoice_ids"] = [key for key, _ in invoices]
             row["invoice_numbers"] = [number for _, number in invoices]
         return rows
 
-    def arrangements(self) -> list[dict[str, object]]:
+    def arrangements(self, start: dt.date | None = None, end: dt.date | None = None,
+                     customer_id: str | None = None) -> list[dict[str, object]]:
         """Every dispute opened or resolved, promise recorded and payment plan created, cancelled, breached or
-        completed, oldest first, with who did it (the audit trail of what holds invoices out of the plan)."""
+        completed (on a day from `start` through `end` (UTC), of one customer, when given), oldest first, with
+        who did it (the audit trail of what holds invoices out of the plan)."""
+        first, last = str(start or dt.date.min), str(end or dt.date.max)
         rows = [(at, by, event, sorted(json.loads(invoices)), detail)
-                for at, by, event, invoices, detail in self.conn.execute(_ARRANGEMENTS)]
+                for at, by, event, invoices, detail in self.conn.execute(_ARRANGEMENTS)
+                if first <= str(at)[:10] <= last]
         wanted = json.dumps(sorted({i for row in rows for i in row[3]}))
         invoices = {key: (number, customer, name) for key, number, customer, name in self.conn.execute(
             "SELECT i.id, COALESCE(i.number, i.id), i.customer_id, c.name FROM invoices i "
@@ -260,6 +268,8 @@ class CollectionsState:
         events = []
         for at, by, event, ids, detail in rows:
             _, customer, name = invoices.get(ids[0], (None, None, None)) if ids else (None, None, None)
+            if customer_id is not None and customer != customer_id:
+                continue
             events.append({"at": at, "by": by, "event": event, "customer_id": customer, "customer_name": name,
                            "invoice_ids": ids, "invoice_numbers": [invoices.get(i, (i,))[0] for i in ids],
                            "detail": detail})
