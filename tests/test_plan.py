@@ -730,3 +730,15 @@ def test_the_log_shows_a_period_and_a_customer_when_asked(co: Company) -> None:
     assert unknown.exit_code == 2 and "no customer with the id 'C9'" in unknown.output
     backwards = cli(co.workspace, "log", "co", "--from", "2026-07-05", "--to", "2026-07-01")
     assert backwards.exit_code == 2 and "--from 2026-07-05 is after --to 2026-07-01" in backwards.output
+
+
+def test_the_plans_text_gives_one_row_per_hold_reason_with_its_invoices(co: Company) -> None:
+    """A payment plan over a dozen invoices is one hold to a collector, not a dozen rows."""
+    co.invoice("I1", days(-10)).invoice("I2", days(-9)).invoice("I3", days(-8)).sync()
+    assert cli(co.workspace, "dispute", "co", "I3", "--open", "wrong price").exit_code == 0
+    assert cli(co.workspace, "payment-plan", "co", "C1", "--installment", "2026-07-15=200.00",
+               "--as-of", "2026-06-30").exit_code == 0
+    text = cli(co.workspace, "plan", "co", "--as-of", str(WED)).stdout
+    rows = text[text.index("held because"):].splitlines()[1:]
+    assert [" ".join(row.split()) for row in rows] == [
+        "Customer C1 No. I1, No. I2 on payment plan #1", "Customer C1 No. I3 disputed: wrong price"], rows

@@ -64,10 +64,13 @@ def plan(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The cli
     for rank, a in enumerate(result.worklist, 1):
         calls.add_row(str(rank), result.customer_name(a.customer_id), a.kind, a.step, f"{a.amount:,}", a.reason)
     print_table(calls)
-    holds = Table("customer", "invoice", "held because", title="holds", box=None)
+    holds = Table("customer", "invoices", "held because", title="holds", box=None)
+    held: dict[tuple[str, str], list[str]] = {}  # (a payment plan holds many invoices for one reason: one row)
     for h in result.holds:
-        holds.add_row(result.customer_name(h.customer_id), result.invoice_number(h.invoice_id) if h.invoice_id
-                      else "(all)", h.reason)
+        held.setdefault((h.customer_id, h.reason), []).append(
+            result.invoice_number(h.invoice_id) if h.invoice_id else "(all)")
+    for (customer_id, reason), numbers in held.items():
+        holds.add_row(result.customer_name(customer_id), ", ".join(numbers), reason)
     print_table(holds)
     if record:
         out.print(f"recorded {len(result.actions)} action(s) as executed on {result.as_of}")
