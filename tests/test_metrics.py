@@ -117,8 +117,9 @@ def test_metrics_json_keys_and_period_options(workspace: Workspace, tmp_path: Pa
     assert data["dso"] == 90 and data["avg_days_to_pay"] is None
     text = cli(workspace, "metrics", "co", "--as-of", "2026-06-30").stdout  # for people: n/a, separators
     assert "4,000.00" in text and "avg_days_to_pay" in text and "n/a" in text
-    figures = dict(line.split() for line in text.splitlines()[2:])
-    assert figures["dso"] == "90.00" and figures["overdue_pct"] == "0.00"  # (two places, as JSON's 90 is not)
+    figures = {line.split()[0]: line.split()[1:] for line in text.splitlines()[2:]}
+    assert figures["dso"] == ["90.00", "days"] and figures["overdue_pct"] == ["0.00", "%"]  # (two places: not 90)
+    assert figures["total_outstanding"] == ["4,000.00", "USD"] and figures["avg_days_to_pay"] == ["n/a"]
     assert cli(workspace, "metrics", "co", "--from", "2026-07-01", "--to", "2026-06-01").exit_code == 2
     assert cli(workspace, "metrics", "co", "--as-of", "2026-06-30", "--to", "2026-06-01").exit_code == 2
 

@@ -152,15 +152,22 @@ def metrics(
         print_csv(["metric", "value"], [[name, "" if (value := getattr(result, name)) is None else str(value)]
                                         for name in data if name not in ("as_of", "from", "to")])
         return
-    table = Table("metric", "value", title=f"metrics {data['from']} to {data['to']}", box=None)
+    currency = workspace_of(ctx).load_client(client).home_currency
+    table = Table("metric", "value", "", title=f"metrics {data['from']} to {data['to']}", box=None)
     table.columns[1].justify = "right"
     for name in data:
         if name == "total_outstanding":
-            table.add_row(name, f"{result.total_outstanding:,}")
+            table.add_row(name, f"{result.total_outstanding:,}", currency)
         elif name not in ("as_of", "from", "to"):  # (the Decimal, not JSON's number: 34.70 rather than 34.7)
             figure = getattr(result, name)
-            table.add_row(name, "n/a" if figure is None else f"{figure:,}")
+            table.add_row(name, "n/a" if figure is None else f"{figure:,}", "" if figure is None else _UNITS[name])
     print_table(table)
+
+
+# What each metric is measured in (the README's "Metrics"): the text says it beside the figure.
+_UNITS = {"overdue_pct": "%", "dso": "days", "dso_countback": "days", "best_possible_dso": "days", "add": "days",
+          "cei": "%", "collection_rate": "%", "bad_debt_ratio": "%", "avg_days_to_pay": "days",
+          "avg_days_to_pay_weighted": "days", "avg_days_late": "days", "pct_paid_late": "%"}
 
 
 @app.command()
