@@ -18,6 +18,7 @@ from connector.config.models import ContactRules
 from connector.engine.plan import action_key
 from connector.engine.schedule import schedule
 from connector.sync.runner import sync_client
+from connector.sync.state import CollectionsState
 from tests.conftest import cli
 
 WED = dt.date(2026, 7, 1)  # a Wednesday
@@ -683,9 +684,13 @@ def test_a_policy_of_pre_due_steps_alone_repeats_nothing_once_the_invoice_is_pas
     assert due_step(policy, "new", days(-3), sent, WED) is None  # (3 days past due: "falls due soon" no more)
 
 
-def test_steps_run_on_an_invoice_paid_since_still_count_in_a_plan_for_an_earlier_day(co: Company) -> None:
-    """A plan reads the steps run on the invoices open on its day only (a client chased for a year has run a
-    million); an invoice paid after that day was open on it, and its steps count."""
+@pytest.mark.parametrize("whole_trail_up_to", [2, 0])
+def test_steps_run_on_an_invoice_paid_since_still_count_in_a_plan_for_an_earlier_day(
+        co: Company, whole_trail_up_to: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plan reads the steps run on the invoices open on its day only, once the trail is long (a client
+    chased for a year has run a million: 0 here reads so at once); an invoice paid after that day was open on
+    it, and its steps count."""
+    monkeypatch.setattr(CollectionsState, "whole_trail_up_to", whole_trail_up_to)
     co.invoice("I1", days(-3)).invoice("I2", days(-3)).sync()
     assert steps(co.plan(WED, record=True)) == {("I1", "I2"): "overdue"}
     co.pay("P1", days(2), "100.00", "I1").sync()
@@ -693,9 +698,12 @@ def test_steps_run_on_an_invoice_paid_since_still_count_in_a_plan_for_an_earlier
     assert steps(co.plan(days(4))) == {("I2",): "follow_up"}  # I1 is paid by day 4
 
 
-def test_invoices_of_one_age_chased_on_different_days_are_spaced_each_by_its_own(co: Company) -> None:
+@pytest.mark.parametrize("whole_trail_up_to", [2, 0])
+def test_invoices_of_one_age_chased_on_different_days_are_spaced_each_by_its_own(
+        co: Company, whole_trail_up_to: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two invoices due the same day, the second's reminder later (held by a dispute meanwhile): each waits
     its own spacing (a plan works a step out once for invoices with the same history, by the runs' ages)."""
+    monkeypatch.setattr(CollectionsState, "whole_trail_up_to", whole_trail_up_to)
     co.policy["escalation"] = "one_step_per_run"
     co.invoice("I1", days(-1)).invoice("I2", days(-1)).sync()
     assert cli(co.workspace, "dispute", "co", "I2", "--open", "wrong price").exit_code == 0

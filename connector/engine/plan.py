@@ -175,7 +175,8 @@ def build_plan(data: PlanInputs) -> Plan:
             continue
         rungs = ladders.get((id(context.policy), context.segment))
         if rungs is None:
-            rungs = ladders[id(context.policy), context.segment] = _Rungs(Ladder.of(context.policy, context.segment), {})
+            rungs = ladders[id(context.policy), context.segment] = _Rungs(Ladder.of(context.policy, context.segment),
+                                                                          {}, {})
         due, overdue = _due_invoices(data, context, rungs, items, plan_of, holds)
         if not due:
             continue
@@ -186,7 +187,7 @@ def build_plan(data: PlanInputs) -> Plan:
         order = orders.get(id(context.policy))
         if order is None:
             order = orders[id(context.policy)] = {step.name: n for n, step in enumerate(context.policy.steps)}
-        actions += _actions(data, context, due, order)
+        actions += _actions(data, context, due, order, rungs.offsets)
     actions.sort(key=_ACTION_ORDER)
     return Plan(data.as_of, actions, holds, data.customers, data.home, data.items)
 
@@ -197,6 +198,7 @@ class _Rungs(NamedTuple):
 
     ladder: Ladder
     by_days: dict[int, tuple[DueStep | None, str]]
+    offsets: dict[str, str]  # each step's offset as its actions' reasons tell it (`_offset`), by step name
 
 
 def _customer_hold(context: CustomerContext, as_of: dt.date) -> str | None:
@@ -280,11 +282,11 @@ def _why(days_past_due: int, repeat: int) -> str:
 
 
 def _reasons(members: list[_Due]) -> str:
-    """Why each invoice of one message is at its step: the ages of three or more told as their range (the message's
-    text names how many) (a
-    customer's agency referral of 15 invoices read as 15 ages), the other reasons (a repeat, a promise not
-    kept, a missed installment) each as they are."""
-    plain = [m.due.days_past_due for m in members if not m.due.repeat and m.reason == _why(m.due.days_past_due, 0)]
+    """Why each invoice of one message is at its step: the ages of three or more told as their range (a
+    customer's agency referral of 15 invoices read as 15 ages; the message's text says how many), the other
+    reasons (a repeat, a promise not kept, a missed installment) each as they are."""
+    plain = [m.due.days_past_due for m in members if not m.due.repeat and m.reason == _why(m.due.days_past_due, 0)] \
+        if len(members) > 2 else []
     if len(plain) < 3:
         return "; ".join(dict.fromkeys(m.reason for m in members))
     low, high = min(plain), max(plain)
@@ -332,7 +334,8 @@ def _balance_hold(data: PlanInputs, context: CustomerContext, overdue_all: Decim
 _NO_CREDIT = Decimal(0)
 
 
-def _actions(data: PlanInputs, context: CustomerContext, due: list[_Due], order: Mapping[str, int]) -> list[Action]:
+def _actions(data: PlanInputs, context: CustomerContext, due: list[_Due], order: Mapping[str, int],
+             offsets: dict[str, str]) -> list[Action]:
     if len(due) == 1:  # (most customers: nothing to consolidate)
         groups = [due]
     else:
@@ -360,7 +363,10 @@ def _actions(data: PlanInputs, context: CustomerContext, due: list[_Due], order:
                                  is_contact=is_contact)
         if is_contact:
             contacts.append(due_at)
-        text = f"{len(ids)} invoice(s) at step '{step.name}' ({_offset(policy, context.segment, step)}): {reasons}"
+        offset = offsets.get(step.name)
+        if offset is None:
+            offset = offsets[step.name] = _offset(policy, context.segment, step)
+        text = f"{len(ids)} invoice(s) at step '{step.name}' ({offset}): {reasons}"
         actions.append(Action(action_key(data.client, context.customer_id, step.name, ids, repeat),
                               context.customer_id, ids, step.action, step.name, step.channel, due_at,
                               "; ".join([text, *moved]) if moved else text, amount, repeat, step.template,

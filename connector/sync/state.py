@@ -202,23 +202,30 @@ class CollectionsState:
         (on,) = self.conn.execute("SELECT MAX(executed_on) FROM actions").fetchone()
         return dt.date.fromisoformat(on) if on else None
 
+    # (the trail is read whole while it links at most this many steps per open invoice; a test sets 0)
+    whole_trail_up_to = 2
+
     def executions(self, through: dt.date) -> dict[str, list[tuple[str, dt.date, int | None]]]:
         """(step, date, the step's offset then: None if recorded before schema 11) executed by `through` on
-        each invoice that may have been open on that day, oldest first.
+        the invoices, oldest first: on each invoice that may have been open on that day, and on others too
+        while the trail is short.
 
-        Only those invoices: the steps run on invoices paid since grow by thousands a day for as long as a
-        client is chased, and no plan needs them.  An invoice open on a day is open now or was settled after
-        it (`paid_on`, through the partial indexes).
+        A plan needs the steps of the invoices open on its day only.  The steps run on invoices paid since
+        grow by thousands a day for as long as a client is chased, so once the trail holds more steps than
+        twice the open invoices, they are read invoice by invoice from the open ones (open now, or settled
+        after the day: `paid_on`), through the partial indexes.  Before that, reading the whole trail in
+        order is quicker (0.25 s against 0.38 s for 113,545 steps and as many open invoices).
         """
+        (linked,) = self.conn.execute("SELECT MAX(rowid) FROM action_invoices").fetchone()  # (no count: a look-up)
+        if linked is None:
+            return {}
+        (open_now,) = self.conn.execute("SELECT COUNT(*) FROM invoices WHERE balance <> 0 AND deleted_at IS NULL")\
+            .fetchone()
+        rows = self.conn.execute(_OPEN_EXECUTIONS if linked > self.whole_trail_up_to * open_now else _ALL_EXECUTIONS,
+                                 {"day": through.isoformat()})
         result: dict[str, list[tuple[str, dt.date, int | None]]] = {}
         dates: dict[str, dt.date] = {}
-        for invoice, step, on, offset in self.conn.execute(
-                "SELECT ai.invoice_id, a.step, a.executed_on, a.offset_days FROM action_invoices ai "
-                "JOIN actions a ON a.key = ai.key "
-                "WHERE a.executed_on <= :day AND ai.invoice_id IN ("
-                "  SELECT id FROM invoices WHERE balance <> 0 AND deleted_at IS NULL"
-                "  UNION ALL SELECT id FROM invoices WHERE paid_on > :day) "
-                "ORDER BY a.executed_on, a.recorded_at", {"day": through.isoformat()}):
+        for invoice, step, on, offset in rows:
             day = dates.get(on) or dates.setdefault(on, dt.date.fromisoformat(on))
             result.setdefault(invoice, []).append((step, day, offset))
         return result
@@ -275,6 +282,18 @@ class CollectionsState:
                            "detail": detail})
         return events
 
+
+# The steps executed by :day, oldest first: on every invoice, or on those that may have been open on the day,
+# looked up from them (CROSS JOIN: SQLite is to start from the open invoices, not the whole trail).
+_ALL_EXECUTIONS = """
+    SELECT ai.invoice_id, a.step, a.executed_on, a.offset_days FROM action_invoices ai JOIN actions a ON a.key = ai.key
+    WHERE a.executed_on <= :day ORDER BY a.executed_on, a.recorded_at"""
+_OPEN_EXECUTIONS = """
+    SELECT ai.invoice_id, a.step, a.executed_on, a.offset_days
+    FROM (SELECT id FROM invoices WHERE balance <> 0 AND deleted_at IS NULL
+          UNION ALL SELECT id FROM invoices WHERE paid_on > :day) o
+    CROSS JOIN action_invoices ai ON ai.invoice_id = o.id JOIN actions a ON a.key = ai.key
+    WHERE a.executed_on <= :day ORDER BY a.executed_on, a.recorded_at"""
 
 # Every change to disputes, promises and payment plans, as events: when, by whom, what, for which invoices.
 _ARRANGEMENTS = """
