@@ -139,7 +139,7 @@ def _show_engine(console: Console, workspace: Workspace, key: str) -> None:
     table = Table(due, customer, "step", Column("invoices", justify="right"),
                   Column(f"amount ({plan.currency})", justify="right"), box=None,
                   title=f"plan: {len(plan.actions)} action(s), {len(plan.holds)} hold(s); the first ten")
-    for action in plan.actions[:10]:
+    for action in plan.by_name[:10]:
         table.add_row(f"{action.due_at:%Y-%m-%d %H:%M}", plan.customer_name(action.customer_id), action.step,
                       str(len(action.invoice_ids)), f"{action.amount:,}")
     console.print(table)

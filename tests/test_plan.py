@@ -81,6 +81,7 @@ class Company:
         self.invoices: list[tuple] = []
         self.payments: list[tuple] = []
         self.customers = ["C1", "C2"]
+        self.names: dict[str, str] = {}
         self.config = ""
         self.policy = dict(consolidate="true", escalation="catch_up", send_time="09:00", cap=3)
 
@@ -95,7 +96,7 @@ class Company:
     def sync(self) -> None:
         self.folder.mkdir(exist_ok=True)
         (self.folder / "customers.csv").write_text("id,name,timezone\n" + "".join(
-            f"{c},Customer {c},UTC\n" for c in self.customers))
+            f"{c},{self.names.get(c, f'Customer {c}')},UTC\n" for c in self.customers))
         (self.folder / "invoices.csv").write_text("id,customer_id,issue_date,due_date,total,number\n" + "".join(
             f"{i},{c},{a},{b},{t},No. {i}\n" for i, c, a, b, t in self.invoices))
         (self.folder / "payments.csv").write_text("id,customer_id,date,amount,invoice_id\n" + "".join(
@@ -750,3 +751,20 @@ def test_the_plans_text_gives_one_row_per_hold_reason_with_its_invoices(co: Comp
     rows = text[text.index("held because"):].splitlines()[1:]
     assert [" ".join(row.split()) for row in rows] == [
         "Customer C1 No. I1, No. I2 on payment plan #1", "Customer C1 No. I3 disputed: wrong price"], rows
+
+
+def test_actions_come_by_time_then_customer_name_each_customers_steps_in_the_policys_order(co: Company) -> None:
+    """A collector reads the plan down a list of names; a customer's overdue notice comes before its follow-up.
+    Scripts get the actions by customer id, the same order every day."""
+    co.names = {"C1": "Zeta Ltd", "C2": "alpha & Co"}
+    co.invoice("A", days(-3)).invoice("B", days(-10)).invoice("C", days(-3), customer="C2").sync()
+    plan = co.plan(WED)
+    assert [(a.customer_id, a.step) for a in plan.actions] == [("C1", "overdue"), ("C1", "follow_up"), ("C2", "overdue")]
+    assert [(a.customer_id, a.step) for a in plan.by_name] == [("C2", "overdue"), ("C1", "overdue"), ("C1", "follow_up")]
+    text = cli(co.workspace, "plan", "co", "--as-of", str(WED)).stdout
+    assert text.index("alpha & Co") < text.index("Zeta Ltd  ") and text.index(" overdue ") < text.index(" follow_up ")
+    rows = list(csv.DictReader(io.StringIO(cli(co.workspace, "plan", "co", "--as-of", str(WED), "--csv").stdout)))
+    assert [(r["customer_name"], r["step"]) for r in rows] == [
+        ("alpha & Co", "overdue"), ("Zeta Ltd", "overdue"), ("Zeta Ltd", "follow_up")]
+    assert [a["step"] for a in json.loads(cli(co.workspace, "plan", "co", "--as-of", str(WED), "--json").stdout)[
+        "actions"]] == ["overdue", "follow_up", "overdue"]

@@ -49,12 +49,12 @@ def plan(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The cli
                    f"amount_{result.currency}", "reason", "key"],
                   [[a.due_at.isoformat().replace("+00:00", "Z"), a.customer_id, result.customer_name(a.customer_id),
                     a.step, a.kind, a.channel, "; ".join(map(result.invoice_number, a.invoice_ids)), a.amount,
-                    a.reason, a.key] for a in result.actions])
+                    a.reason, a.key] for a in result.by_name])
         return
     table = Table(Column("due at (UTC)", no_wrap=True), "customer", "step", "kind", "channel", "invoices",
                   f"amount ({result.currency})", "why", title=f"plan as of {result.as_of}", box=None)
     table.columns[6].justify = "right"
-    for a in result.actions:
+    for a in result.by_name:
         table.add_row(f"{a.due_at:%Y-%m-%d %H:%M}", result.customer_name(a.customer_id), a.step, a.kind, a.channel,
                       ", ".join(map(result.invoice_number, a.invoice_ids)), f"{a.amount:,}", a.reason)
     print_table(table)

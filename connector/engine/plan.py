@@ -117,6 +117,12 @@ class Plan:
         return {item.invoice_id: item.number for item in self.items}
 
     @property
+    def by_name(self) -> list[Action]:
+        """The actions as people read down them: by time, then by customer name, each customer's steps in the
+        policy's order (the actions' own order is by customer id, as scripts and keys know customers)."""
+        return sorted(self.actions, key=lambda a: (a.due_at, self.customer_name(a.customer_id).casefold()))
+
+    @property
     def worklist(self) -> list[Action]:
         """Calls and escalations, the largest amount at risk first: who a collector should ring first."""
         return sorted((a for a in self.actions if a.kind in ("call", "escalate")),
@@ -150,7 +156,7 @@ class _Due(NamedTuple):
 
 
 _ITEM_ORDER = attrgetter("customer_id", "due_date", "invoice_id")
-_ACTION_ORDER = attrgetter("due_at", "customer_id", "step", "key")
+_DUE_AT = attrgetter("due_at")
 
 
 def build_plan(data: PlanInputs) -> Plan:
@@ -188,7 +194,9 @@ def build_plan(data: PlanInputs) -> Plan:
         if order is None:
             order = orders[id(context.policy)] = {step.name: n for n, step in enumerate(context.policy.steps)}
         actions += _actions(data, context, due, order, rungs.offsets)
-    actions.sort(key=_ACTION_ORDER)
+    # By time, then by customer id, each customer's steps in the policy's order (`_actions` makes them so; the
+    # sort is stable).  (The text sorts by name for people: `cli.dunning`.)
+    actions.sort(key=_DUE_AT)
     return Plan(data.as_of, actions, holds, data.customers, data.home, data.items)
 
 
