@@ -52,7 +52,8 @@ class PlanInputs:
     items: Sequence[OpenItem]
     customers: Mapping[str, CustomerContext]
     executions: Mapping[str, Sequence[Execution]]  # by invoice id
-    contacts: Mapping[str, Sequence[dt.datetime]]  # past contacts by customer, UTC instants
+    # contacts by customer, UTC instants: those that can share 7 days with an action of `as_of` are enough
+    contacts: Mapping[str, Sequence[dt.datetime]]
     credits: Mapping[str, Decimal]  # unapplied credit by customer, home currency
     disputes: Mapping[str, str]  # open disputes: invoice id → reason
     promises: Mapping[str, dt.date]  # promises to pay: invoice id → promised date
@@ -195,7 +196,7 @@ def build_plan(data: PlanInputs) -> Plan:
             order = orders[id(context.policy)] = {step.name: n for n, step in enumerate(context.policy.steps)}
         actions += _actions(data, context, due, order, rungs.offsets)
     # By time, then by customer id, each customer's steps in the policy's order (`_actions` makes them so; the
-    # sort is stable).  (The text sorts by name for people: `cli.dunning`.)
+    # sort is stable).  (People read them by name: `Plan.by_name`.)
     actions.sort(key=_DUE_AT)
     return Plan(data.as_of, actions, holds, data.customers, data.home, data.items)
 
@@ -284,8 +285,10 @@ def _step_for(data: PlanInputs, context: CustomerContext, ladder: Ladder, item: 
 
 @lru_cache(maxsize=4096)
 def _why(days_past_due: int, repeat: int) -> str:
-    when = f"{-days_past_due} days before due" if days_past_due < 0 else f"{days_past_due} days past due" \
-        if days_past_due else "due today"
+    if days_past_due < 0:
+        when = f"{-days_past_due} days before due"
+    else:
+        when = f"{days_past_due} days past due" if days_past_due else "due today"
     return when + (f", repeat {repeat} of the last step" if repeat else "")
 
 
