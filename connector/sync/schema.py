@@ -227,6 +227,10 @@ CREATE INDEX actions_contacts ON actions (due_at, customer_id) WHERE {CONTACTS};
 CREATE INDEX actions_executed ON actions (executed_on)
 """
 
+# Version 14: executed actions by customer, for one customer's trail (`connector log --customer`: 1.3 s for a
+# year's 1.7 million, read whole).
+_V14 = "CREATE INDEX actions_customer ON actions (customer_id, executed_on)"
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical records, cursors and sync runs", _script(_V1)),
     Migration(2, "customer credit limits", _script(_V2)),
@@ -241,4 +245,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "the offset of each executed step", _script(_V11)),
     Migration(12, "days paid late; indexes of invoices issued and settled", _script(_V12)),
     Migration(13, "indexes of executed actions by due time and by day", _script(_V13)),
+    Migration(14, "an index of executed actions by customer", _script(_V14)),
 )

@@ -245,12 +245,16 @@ class CollectionsState:
         """The executed actions (executed from `start` through `end`, of one customer, when given), oldest
         first, with the customer's name and the invoices' ids and numbers as lists in id order (an invoice
         without a number, or no longer in the store, shows its id)."""
+        # (the chosen actions first, through `actions_executed` or `actions_customer`: grouping them as they
+        # come would read the whole trail in key order, 3 s for five days of a year's 1.7 million)
+        whose = "AND customer_id = :customer" if customer_id is not None else ""
         rows = list(self.store.db.query(
+            "WITH chosen AS MATERIALIZED (SELECT * FROM actions WHERE executed_on >= :start AND executed_on <= :end "
+            f"                             {whose}) "
             "SELECT a.*, c.name AS customer_name, json_group_array(json_array(ai.invoice_id, "
-            "COALESCE(i.number, ai.invoice_id))) AS invoices FROM actions a "
+            "COALESCE(i.number, ai.invoice_id))) AS invoices FROM chosen a "
             "LEFT JOIN customers c ON c.id = a.customer_id "
             "LEFT JOIN action_invoices ai ON ai.key = a.key LEFT JOIN invoices i ON i.id = ai.invoice_id "
-            "WHERE a.executed_on >= :start AND a.executed_on <= :end AND (:customer IS NULL OR a.customer_id = :customer) "
             "GROUP BY a.key ORDER BY a.executed_on, a.recorded_at, a.due_at, c.name, a.customer_id, a.step",
             {"start": str(start or dt.date.min), "end": str(end or dt.date.max), "customer": customer_id}))
         for row in rows:
