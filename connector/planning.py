@@ -46,6 +46,8 @@ def plan(workspace: Workspace, client: str, *, as_of: dt.date | None = None, rec
         data = store.consistent(lambda: _inputs(workspace, config, store, state, day))
         result = build_plan(data)
         result.warnings += config_warnings(config, store)
+        if not record and state.last_executed_on() is None:
+            result.warnings += first_plan_warnings(config, result)
         if day >= today:
             result.warnings += staleness_warnings(config, store, dt.datetime.now(dt.UTC))
         if record:
@@ -103,6 +105,20 @@ def config_warnings(config: ClientConfig, store: Store) -> list[str]:
         return []
     return [f"{config.file}: [customers.\"{key}\"] names no customer in the ledger; its settings have no effect"
             for key in inputs.missing_customers(store, config.customers)]
+
+
+def first_plan_warnings(config: ClientConfig, result: Plan) -> list[str]:
+    """(Shown by a plan while nothing has been recorded as executed.)  Catch-up sends each invoice straight to
+    the step its age calls for: on a ledger chased for the first time, customers never reminded by the product
+    would get a final demand or an agency referral first.  Say how many, before anyone approves them."""
+    sharp = {a.customer_id for a in result.actions if a.kind in ("final_demand", "agency")
+             and result.customers[a.customer_id].policy.escalation == "catch_up"}
+    if not sharp:
+        return []
+    return [f"nothing has been recorded as executed for '{config.key}' yet: in this first plan {len(sharp)} "
+            "customer(s) get a final demand or an agency referral as their first step (catch-up goes straight to "
+            "the step an invoice's age calls for); review them before approving, or set escalation = "
+            "\"one_step_per_run\" in the policy to start every invoice at its first step"]
 
 
 STALE_AFTER = dt.timedelta(hours=24)

@@ -768,3 +768,23 @@ def test_actions_come_by_time_then_customer_name_each_customers_steps_in_the_pol
         ("alpha & Co", "overdue"), ("Zeta Ltd", "overdue"), ("Zeta Ltd", "follow_up")]
     assert [a["step"] for a in json.loads(cli(co.workspace, "plan", "co", "--as-of", str(WED), "--json").stdout)[
         "actions"]] == ["overdue", "follow_up", "overdue"]
+
+
+def test_a_first_plan_says_how_many_customers_would_get_a_final_demand_first(co: Company) -> None:
+    """Catch-up on a ledger never chased sends long-overdue invoices straight to the final demand: the plan
+    warns before anyone approves it, and stops once anything has been recorded as executed."""
+    co.invoice("OLD", days(-40)).invoice("NEW", days(-3), customer="C2").sync()
+    first = co.plan(WED)
+    assert {a.step for a in first.actions} == {"final", "overdue"}
+    (warning,) = [w for w in first.warnings if "first plan" in w]
+    assert "1 customer(s) get a final demand or an agency referral as their first step" in warning
+    assert "one_step_per_run" in cli(co.workspace, "plan", "co", "--as-of", str(WED)).stderr
+    co.plan(WED, record=True)
+    assert not [w for w in co.plan(days(1)).warnings if "first plan" in w]
+
+
+def test_a_first_plan_under_one_step_per_run_warns_of_nothing(co: Company) -> None:
+    co.policy["escalation"] = "one_step_per_run"
+    co.invoice("OLD", days(-40)).sync()
+    plan = co.plan(WED)
+    assert [a.step for a in plan.actions] == ["overdue"] and not [w for w in plan.warnings if "first plan" in w]
