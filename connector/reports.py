@@ -254,7 +254,7 @@ def plan_states(store: Store, state: CollectionsState, day: dt.date, items: list
                                   row["currency"], tuple(row["installments"]), row["cancelled"])  # type: ignore[arg-type]
         # what a payment paid on the plan's invoices and what it left on account count; what it paid on the
         # customer's other invoices (new sales paid as they fall due) does not
-        paid = [(r.date, sum((r.applied.get(i, Decimal(0)) for i in plan_record.invoice_ids), r.unapplied))
+        paid = [(r.date, r.toward(plan_record.invoice_ids))
                 for r in payments.get(plan_record.customer_id, []) if r.currency == plan_record.currency]
         result.append(plan_state(plan_record, [(on, amount) for on, amount in paid if amount], open_ids, day,
                                  policies(plan_record.customer_id).plan_grace_days))

@@ -169,3 +169,15 @@ def test_a_host_credit_note_on_a_bad_debt_item_or_account_is_a_write_off() -> No
     assert xero_record("CreditNotes", note({"ItemCode": "Bad Debt"}), default).reason == "bad_debt"  # type: ignore[union-attr]
     assert xero_record("CreditNotes", note({"AccountCode": "489"}), default).reason is None  # type: ignore[union-attr]
     assert xero_record("CreditNotes", note({"AccountCode": "489"}), ours).reason == "bad_debt"  # type: ignore[union-attr]
+
+
+def test_a_payment_plan_counts_a_payments_cash_not_the_credit_it_used(tmp_path: Path) -> None:
+    """P2 paid I2's 50 with 35 of cash and 20 of CN2's credit, leaving 5 of cash on account.  Toward a payment
+    plan on I2 it counts 35, what the customer paid: the credit was no installment (it counted 50), and the
+    5 on account is money the customer may well mean for the plan (it counted 0)."""
+    with Store(tmp_path / "s.sqlite") as store:
+        merge(store, *_books())
+        (p2,) = inputs.plan_payments(store, D + dt.timedelta(days=20), {"C1"})["C1"]
+        assert (p2.cash, p2.applied, p2.unapplied) == (Decimal("35.00"), {"I2": Decimal("50.00")}, Decimal("5.00"))
+        assert p2.toward(["I2"]) == Decimal("35.00")
+        assert p2.toward(["I1"]) == Decimal("5.00")  # (nothing paid on I1; what was left on account)

@@ -420,6 +420,14 @@ class PlanPayment(NamedTuple):
     currency: str
     applied: dict[str, Decimal]
     unapplied: Decimal
+    cash: Decimal  # what the customer paid, less what was refunded of it by the as-of date
+
+    def toward(self, invoice_ids: Iterable[str]) -> Decimal:
+        """What the payment counts toward a plan on these invoices: what it paid on them and left on account,
+        never more than its cash.  (A QuickBooks payment may pay an invoice partly with a credit memo's
+        credit: that credit is not an installment paid.)"""
+        counted = sum((self.applied.get(i, Decimal(0)) for i in invoice_ids), self.unapplied)
+        return min(counted, self.cash)
 
 
 def plan_payments(store: Store, as_of: dt.date, customer_ids: set[str]) -> dict[str, list[PlanPayment]]:
@@ -432,21 +440,24 @@ def plan_payments(store: Store, as_of: dt.date, customer_ids: set[str]) -> dict[
     rows = store.rows("""
         SELECT p.customer_id, p.id, p.date, p.amount - COALESCE(
                    (SELECT SUM(r.value) FROM json_each(p.refunds) r WHERE r.key <= :day), 0),
+               COALESCE((SELECT SUM(u.value) FROM json_each(p.credit_used) u), 0),
                p.currency, a.invoice_id, a.amount
         FROM payments p LEFT JOIN allocations a ON a.source = 'payments' AND a.source_id = p.id AND a.date <= :day
         WHERE p.deleted_at IS NULL AND p.date <= :day AND p.kind <> 'credit_application'
           AND p.customer_id IN (SELECT value FROM json_each(:customers))
         ORDER BY p.date, p.id""", {"day": day, "customers": json.dumps(sorted(customer_ids))})
-    found: dict[str, tuple[str, dt.date, int, str, dict[str, int]]] = {}
-    for customer, key, on, units, cur, invoice, applied in rows:
+    found: dict[str, tuple[str, dt.date, int, int, str, dict[str, int]]] = {}
+    for customer, key, on, units, credit, cur, invoice, applied in rows:
         if key not in found:
-            found[key] = (customer, dt.date.fromisoformat(on), units, cur, {})
+            found[key] = (customer, dt.date.fromisoformat(on), units, credit, cur, {})
         if invoice is not None:
-            by_invoice = found[key][4]
+            by_invoice = found[key][5]
             by_invoice[invoice] = by_invoice.get(invoice, 0) + applied
     result: dict[str, list[PlanPayment]] = {}
-    for customer, on, units, cur, by_invoice in found.values():
+    for customer, on, units, credit, cur, by_invoice in found.values():
+        # (what it applied beyond its credit came out of its cash; the rest of the cash stayed on account)
+        left = max(0, units - max(0, sum(by_invoice.values()) - credit))
         result.setdefault(customer, []).append(PlanPayment(
-            on, cur, {invoice: from_minor(n, cur) for invoice, n in by_invoice.items()},
-            from_minor(max(0, units - sum(by_invoice.values())), cur)))
+            on, cur, {invoice: from_minor(n, cur) for invoice, n in by_invoice.items()}, from_minor(left, cur),
+            from_minor(units, cur)))
     return result
