@@ -26,6 +26,19 @@ def test_every_template_of_the_default_policy_renders(workspace: Workspace, kind
         assert message.subject and "\n" not in message.subject
 
 
+def test_each_tone_of_the_default_policy_speaks_to_each_kind_of_customer(workspace: Workspace) -> None:
+    """A new customer's first reminder explains, a large account's asks for a date, a problem account's is
+    blunt: every tone has its own text for new, large and problem customers, and regular ones get the tone's
+    own."""
+    tones = {s.template for s in workspace.load_policy("default").steps if s.template}
+    for tone in tones:
+        texts = {kind: render(environment(), tone, kind, CONTEXT) for kind in KINDS}
+        assert texts["regular"].template == f"{tone}.txt.j2"
+        assert {kind: m.template for kind, m in texts.items() if kind != "regular"} == {
+            kind: f"{tone}.{kind}.txt.j2" for kind in ("new", "large", "problem")}
+        assert len({m.body for m in texts.values()}) == 4, tone  # (four texts, none a copy of another)
+
+
 def test_the_most_specific_template_wins_and_a_practice_can_override(tmp_path: Path) -> None:
     assert render(environment(), "overdue", "problem", CONTEXT).template == "overdue.problem.txt.j2"
     assert render(environment(), "overdue", "regular", CONTEXT).template == "overdue.txt.j2"
