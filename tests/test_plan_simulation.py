@@ -7,6 +7,7 @@ day, while invoices fall due, get paid and climb the ladder.
   message would be untrue (a pre-due reminder on an invoice past due, an overdue notice before the due date);
 - no customer is contacted more than `max_per_7_days` times in any 7 days, nor in quiet hours or at weekends
   in its own time zone;
+- the plan is the same whether the steps run so far are read whole or from the invoices open that day;
 - one step per run (the policy's other escalation) skips no step (but the courtesy reminder prompt payers
   skip), and leaves between two steps at least the days between their offsets.
 """
@@ -26,6 +27,7 @@ from connector.config.models import Policy
 from connector.engine import inputs
 from connector.engine.plan import CONTACT_KINDS
 from connector.sync.runner import sync_client
+from connector.sync.state import CollectionsState
 from connector.sync.store import Store
 from tests.conftest import make_company
 
@@ -33,7 +35,8 @@ START, DAYS = dt.date(2026, 4, 27), 42  # the six weeks before the generated com
 
 
 @pytest.mark.parametrize("escalation", ["catch_up", "one_step_per_run"])
-def test_six_weeks_of_daily_plans_keep_every_promise(workspace: Workspace, tmp_path: Path, escalation: str) -> None:
+def test_six_weeks_of_daily_plans_keep_every_promise(workspace: Workspace, tmp_path: Path, escalation: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     workspace.create_client("co", "csv", path=str(make_company(tmp_path / "ledger", 2_000, seed=8)), currency="GBP")
     default = workspace.policy_file("default")
     default.write_text(default.read_text(encoding="utf-8").replace(
@@ -52,7 +55,12 @@ def test_six_weeks_of_daily_plans_keep_every_promise(workspace: Workspace, tmp_p
         for n in range(DAYS):
             day = START + dt.timedelta(days=n)
             owed = {item.invoice_id: item for item in inputs.open_items(store, day)}
+            # the same plan whether the steps run so far are read whole or from the invoices open that day
+            monkeypatch.setattr(CollectionsState, "whole_trail_up_to", 0)
+            from_open = planning.plan(workspace, "co", as_of=day)
+            monkeypatch.undo()
             plan = planning.plan(workspace, "co", as_of=day, record=True)
+            assert (from_open.actions, from_open.holds) == (plan.actions, plan.holds), day
             for action in plan.actions:
                 for invoice_id in action.invoice_ids:
                     item = owed.get(invoice_id)
