@@ -115,7 +115,7 @@ def first_plan_warnings(config: ClientConfig, result: Plan) -> list[str]:
              and result.customers[a.customer_id].policy.escalation == "catch_up"}
     if not sharp:
         return []
-    return [f"nothing has been recorded as executed for '{config.key}' yet: in this first plan {len(sharp)} "
+    return [f"nothing has been recorded as executed for '{config.key}' yet: in this first plan {len(sharp):,} "
             "customer(s) get a final demand or an agency referral as their first step (catch-up goes straight to "
             "the step an invoice's age calls for); review them before approving, or set escalation = "
             "\"one_step_per_run\" in the policy to start every invoice at its first step"]
