@@ -91,6 +91,9 @@ def main() -> None:
         workspace = Workspace(root / "config", root / "data")
         store = workspace.store_path("bench")
         Store(store).close()  # (a store from an older version is migrated here, not in the first timed plan)
+        conn = sqlite3.connect(store)
+        (invoices,) = conn.execute("SELECT COUNT(*) FROM invoices").fetchone()  # (DIR's, whatever --invoices says)
+        conn.close()
         rows = [("never chased", *timed_plans(workspace, args.runs), *executed(store))]
         env = {**os.environ, "CONNECTOR_CONFIG_DIR": str(root / "config"), "CONNECTOR_DATA_DIR": str(root / "data")}
         for n in range(args.days, 0, -1):  # (each day's run in a process of its own, as a scheduled job's is)
@@ -98,7 +101,7 @@ def main() -> None:
         rows.append((f"after {args.days} days recorded", *timed_plans(workspace, args.runs), *executed(store)))
         past_steps(store, workspace, TODAY - dt.timedelta(days=args.days + 5))
         rows.append(("and a year's steps before", *timed_plans(workspace, args.runs), *executed(store)))
-    print(f"plan as of {TODAY} of a store of {args.invoices:,} invoices; {args.runs} run(s) each")
+    print(f"plan as of {TODAY} of a store of {invoices:,} invoices; {args.runs} run(s) each")
     print(f"{'store':<30}{'executed actions':>18}{'their invoices':>16}{'actions planned':>17}{'seconds':>14}")
     for label, seconds, actions, done, linked in rows:
         print(f"{label:<30}{done:>18,}{linked:>16,}{actions:>17,}{spread(seconds):>14}")
