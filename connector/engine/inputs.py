@@ -50,10 +50,15 @@ class CreditItem(NamedTuple):
 # today's plus these later allocations.  So a report as of any day reads the open invoices through their
 # partial index and adds back what was applied to each after the day, instead of summing every allocation
 # of every invoice ever issued.
-# What was applied to invoice `i` after :day, through `allocations_invoice` (invoice, date, amount: schema 12).
-# Looked up invoice by invoice: as of three months back the open invoices' balances then took 0.05 s, against
-# 0.15 s to sum every later allocation by invoice and join that.
-_APPLIED_AFTER = "(SELECT SUM(a.amount) FROM allocations a WHERE a.invoice_id = i.id AND a.date > :day)"
+def _applied_after(day: str = ":day") -> str:
+    """What was applied to invoice `i` after the day (`day`: the query's parameter), through
+    `allocations_invoice` (invoice, date, amount: schema 12).  Looked up invoice by invoice: as of three
+    months back the open invoices' balances then took 0.05 s, against 0.15 s to sum every later allocation
+    by invoice and join that."""
+    return f"(SELECT SUM(a.amount) FROM allocations a WHERE a.invoice_id = i.id AND a.date > {day})"
+
+
+_APPLIED_AFTER = _applied_after()
 # (The look-ups are only made when anything at all was applied after the day: as of today, nothing was, and
 # 114,859 look-ups that find nothing would cost 0.09 s.)
 _ANY_AFTER = "(SELECT 1 FROM allocations INDEXED BY allocations_date WHERE date > :day LIMIT 1)"
@@ -288,7 +293,7 @@ WRITTEN_OFF_INVOICES = "written_off w CROSS JOIN invoices i ON i.rowid = w.r"
 SETTLED_LATE = f"""
     SELECT i.id, i.customer_id, i.issue_date, i.due_date, MAX(a.date) AS settled, i.total, i.currency,
            i.exchange_rate
-    FROM (SELECT i.*, {_APPLIED_AFTER.replace(":day", ":end")} AS later FROM invoices i INDEXED BY invoices_open
+    FROM (SELECT i.*, {_applied_after(":end")} AS later FROM invoices i INDEXED BY invoices_open
           WHERE i.balance <> 0 AND i.deleted_at IS NULL AND i.balance < 0) i
     JOIN allocations a ON a.invoice_id = i.id AND +a.date <= :end
     WHERE i.later > 0 AND i.balance + i.later <= 0 AND i.status <> 'void' AND i.total > 0

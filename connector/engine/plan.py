@@ -296,8 +296,15 @@ def _reasons(members: list[_Due]) -> str:
     """Why each invoice of one message is at its step: the ages of three or more told as their range (a
     customer's agency referral of 15 invoices read as 15 ages; the message's text says how many), the other
     reasons (a repeat, a promise not kept, a missed installment) each as they are."""
-    plain = [m.due.days_past_due for m in members if not m.due.repeat and m.reason == _why(m.due.days_past_due, 0)] \
-        if len(members) > 2 else []
+    if len(members) < 3:
+        return "; ".join(dict.fromkeys(m.reason for m in members))
+    plain: list[int] = []  # the ages of invoices whose reason is their age alone
+    others: list[str] = []
+    for m in members:
+        if not m.due.repeat and m.reason == _why(m.due.days_past_due, 0):
+            plain.append(m.due.days_past_due)
+        else:
+            others.append(m.reason)
     if len(plain) < 3:
         return "; ".join(dict.fromkeys(m.reason for m in members))
     low, high = min(plain), max(plain)
@@ -307,7 +314,6 @@ def _reasons(members: list[_Due]) -> str:
         ages = f"{-high} to {-low} days before due"
     else:
         ages = f"from {_why(low, 0)} to {_why(high, 0)}"
-    others = [m.reason for m in members if m.due.repeat or m.reason != _why(m.due.days_past_due, 0)]
     return "; ".join([ages, *dict.fromkeys(others)])
 
 
