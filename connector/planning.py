@@ -77,7 +77,7 @@ def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: Col
     executions = {i: [make(run) for run in runs] for i, runs in state.executions(day).items()}
     policies = CustomerPolicies(workspace, config)
     plans = plan_states(store, state, day, items, policies)
-    disputes = state.open_disputes()
+    disputes = state.open_disputes(day)
     segment_of = customer_segment_names(store, config, day, items, known, lateness,  # (last: lateness is ready)
                                         disputes.keys())
     customers = {}
@@ -90,7 +90,7 @@ def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: Col
     return PlanInputs(
         client=config.key, as_of=day, home=config.home_currency, items=items, customers=customers,
         executions=executions, contacts=state.contacts(day - CONTACTS_REACH), credits=credits, disputes=disputes,
-        promises=state.promises(), plans=plans, rates=rates)
+        promises=state.promises(day), plans=plans, rates=rates)
 
 
 # How far back a contact can share 7 days with an action of the day: a week, and the day the customer's time
@@ -144,9 +144,11 @@ def staleness_warnings(config: ClientConfig, store: Store, now: dt.datetime) -> 
 
 
 def dispute(workspace: Workspace, client: str, invoice: str, *, open_reason: str | None = None,
-            resolve_note: str | None = None) -> str:
-    """Open or resolve a dispute on an invoice, named by its id or its number."""
+            resolve_note: str | None = None, as_of: dt.date | None = None) -> str:
+    """Open or resolve a dispute on an invoice, named by its id or its number, on `as_of` (the day the
+    customer raised it or it was settled; default today): plans and reports as of that day on see it."""
     config = workspace.load_client(client)
+    day = _not_after_today(config, as_of, "the day of a dispute")
     with open_store(workspace, config) as store:
         state = CollectionsState(store)
         invoice_id = state.invoice_id(invoice)
@@ -154,14 +156,14 @@ def dispute(workspace: Workspace, client: str, invoice: str, *, open_reason: str
         if open_reason is not None:
             if already:
                 raise UsageError(f"invoice {_named(invoice, invoice_id)} already has an open dispute; resolve it first")
-            state.open_dispute(invoice_id, open_reason)
+            state.open_dispute(invoice_id, open_reason, day)
             settled = state.owes_nothing(invoice_id)  # (a paid invoice can be disputed: kept for the record)
-            return (f"dispute opened on invoice {_named(invoice, invoice_id)}: {open_reason}"
+            return (f"dispute opened on invoice {_named(invoice, invoice_id)}{_on(day, as_of)}: {open_reason}"
                     + (f" (the invoice is {settled}: it owes nothing now)" if settled else ""))
         if not already:
             raise UsageError(f"invoice {_named(invoice, invoice_id)} has no open dispute to resolve")
-        state.resolve_dispute(invoice_id, resolve_note or "")
-        return f"dispute on invoice {_named(invoice, invoice_id)} resolved: {resolve_note}"
+        state.resolve_dispute(invoice_id, resolve_note or "", day)
+        return f"dispute on invoice {_named(invoice, invoice_id)} resolved{_on(day, as_of)}: {resolve_note}"
 
 
 def promise(workspace: Workspace, client: str, invoice: str, promised: dt.date, *,
@@ -172,7 +174,7 @@ def promise(workspace: Workspace, client: str, invoice: str, promised: dt.date, 
     A promised date before the day it was made is refused: a promise holds the invoice only until its date,
     so it would hold nothing, and it would replace the invoice's current promise (the latest one counts)."""
     config = workspace.load_client(client)
-    made = as_of or today_for(config)
+    made = _not_after_today(config, as_of, "the day a promise was made")
     if promised < made:
         raise UsageError(f"the promised date {promised} is before {made}, the day the promise is recorded as "
                          "made; a promise holds an invoice until its date")
@@ -183,8 +185,22 @@ def promise(workspace: Workspace, client: str, invoice: str, promised: dt.date, 
         if settled:
             raise UsageError(f"invoice {_named(invoice, invoice_id)} is {settled}: it owes nothing, so a promise "
                              "to pay it would hold nothing")
-        state.promise(invoice_id, promised)
+        state.promise(invoice_id, promised, made)
     return f"promise to pay invoice {_named(invoice, invoice_id)} by {promised} recorded"
+
+
+def _not_after_today(config: ClientConfig, day: dt.date | None, what: str) -> dt.date:
+    """The day a person says a dispute, promise or plan took effect (default today), refused when it is yet
+    to come: a plan for today would not hold the invoice, which reads as if the change were lost."""
+    today = today_for(config)
+    if day is not None and day > today:
+        raise UsageError(f"--as-of {day} is after today ({today} in {config.timezone}): {what} is a day that has "
+                         "come; record it then, or give an earlier day")
+    return day or today
+
+
+def _on(day: dt.date, given: dt.date | None) -> str:
+    return "" if given is None else f" on {day}"
 
 
 def _named(reference: str, key: str) -> str:
@@ -210,7 +226,8 @@ def payment_plan(workspace: Workspace, client: str, customer: str, *,
     be meant) with a warning: it completes once its installments are paid, and the chase of what is left
     starts again."""
     config = workspace.load_client(client)
-    day = as_of or today_for(config)
+    day = _not_after_today(config, as_of, "the day a plan is agreed or cancelled") if installments or cancel \
+        else as_of or today_for(config)
     with open_store(workspace, config) as store:
         state = CollectionsState(store)
         customer_id = state.customer_id(customer)
@@ -219,7 +236,7 @@ def payment_plan(workspace: Workspace, client: str, customer: str, *,
             created = state.create_plan(customer_id, installments, [state.invoice_id(i) for i in invoices or ()],
                                         start=day)
         if cancel is not None:
-            state.cancel_plan(cancel)
+            state.cancel_plan(cancel, day)
         items = inputs.open_items(store, day, customer_id)
         plans = plan_states(store, state, day, items, CustomerPolicies(workspace, config), customer_id)
         warnings = [_short_or_over(s, items) for s in plans if s.plan.plan_id == created]

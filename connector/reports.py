@@ -86,7 +86,7 @@ def aging(workspace: Workspace, client: str, *, as_of: dt.date | None = None,
         def read() -> AgingReport:
             home, rates = config.home_currency, inputs.latest_rates(store)
             credits, names = inputs.credit_items(store, day), inputs.customer_names(store)
-            disputes = CollectionsState(store).open_disputes()
+            disputes = CollectionsState(store).open_disputes(day)
             if by == "invoice":
                 return age_invoices(inputs.open_items(store, day), credits, names, as_of=day, home=home,
                                     buckets=buckets, fallback_rates=rates, disputes=disputes)
@@ -182,7 +182,7 @@ def customer_segments(store: Store, config: ClientConfig, day: dt.date) -> list[
     customers, items = inputs.customers(store), inputs.open_items(store, day)
     return segment(customers, lateness.result(), items, inputs.write_offs(store, start, end), as_of=day,
                    home=config.home_currency, rates=inputs.latest_rates(store), thresholds=config.segments,
-                   credit_limits=limits, disputed=CollectionsState(store).open_disputes().keys())
+                   credit_limits=limits, disputed=CollectionsState(store).open_disputes(day).keys())
 
 
 def customer_segment_names(store: Store, config: ClientConfig, day: dt.date, items: list[inputs.OpenItem],
@@ -197,7 +197,7 @@ def customer_segment_names(store: Store, config: ClientConfig, day: dt.date, ite
     start, end = window(day)
     late = inputs.lateness(store, start, end) if lateness is None else lateness.result()
     if disputed is None:
-        disputed = CollectionsState(store).open_disputes().keys()
+        disputed = CollectionsState(store).open_disputes(day).keys()
     return segment_names(customers, late, items, inputs.write_offs(store, start, end), as_of=day,
                          thresholds=config.segments, disputed=disputed)
 
@@ -214,10 +214,10 @@ def forecast(workspace: Workspace, client: str, *, as_of: dt.date | None = None,
             lateness = store.alongside(lambda other: inputs.lateness(other, start, end, signed=True))
             items, rates = inputs.open_items(store, day), inputs.latest_rates(store)
             state = CollectionsState(store)
-            disputed = state.open_disputes().keys()
+            disputed = state.open_disputes(day).keys()
             names = customer_segment_names(store, config, day, items, inputs.customers(store), lateness, disputed)
             return expected_cash(items, lateness.result(), names, as_of=day, home=config.home_currency, rates=rates,
-                                 weeks=weeks, promises=state.promises(), disputes=disputed,
+                                 weeks=weeks, promises=state.promises(day), disputes=disputed,
                                  plans=plan_states(store, state, day, items, CustomerPolicies(workspace, config)))
 
         return store.consistent(read)
@@ -243,7 +243,7 @@ def plan_states(store: Store, state: CollectionsState, day: dt.date, items: list
                 policies: Callable[[str], Policy], customer_id: str | None = None) -> list[PlanState]:
     """The payment plans (of one customer, or all), each matched against the payments and `items` (the open
     invoices) of `day`, with the grace its customer's policy gives an installment (`policies`)."""
-    rows = state.plans(customer_id)
+    rows = state.plans(customer_id, day)
     if not rows:
         return []
     open_ids = {item.invoice_id for item in items}

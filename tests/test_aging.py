@@ -382,7 +382,7 @@ def test_what_is_in_dispute_is_shown_beside_the_buckets(workspace: Workspace, tm
     """A disputed invoice is still owed, so it stays in its bucket; at month-end the accountant weighs it apart
     from the rest, so the aging says how much of each customer's balance is in dispute, and why by invoice."""
     client(workspace, tmp_path / "l", WITH_CREDIT)
-    assert cli(workspace, "dispute", "acme", "I3", "--open", "goods returned").exit_code == 0
+    assert cli(workspace, "dispute", "acme", "I3", "--open", "goods returned", "--as-of", "2026-11-01").exit_code == 0
     data = json.loads(cli(workspace, "aging", "acme", "--as-of", "2026-12-31", "--json").stdout)
     by_customer = {c["customer_id"]: c for c in data["customers"]}
     assert (by_customer["C2"]["disputed"], by_customer["C1"]["disputed"]) == ("43.00", "0.00")  # EUR 50.00 at 0.86
@@ -397,6 +397,6 @@ def test_what_is_in_dispute_is_shown_beside_the_buckets(workspace: Workspace, tm
     rows = list(csv.reader(cli(workspace, "aging", "acme", "--as-of", "2026-12-31", "--by", "invoice",
                                "--csv").stdout.splitlines()))
     assert rows[0][-1] == "dispute" and {r[2]: r[-1] for r in rows[1:]} == {"I2": "", "I3": "goods returned"}
-    assert cli(workspace, "dispute", "acme", "I3", "--resolve", "credit note agreed").exit_code == 0
+    assert cli(workspace, "dispute", "acme", "I3", "--resolve", "credit note agreed", "--as-of", "2026-11-02").exit_code == 0
     assert json.loads(cli(workspace, "aging", "acme", "--as-of", "2026-12-31", "--json").stdout)["totals"][
         "disputed"] == "0.00"

@@ -258,7 +258,8 @@ def test_recorded_actions_are_not_planned_again_and_appear_in_the_log(co: Compan
 
 
 @pytest.mark.parametrize("setup, reason", [
-    (lambda co: cli(co.workspace, "dispute", "co", "I1", "--open", "goods damaged"), "disputed: goods damaged"),
+    (lambda co: cli(co.workspace, "dispute", "co", "I1", "--open", "goods damaged", "--as-of", "2026-07-01"),
+     "disputed: goods damaged"),
     (lambda co: cli(co.workspace, "promise", "co", "I1", "--date", "2026-07-10", "--as-of", "2026-07-01"),
      "promised to pay by 2026-07-10"),
     (lambda co: cli(co.workspace, "payment-plan", "co", "C1", "--installment", "2026-07-15=50.00",
@@ -279,10 +280,10 @@ def test_promise_holds_until_its_date_and_a_resolved_dispute_releases(co: Compan
     assert co.plan(days(9)).actions == []  # held through the promised day, 10 July
     (after,) = co.plan(days(10)).actions  # the collector learns why the chase resumes: paid in part
     assert "20 days past due, promised to pay by 2026-07-10; GBP 60.00 still unpaid" in after.reason
-    assert cli(co.workspace, "dispute", "co", "I1", "--open", "wrong price").exit_code == 0
+    assert cli(co.workspace, "dispute", "co", "I1", "--open", "wrong price", "--as-of", str(days(11))).exit_code == 0
     assert cli(co.workspace, "dispute", "co", "I1", "--open", "again").exit_code == 2  # one open at a time
     assert co.plan(days(11)).actions == []
-    assert cli(co.workspace, "dispute", "co", "I1", "--resolve", "credit agreed").exit_code == 0
+    assert cli(co.workspace, "dispute", "co", "I1", "--resolve", "credit agreed", "--as-of", str(days(11))).exit_code == 0
     assert co.plan(days(11)).actions
 
 
@@ -300,8 +301,8 @@ def test_a_promise_on_an_invoice_that_owes_nothing_is_refused_a_dispute_says_so(
 
 def test_people_name_invoices_by_number_and_customers_by_name(co: Company) -> None:
     co.invoice("I1", days(-10)).invoice("I2", days(-9)).invoice("I3", days(-8), customer="C2").sync()
-    result = cli(co.workspace, "dispute", "co", "No. I1", "--open", "wrong price")
-    assert result.exit_code == 0 and "invoice No. I1 (id I1)" in result.stdout
+    result = cli(co.workspace, "dispute", "co", "No. I1", "--open", "wrong price", "--as-of", "2026-07-01")
+    assert result.exit_code == 0 and "invoice No. I1 (id I1) on 2026-07-01" in result.stdout
     assert cli(co.workspace, "promise", "co", "No. I3", "--date", "2026-07-10", "--as-of", "2026-07-01").exit_code == 0
     result = cli(co.workspace, "payment-plan", "co", "Customer C1", "--installment", "2026-07-15=50.00",
                  "--invoice", "No. I2", "--as-of", "2026-07-01")
@@ -356,7 +357,7 @@ def test_credit_that_covers_what_would_be_chased_holds_the_customer_whatever_a_d
     reminded of the 300.00: the disputed invoice counted in the balance its credit had to cover."""
     co.invoice("DISPUTED", days(-10), "1000.00").invoice("OWED", days(-10), "300.00")
     co.pay("CASH", days(-20), "500.00").sync()
-    assert cli(co.workspace, "dispute", "co", "DISPUTED", "--open", "not delivered").exit_code == 0
+    assert cli(co.workspace, "dispute", "co", "DISPUTED", "--open", "not delivered", "--as-of", str(WED)).exit_code == 0
     plan = co.plan(WED)
     assert plan.actions == []
     assert [(h.invoice_id, h.reason) for h in plan.holds] == [
@@ -536,7 +537,7 @@ def test_the_plan_for_people_names_customers_and_invoice_numbers_and_ranks_the_c
     monkeypatch.setattr(common.out, "width", 200)  # (on a narrow terminal names wrap at their spaces)
     co.invoice("S", days(-15), "200.00").invoice("L", days(-16), "900.00", customer="C2")
     co.invoice("D", days(-3), "80.00").sync()
-    assert cli(co.workspace, "dispute", "co", "D", "--open", "wrong price").exit_code == 0
+    assert cli(co.workspace, "dispute", "co", "D", "--open", "wrong price", "--as-of", "2026-07-01").exit_code == 0
     text = cli(co.workspace, "plan", "co", "--as-of", "2026-07-01").stdout
     actions, worklist, holds = text.split("worklist:")[0], text.split("worklist:")[1].split("holds")[0], \
         text.split("holds")[1]
@@ -653,8 +654,8 @@ def test_the_log_shows_who_opened_resolved_promised_and_arranged_what(co: Compan
     """Disputes, promises and payment plans hold invoices out of the plan: the audit trail says who set each
     hold, when, and on which invoices, as it does for the actions executed."""
     co.invoice("I1", days(-10)).invoice("I2", days(-9)).sync()
-    assert cli(co.workspace, "dispute", "co", "No. I1", "--open", "wrong price").exit_code == 0
-    assert cli(co.workspace, "dispute", "co", "No. I1", "--resolve", "credit agreed").exit_code == 0
+    assert cli(co.workspace, "dispute", "co", "No. I1", "--open", "wrong price", "--as-of", "2026-06-30").exit_code == 0
+    assert cli(co.workspace, "dispute", "co", "No. I1", "--resolve", "credit agreed", "--as-of", "2026-07-01").exit_code == 0
     assert cli(co.workspace, "promise", "co", "No. I2", "--date", "2026-07-10", "--as-of", "2026-07-01").exit_code == 0
     assert cli(co.workspace, "payment-plan", "co", "C1", "--installment", "2026-07-15=200.00",
                "--as-of", "2026-07-01").exit_code == 0
@@ -671,7 +672,8 @@ def test_the_log_shows_who_opened_resolved_promised_and_arranged_what(co: Compan
                                                                   for c in changes]
     text = cli(co.workspace, "log", "co").stdout
     assert "disputes, promises and payment plans, oldest first" in text and {"credit", "agreed"} <= set(text.split())
-    assert len(re.findall(r"^ \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC ", text, re.MULTILINE)) == 5  # (when, on one line)
+    # (the day each took effect first, the instant it was recorded last, each on one line)
+    assert len(re.findall(r"^ ?2026-0[67]-\d{2} .* \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC *$", text, re.MULTILINE)) == 5
 
 
 def test_a_policy_of_pre_due_steps_alone_repeats_nothing_once_the_invoice_is_past_due() -> None:
@@ -708,9 +710,9 @@ def test_invoices_of_one_age_chased_on_different_days_are_spaced_each_by_its_own
     monkeypatch.setattr(CollectionsState, "whole_trail_up_to", whole_trail_up_to)
     co.policy["escalation"] = "one_step_per_run"
     co.invoice("I1", days(-1)).invoice("I2", days(-1)).sync()
-    assert cli(co.workspace, "dispute", "co", "I2", "--open", "wrong price").exit_code == 0
+    assert cli(co.workspace, "dispute", "co", "I2", "--open", "wrong price", "--as-of", str(WED)).exit_code == 0
     assert steps(co.plan(WED, record=True)) == {("I1",): "overdue"}
-    assert cli(co.workspace, "dispute", "co", "I2", "--resolve", "price agreed").exit_code == 0
+    assert cli(co.workspace, "dispute", "co", "I2", "--resolve", "price agreed", "--as-of", str(days(3))).exit_code == 0
     assert steps(co.plan(days(3), record=True)) == {("I2",): "overdue"}
     assert steps(co.plan(days(6))) == {("I1",): "follow_up"}  # I2's comes no sooner than day 3 + (7 − 1)
     assert steps(co.plan(days(9))) == {("I1", "I2"): "follow_up"}
@@ -745,7 +747,7 @@ def test_the_log_shows_a_period_and_a_customer_when_asked(co: Company) -> None:
 def test_the_plans_text_gives_one_row_per_hold_reason_with_its_invoices(co: Company) -> None:
     """A payment plan over a dozen invoices is one hold to a collector, not a dozen rows."""
     co.invoice("I1", days(-10)).invoice("I2", days(-9)).invoice("I3", days(-8)).sync()
-    assert cli(co.workspace, "dispute", "co", "I3", "--open", "wrong price").exit_code == 0
+    assert cli(co.workspace, "dispute", "co", "I3", "--open", "wrong price", "--as-of", str(WED)).exit_code == 0
     assert cli(co.workspace, "payment-plan", "co", "C1", "--installment", "2026-07-15=200.00",
                "--as-of", "2026-06-30").exit_code == 0
     text = cli(co.workspace, "plan", "co", "--as-of", str(WED)).stdout

@@ -128,13 +128,13 @@ def test_segments_with_their_figures_and_risk(workspace: Workspace, tmp_path: Pa
     assert names_alone(workspace, key) == {k: r.segment for k, r in got.items()}  # what a plan reads
     # OCCAS disputes the old invoice: not a problem account for it (its other invoices would be chased a week
     # early, in the problem tone), and the report says why the 120 days do not count
-    assert cli(workspace, "dispute", key, "OLD", "--open", "never delivered").exit_code == 0
+    assert cli(workspace, "dispute", key, "OLD", "--open", "never delivered", "--as-of", str(AS_OF)).exit_code == 0
     _, rows = reports.segments(workspace, key, as_of=AS_OF)
     disputing = next(r for r in rows if r.customer_id == "OCCAS")
     assert (disputing.segment, disputing.oldest_days_past_due) == ("occasionally_late", 120)
     assert disputing.reasons[-1] == "owes 120 days past due on an invoice it disputes (not counted against it)"
     assert names_alone(workspace, key)["OCCAS"] == "occasionally_late"
-    assert cli(workspace, "dispute", key, "OLD", "--resolve", "delivery note found").exit_code == 0
+    assert cli(workspace, "dispute", key, "OLD", "--resolve", "delivery note found", "--as-of", str(AS_OF)).exit_code == 0
     assert names_alone(workspace, key)["OCCAS"] == "problem"
     # OCCAS's old invoice written off: no longer owed, a problem now for the write-off
     (tmp_path / "co" / "credit_notes.csv").write_text(
@@ -237,7 +237,7 @@ def test_forecast_expects_what_customers_agreed_first_plans_then_promises(worksp
     assert made.exit_code == 0, made.output  # (100.00 short of the 1,100.00 owed: the rest as history says)
     assert cli(workspace, "promise", key, "PROMISED", "--date", str(AS_OF + dt.timedelta(days=3)),
                "--as-of", str(ago(1))).exit_code == 0
-    assert cli(workspace, "dispute", key, "ARGUED", "--open", "goods returned").exit_code == 0
+    assert cli(workspace, "dispute", key, "ARGUED", "--open", "goods returned", "--as-of", str(AS_OF)).exit_code == 0
     result = reports.forecast(workspace, key, as_of=AS_OF, weeks=8)
     expected = sorted((e.invoice_id, e.expected, e.amount, e.basis) for e in result.invoices)
     assert expected == [

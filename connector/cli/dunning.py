@@ -81,12 +81,14 @@ def dispute(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The 
             invoice: Annotated[str, typer.Argument(help="The invoice: its number, or its id.")],
             open_reason: Annotated[str | None, typer.Option("--open", help="Open a dispute, with its reason.")] = None,
             resolve: Annotated[str | None, typer.Option("--resolve", help="Resolve the open dispute, with a note.")] = None,
-            ) -> None:
-    """Open or resolve a dispute: a disputed invoice is held out of the plan."""
+            as_of: Annotated[str | None, typer.Option(
+                "--as-of", help="Day the dispute was raised or settled (YYYY-MM-DD).",
+                show_default="today in the client's time zone")] = None) -> None:
+    """Open or resolve a dispute: a disputed invoice is held out of the plan from that day."""
     if (open_reason is None) == (resolve is None):
         fail(UsageError("give --open REASON or --resolve NOTE"))
     out.print(guard(lambda: planning.dispute(workspace_of(ctx), client, invoice, open_reason=open_reason,
-                                              resolve_note=resolve)))
+                                              resolve_note=resolve, as_of=parse_date(as_of))))
 
 
 @app.command()
@@ -160,14 +162,14 @@ def log(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The clie
     if as_json:
         print_json({"actions": rows, "arrangements": changes})
         return
-    if as_csv:  # (one trail: an executed action is dated by the day it was executed on)
+    if as_csv:  # (one trail by day: an action's the day it was executed on, a change's the day it took effect)
         entries = [[str(r["executed_on"]), r["recorded_by"], f"executed {r['step']} ({r['kind']}, {r['channel']})",
                     r["customer_id"], r["customer_name"], "; ".join(r["invoice_numbers"]),  # type: ignore[arg-type]
-                    f"{r['source']}, key {r['key']}"] for r in rows]
-        entries += [[str(c["at"]), c["by"], c["event"], c["customer_id"], c["customer_name"],
-                     "; ".join(c["invoice_numbers"]), c["detail"] or ""] for c in changes]  # type: ignore[arg-type]
-        print_csv(["at", "by", "event", "customer_id", "customer_name", "invoice_numbers", "detail"],
-                  sorted(entries, key=lambda entry: str(entry[0])))
+                    f"{r['source']}, key {r['key']}", r["recorded_at"]] for r in rows]
+        entries += [[str(c["on"]), c["by"], c["event"], c["customer_id"], c["customer_name"],
+                     "; ".join(c["invoice_numbers"]), c["detail"] or "", c["at"]] for c in changes]  # type: ignore[arg-type]
+        print_csv(["at", "by", "event", "customer_id", "customer_name", "invoice_numbers", "detail", "recorded_at"],
+                  sorted(entries, key=lambda entry: (str(entry[0]), str(entry[-1]))))
         return
     table = Table("executed", "customer", "step", "kind", "invoices", "recorded by", "source", box=None,
                   title="executed actions, oldest first")
@@ -175,11 +177,12 @@ def log(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The clie
         table.add_row(str(r["executed_on"]), str(r["customer_name"] or r["customer_id"]), str(r["step"]),
                       str(r["kind"]), ", ".join(r["invoice_numbers"]), str(r["recorded_by"]), str(r["source"]))  # type: ignore[arg-type]
     print_table(table)
-    held = Table(Column("when", no_wrap=True), "by", "what", "customer", "invoices", "detail", box=None,
-                 title="disputes, promises and payment plans, oldest first")
+    held = Table(Column("on", no_wrap=True), "what", "customer", "invoices", "detail", "by",
+                 Column("recorded", no_wrap=True), box=None, title="disputes, promises and payment plans, oldest first")
     for c in changes:
-        held.add_row(when(str(c["at"])), str(c["by"]), str(c["event"]), str(c["customer_name"] or c["customer_id"] or ""),
-                     ", ".join(c["invoice_numbers"]), str(c["detail"] or ""))  # type: ignore[arg-type]
+        held.add_row(str(c["on"]), str(c["event"]), str(c["customer_name"] or c["customer_id"] or ""),
+                     ", ".join(c["invoice_numbers"]), str(c["detail"] or ""), str(c["by"]),  # type: ignore[arg-type]
+                     when(str(c["at"])))
     print_table(held)
 
 

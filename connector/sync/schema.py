@@ -231,6 +231,20 @@ CREATE INDEX actions_executed ON actions (executed_on)
 # year's 1.7 million, read whole).
 _V14 = "CREATE INDEX actions_customer ON actions (customer_id, executed_on)"
 
+# Version 15: the day (the client's) each dispute was opened and resolved, each promise made and each payment
+# plan cancelled, as the person gave it (`--as-of`, default today), beside the instant it was recorded: a
+# report or plan as of an earlier day holds what was disputed, promised or on a plan on that day, not what
+# is now.  Rows from before take the UTC day of their instant (the client's own day may differ near midnight).
+_V15 = """
+ALTER TABLE disputes ADD COLUMN opened_on TEXT;
+ALTER TABLE disputes ADD COLUMN resolved_on TEXT;
+ALTER TABLE promises ADD COLUMN made_on TEXT;
+ALTER TABLE payment_plans ADD COLUMN cancelled_on TEXT;
+UPDATE disputes SET opened_on = substr(opened_at, 1, 10), resolved_on = substr(resolved_at, 1, 10);
+UPDATE promises SET made_on = substr(recorded_at, 1, 10);
+UPDATE payment_plans SET cancelled_on = substr(cancelled_at, 1, 10) WHERE cancelled_at IS NOT NULL
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical records, cursors and sync runs", _script(_V1)),
     Migration(2, "customer credit limits", _script(_V2)),
@@ -246,4 +260,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(12, "days paid late; indexes of invoices issued and settled", _script(_V12)),
     Migration(13, "indexes of executed actions by due time and by day", _script(_V13)),
     Migration(14, "an index of executed actions by customer", _script(_V14)),
+    Migration(15, "the days disputes, promises and plan cancellations took effect", _script(_V15)),
 )

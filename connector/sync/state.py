@@ -89,39 +89,58 @@ class CollectionsState:
 
     # -- disputes ---------------------------------------------------------------------------------
 
-    def open_dispute(self, invoice_id: str, reason: str, by: str | None = None) -> int:
+    def open_dispute(self, invoice_id: str, reason: str, on: dt.date, by: str | None = None) -> int:
+        """Open a dispute taking effect on `on` (the client's day it was raised): plans and reports as of that
+        day on hold the invoice."""
         self._invoice(invoice_id)
         if self.open_disputes().get(invoice_id):
             raise UsageError(f"invoice '{invoice_id}' already has an open dispute; resolve it first")
+        (last,) = self.conn.execute("SELECT MAX(resolved_on) FROM disputes WHERE invoice_id = ?", (invoice_id,)).fetchone()
+        if last is not None and on.isoformat() < last:
+            raise UsageError(f"invoice '{invoice_id}' had a dispute until {last}: a new one opens on that day or later")
         with self.store.transaction() as conn:
-            cursor = conn.execute("INSERT INTO disputes (invoice_id, reason, opened_at, opened_by) VALUES (?, ?, ?, ?)",
-                                  (invoice_id, reason, _stamp(), by or who()))
+            cursor = conn.execute("INSERT INTO disputes (invoice_id, reason, opened_at, opened_by, opened_on) "
+                                  "VALUES (?, ?, ?, ?, ?)", (invoice_id, reason, _stamp(), by or who(), on.isoformat()))
             return int(cursor.lastrowid or 0)
 
-    def resolve_dispute(self, invoice_id: str, note: str, by: str | None = None) -> None:
-        with self.store.transaction() as conn:
-            changed = conn.execute("UPDATE disputes SET resolved_at = ?, resolved_by = ?, resolution = ? "
-                                   "WHERE invoice_id = ? AND resolved_at IS NULL",
-                                   (_stamp(), by or who(), note, invoice_id)).rowcount
-        if not changed:
+    def resolve_dispute(self, invoice_id: str, note: str, on: dt.date, by: str | None = None) -> None:
+        """Resolve the open dispute on `on`: the invoice is chased again from that day."""
+        row = self.conn.execute("SELECT opened_on FROM disputes WHERE invoice_id = ? AND resolved_at IS NULL",
+                                (invoice_id,)).fetchone()
+        if row is None:
             raise UsageError(f"invoice '{invoice_id}' has no open dispute")
+        if on.isoformat() < row[0]:
+            raise UsageError(f"the dispute on invoice '{invoice_id}' was opened on {row[0]}: it cannot be resolved "
+                             f"on {on}, before that")
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE disputes SET resolved_at = ?, resolved_by = ?, resolution = ?, resolved_on = ? "
+                         "WHERE invoice_id = ? AND resolved_at IS NULL",
+                         (_stamp(), by or who(), note, on.isoformat(), invoice_id))
 
-    def open_disputes(self) -> dict[str, str]:
-        return dict(self.conn.execute("SELECT invoice_id, reason FROM disputes WHERE resolved_at IS NULL"))
+    def open_disputes(self, on: dt.date | None = None) -> dict[str, str]:
+        """The reason of each invoice's open dispute: now, or on the day `on` (opened by then and resolved
+        after it: a dispute resolved on a day no longer holds that day's plan)."""
+        if on is None:
+            return dict(self.conn.execute("SELECT invoice_id, reason FROM disputes WHERE resolved_at IS NULL"))
+        return dict(self.conn.execute("SELECT invoice_id, reason FROM disputes WHERE opened_on <= :day "
+                                      "AND (resolved_on IS NULL OR resolved_on > :day)", {"day": on.isoformat()}))
 
     # -- promises ---------------------------------------------------------------------------------
 
-    def promise(self, invoice_id: str, promised: dt.date, by: str | None = None) -> None:
+    def promise(self, invoice_id: str, promised: dt.date, made_on: dt.date, by: str | None = None) -> None:
         self._invoice(invoice_id)
         with self.store.transaction() as conn:
-            conn.execute("INSERT INTO promises (invoice_id, promised_date, recorded_at, recorded_by) VALUES (?, ?, ?, ?)",
-                         (invoice_id, promised.isoformat(), _stamp(), by or who()))
+            conn.execute("INSERT INTO promises (invoice_id, promised_date, recorded_at, recorded_by, made_on) "
+                         "VALUES (?, ?, ?, ?, ?)", (invoice_id, promised.isoformat(), _stamp(), by or who(),
+                                                    made_on.isoformat()))
 
-    def promises(self) -> dict[str, dt.date]:
-        """The latest promise recorded for each invoice."""
-        rows = self.conn.execute("SELECT invoice_id, promised_date FROM promises p WHERE id = "
-                                 "(SELECT MAX(id) FROM promises q WHERE q.invoice_id = p.invoice_id)")
-        return {invoice: dt.date.fromisoformat(on) for invoice, on in rows}
+    def promises(self, on: dt.date | None = None) -> dict[str, dt.date]:
+        """The latest promise recorded for each invoice (of those made by the day `on`, when given)."""
+        made = "" if on is None else "AND q.made_on <= :day"
+        rows = self.conn.execute("SELECT invoice_id, promised_date FROM promises p WHERE id = (SELECT MAX(id) FROM "
+                                 f"promises q WHERE q.invoice_id = p.invoice_id {made})",
+                                 {"day": None if on is None else on.isoformat()})
+        return {invoice: dt.date.fromisoformat(promised) for invoice, promised in rows}
 
     # -- payment plans ----------------------------------------------------------------------------
 
@@ -150,25 +169,38 @@ class CollectionsState:
             conn.executemany("INSERT INTO plan_invoices VALUES (?, ?)", [(plan_id, i) for i in chosen])
         return plan_id
 
-    def cancel_plan(self, plan_id: int, by: str | None = None) -> None:
-        with self.store.transaction() as conn:
-            changed = conn.execute("UPDATE payment_plans SET cancelled_at = ?, cancelled_by = ?, status = 'cancelled' "
-                                   "WHERE id = ? AND cancelled_at IS NULL", (_stamp(), by or who(), plan_id)).rowcount
-        if not changed:
+    def cancel_plan(self, plan_id: int, on: dt.date, by: str | None = None) -> None:
+        """Cancel a plan on `on`: its invoices are chased again from that day."""
+        row = self.conn.execute("SELECT start_date FROM payment_plans WHERE id = ? AND cancelled_at IS NULL",
+                                (plan_id,)).fetchone()
+        if row is None:
             raise UsageError(f"no payment plan #{plan_id} to cancel")
+        if on.isoformat() < row[0]:
+            raise UsageError(f"payment plan #{plan_id} starts on {row[0]}: it cannot be cancelled on {on}, before that")
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE payment_plans SET cancelled_at = ?, cancelled_by = ?, cancelled_on = ?, "
+                         "status = 'cancelled' WHERE id = ? AND cancelled_at IS NULL",
+                         (_stamp(), by or who(), on.isoformat(), plan_id))
 
-    def plans(self, customer_id: str | None = None) -> list[dict[str, object]]:
-        where, args = ("WHERE customer_id = ?", [customer_id]) if customer_id else ("", [])
+    def plans(self, customer_id: str | None = None, on: dt.date | None = None) -> list[dict[str, object]]:
+        """The customer's payment plans (or every customer's): all of them, or those agreed by the day `on`,
+        each cancelled only if it was by then."""
+        where = ["customer_id = :customer"] if customer_id else []
+        if on is not None:
+            where.append("start_date <= :day")
         plans = []
-        for row in self.conn.execute(f"SELECT id, customer_id, start_date, currency, cancelled_at, status "
-                                     f"FROM payment_plans {where} ORDER BY id", args).fetchall():
-            plan_id, customer, start, currency, cancelled, status = row
+        for row in self.conn.execute(
+                "SELECT id, customer_id, start_date, currency, cancelled_on, status FROM payment_plans "
+                f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY id",
+                {"customer": customer_id, "day": None if on is None else on.isoformat()}).fetchall():
+            plan_id, customer, start, currency, cancelled_on, status = row
+            cancelled = cancelled_on is not None and (on is None or cancelled_on <= on.isoformat())
             installments = [(dt.date.fromisoformat(on), from_minor(units, currency)) for on, units in self.conn.execute(
                 "SELECT due_date, amount FROM plan_installments WHERE plan_id = ? ORDER BY due_date", (plan_id,))]
             invoices = [r[0] for r in self.conn.execute(
                 "SELECT invoice_id FROM plan_invoices WHERE plan_id = ? ORDER BY invoice_id", (plan_id,))]
             plans.append({"plan_id": plan_id, "customer_id": customer, "start": dt.date.fromisoformat(start),
-                          "currency": currency, "cancelled": cancelled is not None, "status": status,
+                          "currency": currency, "cancelled": cancelled, "status": status,
                           "installments": installments, "invoice_ids": invoices})
         return plans
 
@@ -265,25 +297,26 @@ class CollectionsState:
 
     def arrangements(self, start: dt.date | None = None, end: dt.date | None = None,
                      customer_id: str | None = None) -> list[dict[str, object]]:
-        """Every dispute opened or resolved, promise recorded and payment plan created, cancelled, breached or
-        completed (on a day from `start` through `end` (UTC), of one customer, when given), oldest first, with
-        who did it (the audit trail of what holds invoices out of the plan)."""
+        """Every dispute opened or resolved, promise made and payment plan created, cancelled, breached or
+        completed (on a day from `start` through `end`, of one customer, when given), oldest first, with who
+        did it and when it was recorded (the audit trail of what holds invoices out of the plan).  `on` is
+        the client's day it took effect, as the person gave it; `at`, the instant it was recorded."""
         first, last = str(start or dt.date.min), str(end or dt.date.max)
-        rows = [(at, by, event, sorted(json.loads(invoices)), detail)
-                for at, by, event, invoices, detail in self.conn.execute(_ARRANGEMENTS)
-                if first <= str(at)[:10] <= last]
-        wanted = json.dumps(sorted({i for row in rows for i in row[3]}))
+        rows = [(on, at, by, event, sorted(json.loads(invoices)), detail)
+                for on, at, by, event, invoices, detail in self.conn.execute(_ARRANGEMENTS)
+                if first <= str(on) <= last]
+        wanted = json.dumps(sorted({i for row in rows for i in row[4]}))
         invoices = {key: (number, customer, name) for key, number, customer, name in self.conn.execute(
             "SELECT i.id, COALESCE(i.number, i.id), i.customer_id, c.name FROM invoices i "
             "LEFT JOIN customers c ON c.id = i.customer_id WHERE i.id IN (SELECT value FROM json_each(?))", (wanted,))}
         events = []
-        for at, by, event, ids, detail in rows:
+        for on, at, by, event, ids, detail in rows:
             _, customer, name = invoices.get(ids[0], (None, None, None)) if ids else (None, None, None)
             if customer_id is not None and customer != customer_id:
                 continue
-            events.append({"at": at, "by": by, "event": event, "customer_id": customer, "customer_name": name,
-                           "invoice_ids": ids, "invoice_numbers": [invoices.get(i, (i,))[0] for i in ids],
-                           "detail": detail})
+            events.append({"on": on, "at": at, "by": by, "event": event, "customer_id": customer,
+                           "customer_name": name, "invoice_ids": ids,
+                           "invoice_numbers": [invoices.get(i, (i,))[0] for i in ids], "detail": detail})
         return events
 
 
@@ -303,19 +336,19 @@ _OPEN_EXECUTIONS = """
 _ARRANGEMENTS = """
     WITH plans AS (SELECT p.*, (SELECT json_group_array(invoice_id) FROM plan_invoices WHERE plan_id = p.id) AS invoices
                    FROM payment_plans p)
-    SELECT opened_at AS at, opened_by AS by, 'dispute opened' AS event, json_array(invoice_id) AS invoices,
-           reason AS detail FROM disputes
-    UNION ALL SELECT resolved_at, resolved_by, 'dispute resolved', json_array(invoice_id), resolution
+    SELECT opened_on AS on_day, opened_at AS at, opened_by AS by, 'dispute opened' AS event,
+           json_array(invoice_id) AS invoices, reason AS detail FROM disputes
+    UNION ALL SELECT resolved_on, resolved_at, resolved_by, 'dispute resolved', json_array(invoice_id), resolution
               FROM disputes WHERE resolved_at IS NOT NULL
-    UNION ALL SELECT recorded_at, recorded_by, 'promise to pay', json_array(invoice_id), 'by ' || promised_date
+    UNION ALL SELECT made_on, recorded_at, recorded_by, 'promise to pay', json_array(invoice_id), 'by ' || promised_date
               FROM promises
-    UNION ALL SELECT created_at, created_by, 'payment plan #' || id || ' created', invoices,
+    UNION ALL SELECT start_date, created_at, created_by, 'payment plan #' || id || ' created', invoices,
                      'starting ' || start_date || ', ' || currency FROM plans
-    UNION ALL SELECT cancelled_at, cancelled_by, 'payment plan #' || id || ' cancelled', invoices, ''
+    UNION ALL SELECT cancelled_on, cancelled_at, cancelled_by, 'payment plan #' || id || ' cancelled', invoices, ''
               FROM plans WHERE cancelled_at IS NOT NULL
-    UNION ALL SELECT status_changed_on, 'plan --record', 'payment plan #' || id || ' ' || status, invoices, ''
-              FROM plans WHERE status_changed_on IS NOT NULL AND status IN ('breached', 'completed')
-    ORDER BY 1"""
+    UNION ALL SELECT status_changed_on, status_changed_on, 'plan --record', 'payment plan #' || id || ' ' || status,
+                     invoices, '' FROM plans WHERE status_changed_on IS NOT NULL AND status IN ('breached', 'completed')
+    ORDER BY 1, 2"""
 
 
 def _installments_in_minor_units(installments: Sequence[tuple[dt.date, Decimal]], currency: str,
