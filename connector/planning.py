@@ -89,7 +89,7 @@ def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: Col
             exclude=bool(own and own.exclude), pause_until=own.pause_until if own else None)
     return PlanInputs(
         client=config.key, as_of=day, home=config.home_currency, items=items, customers=customers,
-        executions=executions, contacts=state.contacts(day - CONTACTS_REACH), credits=credits, disputes=disputes,
+        executions=executions, contacts=state.contacts(day - CONTACTS_REACH, day), credits=credits, disputes=disputes,
         promises=state.promises(day), plans=plans, rates=rates)
 
 

@@ -124,3 +124,14 @@ def test_a_store_from_before_version_15_dates_its_holds_by_when_they_were_record
         assert store.schema_version >= 15
     assert [held(co, days(n)) for n in (1, 2, 3)] == [
         {}, {"I1": "disputed: wrong price"}, {"I1": "disputed: wrong price", "I2": "promised to pay by 2099-01-01"}]
+
+
+def test_a_plan_for_an_earlier_day_does_not_count_contacts_recorded_for_later_days(co: Company) -> None:
+    """The cap counts contacts in any 7 days: a reminder recorded on Thursday would push Wednesday's plan,
+    looked at again, a week on.  Wednesday's plan is Wednesday's, whatever was recorded since."""
+    co.policy["cap"] = 1
+    co.invoice("I1", days(-2)).sync()
+    before = co.plan(WED).actions
+    assert [(a.step, a.due_at) for a in before] == [("overdue", dt.datetime(2026, 7, 1, 9, tzinfo=dt.UTC))]
+    co.plan(days(1), record=True)
+    assert co.plan(WED).actions == before

@@ -262,13 +262,14 @@ class CollectionsState:
             result.setdefault(invoice, []).append((step, day, offset))
         return result
 
-    def contacts(self, since: dt.date) -> dict[str, list[dt.datetime]]:
-        """When each customer was contacted from `since` on (the planned instants of executed contact actions,
-        including those planned after the day: a plan may defer them)."""
+    def contacts(self, since: dt.date, through: dt.date) -> dict[str, list[dt.datetime]]:
+        """When each customer was contacted from `since` on by the actions executed by `through` (their planned
+        instants, including those planned after the day: a plan may defer them).  Those executed later are
+        not counted: a plan for an earlier day is the plan of that day, whatever was recorded since."""
         result: dict[str, list[dt.datetime]] = {}
         for customer, due_at in self.conn.execute(
-                f"SELECT customer_id, due_at FROM actions WHERE {CONTACTS} AND due_at >= :since",
-                {"since": since.isoformat()}):
+                f"SELECT customer_id, due_at FROM actions WHERE {CONTACTS} AND due_at >= :since "
+                "AND executed_on <= :through", {"since": since.isoformat(), "through": through.isoformat()}):
             result.setdefault(customer, []).append(dt.datetime.fromisoformat(due_at))
         return result
 
