@@ -64,7 +64,7 @@ def _inputs(workspace: Workspace, config: ClientConfig, store: Store, state: Col
     start, end = window(day)
     lateness = store.alongside(lambda other: inputs.lateness(other, start, end))
     items = inputs.open_items(store, day)
-    rates = inputs.latest_rates(store)
+    rates = inputs.latest_rates(store, day)
     # Only customers who owe something can be chased: the others need no segment and no context.
     owing = {item.customer_id for item in items}
     known = inputs.customers(store, only=owing)

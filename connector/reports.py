@@ -84,7 +84,7 @@ def aging(workspace: Workspace, client: str, *, as_of: dt.date | None = None,
     buckets = Buckets(edges=tuple(config.aging.edges), basis=basis or config.aging.basis)
     with open_store(workspace, config) as store:
         def read() -> AgingReport:
-            home, rates = config.home_currency, inputs.latest_rates(store)
+            home, rates = config.home_currency, inputs.latest_rates(store, day)
             credits, names = inputs.credit_items(store, day), inputs.customer_names(store)
             disputes = CollectionsState(store).open_disputes(day)
             if by == "invoice":
@@ -123,7 +123,7 @@ def metrics(workspace: Workspace, client: str, *, as_of: dt.date | None = None, 
 
 def _metrics_inputs(store: Store, config: ClientConfig, period: Period) -> MetricsInputs:
     """Everything the metrics of `period` need, summed from the store."""
-    home, rates = config.home_currency, inputs.latest_rates(store)
+    home, rates = config.home_currency, inputs.latest_rates(store, period.end)
     # The two heaviest sums (opening receivables are rebuilt from later allocations) run on a second
     # core while this connection sums the rest: about half the time on a big ledger.
     heavy = store.alongside(lambda other: (
@@ -181,7 +181,7 @@ def customer_segments(store: Store, config: ClientConfig, day: dt.date) -> list[
     limits = {key: c.credit_limit for key, c in config.customers.items() if c.credit_limit is not None}
     customers, items = inputs.customers(store), inputs.open_items(store, day)
     return segment(customers, lateness.result(), items, inputs.write_offs(store, start, end), as_of=day,
-                   home=config.home_currency, rates=inputs.latest_rates(store), thresholds=config.segments,
+                   home=config.home_currency, rates=inputs.latest_rates(store, day), thresholds=config.segments,
                    credit_limits=limits, disputed=CollectionsState(store).open_disputes(day).keys())
 
 
@@ -212,7 +212,7 @@ def forecast(workspace: Workspace, client: str, *, as_of: dt.date | None = None,
         def read() -> Forecast:
             start, end = window(day)
             lateness = store.alongside(lambda other: inputs.lateness(other, start, end, signed=True))
-            items, rates = inputs.open_items(store, day), inputs.latest_rates(store)
+            items, rates = inputs.open_items(store, day), inputs.latest_rates(store, day)
             state = CollectionsState(store)
             disputed = state.open_disputes(day).keys()
             names = customer_segment_names(store, config, day, items, inputs.customers(store), lateness, disputed)

@@ -105,6 +105,28 @@ def test_foreign_invoices_are_converted_one_by_one_and_agree_with_the_metrics(wo
     assert metrics.total_outstanding == by_customer.total
 
 
+def test_a_month_end_aging_keeps_its_figures_when_later_invoices_bring_new_rates(workspace: Workspace,
+                                                                                 tmp_path: Path) -> None:
+    """A euro payment on account carries no rate of its own (a csv ledger's), so it is converted at the rate of
+    the latest euro invoice.  Rerun in the next month, the March close used to take April's rate: it takes
+    the latest by its own day (the first one after, for a currency first billed later)."""
+    files = {"customers.csv": "id,name\nC1,Aalto Oy\n",
+             "invoices.csv": "id,customer_id,issue_date,due_date,total,currency,exchange_rate\n"
+                             "I1,C1,2026-03-10,2026-04-09,100.00,EUR,0.80\n",
+             "payments.csv": "id,customer_id,date,amount,invoice_id,currency\nP1,C1,2026-03-20,50.00,,EUR\n"}
+    key = client(workspace, tmp_path / "l", files)
+    march = dt.date(2026, 3, 31)
+    assert reports.aging(workspace, key, as_of=march).unapplied_credit == Decimal("40.00")
+    files["invoices.csv"] += "I2,C1,2026-04-10,2026-05-10,100.00,EUR,0.90\n"
+    key = client(workspace, tmp_path / "l", files)
+    assert reports.aging(workspace, key, as_of=march).unapplied_credit == Decimal("40.00")  # (not 45.00)
+    assert reports.aging(workspace, key, as_of=dt.date(2026, 4, 30)).unapplied_credit == Decimal("45.00")
+    assert reports.aging(workspace, key, as_of=dt.date(2026, 3, 5)).unapplied_credit == Decimal("0.00")
+    files["payments.csv"] += "P0,C1,2026-03-01,10.00,,EUR\n"  # (before any euro invoice: the first rate)
+    key = client(workspace, tmp_path / "l", files)
+    assert reports.aging(workspace, key, as_of=dt.date(2026, 3, 5)).unapplied_credit == Decimal("8.00")
+
+
 def test_aging_json_and_csv_outputs(workspace: Workspace, tmp_path: Path) -> None:
     client(workspace, tmp_path / "l", WITH_CREDIT)
     result = cli(workspace, "aging", "acme", "--as-of", "2026-12-31", "--json")

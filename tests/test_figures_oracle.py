@@ -82,18 +82,19 @@ class Books:
                     held[parent.id] = parent.amount - used
         return held
 
-    def latest_rates(self) -> dict[str, set[Decimal]]:
-        """Each currency's rate(s) on its latest rated invoice's date: a csv ledger's payments and credit notes
-        carry no rate of their own, and are converted at that one."""
-        latest: dict[str, tuple[dt.date, set[Decimal]]] = {}
+    def latest_rates(self, as_of: dt.date) -> dict[str, set[Decimal]]:
+        """Each currency's rate(s) on its latest rated invoice's date by `as_of` (its first one's after, if it
+        has none by then): a csv ledger's payments and credit notes carry no rate of their own, and are
+        converted at that one."""
+        by_day: dict[str, dict[dt.date, set[Decimal]]] = defaultdict(lambda: defaultdict(set))
         for i in self.invoices:
             if i.exchange_rate is not None:
-                day, rates = latest.get(i.currency, (dt.date.min, set()))
-                if i.issue_date > day:
-                    latest[i.currency] = (i.issue_date, {i.exchange_rate})
-                elif i.issue_date == day:
-                    rates.add(i.exchange_rate)
-        return {currency: rates for currency, (_, rates) in latest.items()}
+                by_day[i.currency][i.issue_date].add(i.exchange_rate)
+        chosen = {}
+        for currency, days in by_day.items():
+            by_then = [day for day in days if day <= as_of]
+            chosen[currency] = days[max(by_then) if by_then else min(days)]
+        return chosen
 
     def cash(self, start: dt.date, end: dt.date, rates: dict[str, Decimal]) -> Decimal:
         def home(amount: Decimal, currency: str) -> Decimal:
@@ -119,10 +120,10 @@ def test_the_metrics_figures_equal_a_direct_computation(workspace: Workspace, tm
     books = Books(records)
     assert books.written_off and any(i.exchange_rate for i in books.invoices)  # (what makes the sums hard)
     with Store(workspace.store_path("co")) as store:
-        rates = inputs.latest_rates(store)
-        candidates = books.latest_rates()
-        assert rates.keys() == candidates.keys() and all(rates[c] in candidates[c] for c in rates)
         for start, end in PERIODS:
+            rates = inputs.latest_rates(store, end)
+            candidates = books.latest_rates(end)
+            assert rates.keys() == candidates.keys() and all(rates[c] in candidates[c] for c in rates), end
             for day in (start - dt.timedelta(days=1), end):
                 total, current = figures.receivables(store, day, HOME)
                 assert total.home(HOME, rates) == books.receivables(day), day

@@ -216,12 +216,22 @@ def customer_names(store: Store) -> dict[str, str]:
     return {key: name for key, name in store.rows("SELECT id, name FROM customers")}
 
 
-def latest_rates(store: Store) -> dict[str, Decimal]:
-    """The rate of each currency's latest invoice: for converting credits that carry no rate of their own."""
-    # SQLite takes the bare column (exchange_rate) from the row holding the MAX: one scan, no self-join.
-    rows = store.rows("""SELECT currency, exchange_rate, MAX(issue_date) FROM invoices
-        WHERE exchange_rate IS NOT NULL AND deleted_at IS NULL GROUP BY currency""")
-    return {currency: Decimal(rate) for currency, rate, _ in rows}
+def latest_rates(store: Store, as_of: dt.date) -> dict[str, Decimal]:
+    """The rate of each currency's latest invoice issued by `as_of` (of its first one after, for a currency
+    first billed later): for converting credits that carry no rate of their own.  Not today's latest: a
+    month-end aging run again in the next month would otherwise change with the rates of invoices issued
+    since."""
+    # SQLite takes the bare column (exchange_rate) from the row holding the MAX (MIN): one look-up per currency
+    # through `invoices_rated`, no self-join.
+    rated = "FROM invoices WHERE exchange_rate IS NOT NULL AND deleted_at IS NULL"
+    args = {"day": as_of.isoformat()}
+    later = store.rows(f"SELECT currency, exchange_rate, MIN(issue_date) {rated} AND issue_date > :day "
+                       "GROUP BY currency", args)
+    rates = {currency: Decimal(rate) for currency, rate, _ in later}
+    by_then = store.rows(f"SELECT currency, exchange_rate, MAX(issue_date) {rated} AND issue_date <= :day "
+                         "GROUP BY currency", args)
+    rates.update((currency, Decimal(rate)) for currency, rate, _ in by_then)
+    return rates
 
 
 class Sale(NamedTuple):
