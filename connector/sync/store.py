@@ -479,15 +479,6 @@ class Store:
                 total += to_home(from_minor(units, currency), Decimal(rate) if rate else None, home_currency)
         return total
 
-    def open_balances_by_customer(self, limit: int | None = None) -> list[tuple[str, str, str, Decimal]]:
-        """(customer id, name, currency, open balance) for customers who owe something, largest first."""
-        sql = """SELECT i.customer_id, c.name, i.currency, SUM(i.balance) AS owed
-                 FROM invoices i LEFT JOIN customers c ON c.id = i.customer_id
-                 WHERE i.balance <> 0 AND i.deleted_at IS NULL
-                 GROUP BY i.customer_id, i.currency ORDER BY owed DESC, i.customer_id"""
-        rows = self.conn.execute(sql + (f" LIMIT {int(limit)}" if limit else "")).fetchall()
-        return [(cid, name or cid, cur, from_minor(owed, cur)) for cid, name, cur, owed in rows]
-
     def unapplied_credits(self, customer_id: str | None = None) -> list[UnappliedCredit]:
         """Credit customers hold and have not applied: unapplied cash, overpayments, prepayments, credit notes.
 
