@@ -148,7 +148,7 @@ def dispute(workspace: Workspace, client: str, invoice: str, *, open_reason: str
     """Open or resolve a dispute on an invoice, named by its id or its number, on `as_of` (the day the
     customer raised it or it was settled; default today): plans and reports as of that day on see it."""
     config = workspace.load_client(client)
-    day = _not_after_today(config, as_of, "the day of a dispute")
+    day = _not_after_today(config, as_of, "the day a dispute was raised or resolved")
     with open_store(workspace, config) as store:
         state = CollectionsState(store)
         invoice_id = state.invoice_id(invoice)
@@ -194,8 +194,8 @@ def _not_after_today(config: ClientConfig, day: dt.date | None, what: str) -> dt
     to come: a plan for today would not hold the invoice, which reads as if the change were lost."""
     today = today_for(config)
     if day is not None and day > today:
-        raise UsageError(f"--as-of {day} is after today ({today} in {config.timezone}): {what} is a day that has "
-                         "come; record it then, or give an earlier day")
+        raise UsageError(f"--as-of {day} is after today ({today} in {config.timezone}): {what} must be a day "
+                         "that has come (record it on the day, or give an earlier one)")
     return day or today
 
 
@@ -226,7 +226,7 @@ def payment_plan(workspace: Workspace, client: str, customer: str, *,
     be meant) with a warning: it completes once its installments are paid, and the chase of what is left
     starts again."""
     config = workspace.load_client(client)
-    day = _not_after_today(config, as_of, "the day a plan is agreed or cancelled") if installments or cancel \
+    day = _not_after_today(config, as_of, "the day a plan is agreed or cancelled") if installments or cancel is not None \
         else as_of or today_for(config)
     with open_store(workspace, config) as store:
         state = CollectionsState(store)

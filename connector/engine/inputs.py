@@ -221,8 +221,8 @@ def latest_rates(store: Store, as_of: dt.date) -> dict[str, Decimal]:
     first billed later): for converting credits that carry no rate of their own.  Not today's latest: a
     month-end aging run again in the next month would otherwise change with the rates of invoices issued
     since."""
-    # SQLite takes the bare column (exchange_rate) from the row holding the MAX (MIN): one look-up per currency
-    # through `invoices_rated`, no self-join.
+    # SQLite takes the bare column (exchange_rate) from the row holding the MAX (MIN): one pass each over the
+    # index `invoices_rated`, no self-join.
     rated = "FROM invoices WHERE exchange_rate IS NOT NULL AND deleted_at IS NULL"
     args = {"day": as_of.isoformat()}
     later = store.rows(f"SELECT currency, exchange_rate, MIN(issue_date) {rated} AND issue_date > :day "
