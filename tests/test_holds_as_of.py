@@ -49,8 +49,9 @@ def test_a_dispute_holds_the_days_from_when_it_was_raised_until_it_was_resolved(
     assert cli(co.workspace, "dispute", "co", "I1", "--open", "still wrong", "--as-of", str(days(8))).exit_code == 0
     assert [held(co, days(n)) for n in (3, 6, 8)] == [
         {"I1": "disputed: wrong price"}, {}, {"I1": "disputed: still wrong"}]
-    backwards = cli(co.workspace, "dispute", "co", "I1", "--resolve", "done", "--as-of", str(days(7)))
-    assert backwards.exit_code == 2 and "was opened on 2026-07-09: it cannot be resolved on 2026-07-08" in backwards.output
+    backwards = cli(co.workspace, "dispute", "co", "No. I1", "--resolve", "done", "--as-of", str(days(7)))  # (as typed)
+    assert backwards.exit_code == 2 and ("the dispute on invoice No. I1 (id I1) was opened on 2026-07-09: it cannot be "
+                                         "resolved on 2026-07-08") in backwards.output
 
 
 def test_a_missed_day_recorded_late_chases_what_that_day_did_not_hold_and_it_is_not_sent_again(co: Company) -> None:

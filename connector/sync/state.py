@@ -93,11 +93,12 @@ class CollectionsState:
         """Open a dispute taking effect on `on` (the client's day it was raised): plans and reports as of that
         day on hold the invoice."""
         self._invoice(invoice_id)
-        if self.open_disputes().get(invoice_id):
+        opened, resolved = self.dispute_days(invoice_id)
+        if opened is not None:
             raise UsageError(f"invoice '{invoice_id}' already has an open dispute; resolve it first")
-        (last,) = self.conn.execute("SELECT MAX(resolved_on) FROM disputes WHERE invoice_id = ?", (invoice_id,)).fetchone()
-        if last is not None and on.isoformat() < last:
-            raise UsageError(f"invoice '{invoice_id}' had a dispute until {last}: a new one opens on that day or later")
+        if resolved is not None and on < resolved:
+            raise UsageError(f"invoice '{invoice_id}' had a dispute until {resolved}: a new one opens on that day or "
+                             "later")
         with self.store.transaction() as conn:
             cursor = conn.execute("INSERT INTO disputes (invoice_id, reason, opened_at, opened_by, opened_on) "
                                   "VALUES (?, ?, ?, ?, ?)", (invoice_id, reason, _stamp(), by or who(), on.isoformat()))
@@ -105,17 +106,25 @@ class CollectionsState:
 
     def resolve_dispute(self, invoice_id: str, note: str, on: dt.date, by: str | None = None) -> None:
         """Resolve the open dispute on `on`: the invoice is chased again from that day."""
-        row = self.conn.execute("SELECT opened_on FROM disputes WHERE invoice_id = ? AND resolved_at IS NULL",
-                                (invoice_id,)).fetchone()
-        if row is None:
+        opened, _ = self.dispute_days(invoice_id)
+        if opened is None:
             raise UsageError(f"invoice '{invoice_id}' has no open dispute")
-        if on.isoformat() < row[0]:
-            raise UsageError(f"the dispute on invoice '{invoice_id}' was opened on {row[0]}: it cannot be resolved "
+        if on < opened:
+            raise UsageError(f"the dispute on invoice '{invoice_id}' was opened on {opened}: it cannot be resolved "
                              f"on {on}, before that")
         with self.store.transaction() as conn:
             conn.execute("UPDATE disputes SET resolved_at = ?, resolved_by = ?, resolution = ?, resolved_on = ? "
                          "WHERE invoice_id = ? AND resolved_at IS NULL",
                          (_stamp(), by or who(), note, on.isoformat(), invoice_id))
+
+    def dispute_days(self, invoice_id: str) -> tuple[dt.date | None, dt.date | None]:
+        """The day the invoice's open dispute was raised (None: none is open), and the day its last one was
+        resolved (None: never): a dispute's days may not overlap another's."""
+        opened, resolved = self.conn.execute(
+            "SELECT MAX(iif(resolved_at IS NULL, opened_on, NULL)), MAX(resolved_on) FROM disputes WHERE invoice_id = ?",
+            (invoice_id,)).fetchone()
+        return (None if opened is None else dt.date.fromisoformat(opened),
+                None if resolved is None else dt.date.fromisoformat(resolved))
 
     def open_disputes(self, on: dt.date | None = None) -> dict[str, str]:
         """The reason of each invoice's open dispute: now, or on the day `on` (opened by then and resolved
