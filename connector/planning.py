@@ -232,7 +232,8 @@ def payment_plan(workspace: Workspace, client: str, customer: str, *,
     be meant) with a warning: it completes once its installments are paid, and the chase of what is left
     starts again."""
     config = workspace.load_client(client)
-    day = _not_after_today(config, as_of, "the day a plan is agreed or cancelled") if installments or cancel is not None \
+    changing = bool(installments) or cancel is not None
+    day = _not_after_today(config, as_of, "the day a plan is agreed or cancelled") if changing \
         else as_of or today_for(config)
     with open_store(workspace, config) as store:
         state = CollectionsState(store)

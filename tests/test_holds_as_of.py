@@ -45,7 +45,8 @@ def test_a_dispute_holds_the_days_from_when_it_was_raised_until_it_was_resolved(
     assert (basis[days(3)]["I1"], basis[days(5)]["I1"]) == ("disputed", basis[days(5)]["I2"])
     # raised again later: not before the first was resolved, which would make two at once
     early = cli(co.workspace, "dispute", "co", "I1", "--open", "still wrong", "--as-of", str(days(4)))
-    assert early.exit_code == 2 and "had a dispute until 2026-07-06: a new one opens on that day or later" in early.output
+    assert early.exit_code == 2
+    assert "had a dispute until 2026-07-06: a new one opens on that day or later" in early.output
     assert cli(co.workspace, "dispute", "co", "I1", "--open", "still wrong", "--as-of", str(days(8))).exit_code == 0
     assert [held(co, days(n)) for n in (3, 6, 8)] == [
         {"I1": "disputed: wrong price"}, {}, {"I1": "disputed: still wrong"}]

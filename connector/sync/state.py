@@ -121,8 +121,8 @@ class CollectionsState:
         """The day the invoice's open dispute was raised (None: none is open), and the day its last one was
         resolved (None: never): a dispute's days may not overlap another's."""
         opened, resolved = self.conn.execute(
-            "SELECT MAX(iif(resolved_at IS NULL, opened_on, NULL)), MAX(resolved_on) FROM disputes WHERE invoice_id = ?",
-            (invoice_id,)).fetchone()
+            "SELECT MAX(iif(resolved_at IS NULL, opened_on, NULL)), MAX(resolved_on) FROM disputes "
+            "WHERE invoice_id = ?", (invoice_id,)).fetchone()
         return (None if opened is None else dt.date.fromisoformat(opened),
                 None if resolved is None else dt.date.fromisoformat(resolved))
 
