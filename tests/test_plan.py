@@ -15,7 +15,7 @@ from connector import planning
 from connector.config import Workspace
 from connector.sync.store import Store
 from connector.config.models import ContactRules
-from connector.engine.plan import action_key
+from connector.engine.plan import HOLD_KINDS, action_key
 from connector.engine.schedule import schedule
 from connector.sync.runner import sync_client
 from connector.sync.state import CollectionsState
@@ -791,3 +791,22 @@ def test_a_first_plan_under_one_step_per_run_warns_of_nothing(co: Company) -> No
     co.invoice("OLD", days(-40)).sync()
     plan = co.plan(WED)
     assert [a.step for a in plan.actions] == ["overdue"] and not [w for w in plan.warnings if "first plan" in w]
+
+
+def test_each_hold_says_its_kind_for_scripts(co: Company) -> None:
+    """A script that lists the disputed invoices, or the customers paused, reads `kind`, not the wording."""
+    co.customers = ["C1", "C2", "C3", "C4", "C5", "C6"]
+    co.invoice("D", days(-10)).invoice("P", days(-10)).invoice("PLAN", days(-10), customer="C2")
+    co.invoice("X", days(-10), customer="C3").invoice("Z", days(-10), customer="C4")
+    co.invoice("SMALL", days(-10), "10.00", customer="C5")
+    co.invoice("COVERED", days(-10), customer="C6").pay("CASH", days(-20), "500.00", customer="C6")
+    co.config = '\n[customers.C3]\nexclude = true\n[customers.C4]\npause_until = "2026-07-05"\n'
+    co.sync()
+    for command in (["dispute", "co", "D", "--open", "wrong price"], ["promise", "co", "P", "--date", "2026-07-10"],
+                    ["payment-plan", "co", "C2", "--installment", "2026-07-15=100.00"]):
+        assert cli(co.workspace, *command, "--as-of", str(WED)).exit_code == 0
+    data = json.loads(cli(co.workspace, "plan", "co", "--as-of", str(WED), "--json").stdout)
+    assert sorted((h["customer_id"], h["invoice_id"], h["kind"]) for h in data["holds"]) == [
+        ("C1", "D", "dispute"), ("C1", "P", "promise"), ("C2", "PLAN", "payment_plan"), ("C3", None, "excluded"),
+        ("C4", None, "paused"), ("C5", None, "min_balance"), ("C6", None, "credit")]
+    assert {h["kind"] for h in data["holds"]} == set(HOLD_KINDS)

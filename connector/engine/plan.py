@@ -87,9 +87,16 @@ class Action(NamedTuple):
 
 
 class Hold(NamedTuple):
+    """An invoice (or, with no `invoice_id`, a whole customer) the plan does not chase, and why: `kind` for
+    scripts to tell holds apart (one of `HOLD_KINDS`), `reason` for people."""
+
     customer_id: str
     invoice_id: str | None
     reason: str
+    kind: str
+
+
+HOLD_KINDS = ("excluded", "paused", "dispute", "promise", "payment_plan", "credit", "min_balance")
 
 
 @dataclass
@@ -136,7 +143,8 @@ class Plan:
                 "warnings": self.warnings,
                 "holds": [{"customer_id": h.customer_id, "customer_name": self.customer_name(h.customer_id),
                            "invoice_id": h.invoice_id,
-                           "invoice_number": h.invoice_id and self.invoice_number(h.invoice_id), "reason": h.reason}
+                           "invoice_number": h.invoice_id and self.invoice_number(h.invoice_id), "kind": h.kind,
+                           "reason": h.reason}
                           for h in self.holds],
                 "worklist": [{"key": a.key, "customer_id": a.customer_id,
                               "customer_name": self.customer_name(a.customer_id), "kind": a.kind,
@@ -178,7 +186,7 @@ def build_plan(data: PlanInputs) -> Plan:
             continue
         customer_hold = _customer_hold(context, data.as_of)
         if customer_hold:
-            holds.append(Hold(customer_id, None, customer_hold))
+            holds.append(Hold(customer_id, None, *customer_hold))
             continue
         rungs = ladders.get((id(context.policy), context.segment))
         if rungs is None:
@@ -189,7 +197,7 @@ def build_plan(data: PlanInputs) -> Plan:
             continue
         held = _balance_hold(data, context, overdue, due)
         if held:
-            holds.append(Hold(customer_id, None, held))
+            holds.append(Hold(customer_id, None, *held))
             continue
         order = orders.get(id(context.policy))
         if order is None:
@@ -210,11 +218,12 @@ class _Rungs(NamedTuple):
     offsets: dict[str, str]  # each step's offset as its actions' reasons tell it (`_offset`), by step name
 
 
-def _customer_hold(context: CustomerContext, as_of: dt.date) -> str | None:
+def _customer_hold(context: CustomerContext, as_of: dt.date) -> tuple[str, str] | None:
+    """(reason, kind) of a hold of the whole customer by its config, if any."""
     if context.exclude:
-        return "excluded from collections in the client's config"
+        return "excluded from collections in the client's config", "excluded"
     if context.pause_until is not None and as_of < context.pause_until:
-        return f"paused until {context.pause_until}"
+        return f"paused until {context.pause_until}", "paused"
     return None
 
 
@@ -232,7 +241,7 @@ def _due_invoices(data: PlanInputs, context: CustomerContext, rungs: _Rungs, ite
         state = plan_of.get(item.invoice_id) if arranged else None
         held = _invoice_hold(data, item, state) if arranged else None
         if held:
-            holds.append(Hold(item.customer_id, item.invoice_id, held))
+            holds.append(Hold(item.customer_id, item.invoice_id, *held))
             continue
         days = (as_of - item.due_date).days
         if days > 0:
@@ -251,13 +260,14 @@ def _due_invoices(data: PlanInputs, context: CustomerContext, rungs: _Rungs, ite
     return due, overdue
 
 
-def _invoice_hold(data: PlanInputs, item: OpenItem, state: PlanState | None) -> str | None:
+def _invoice_hold(data: PlanInputs, item: OpenItem, state: PlanState | None) -> tuple[str, str] | None:
+    """(reason, kind) of what holds the invoice (disputed, promised, on a plan), if anything."""
     if item.invoice_id in data.disputes:
-        return f"disputed: {data.disputes[item.invoice_id]}"
+        return f"disputed: {data.disputes[item.invoice_id]}", "dispute"
     if item.invoice_id in data.promises and data.as_of <= data.promises[item.invoice_id]:
-        return f"promised to pay by {data.promises[item.invoice_id]}"
+        return f"promised to pay by {data.promises[item.invoice_id]}", "promise"
     if state is not None and state.status == "active":
-        return f"on payment plan #{state.plan.plan_id}"
+        return f"on payment plan #{state.plan.plan_id}", "payment_plan"
     return None
 
 
@@ -327,8 +337,9 @@ def _offset(policy: Policy, segment: str, step: Step) -> str:
     return f"offset {step.offset_days}, moved to {at} for {segment.replace('_', ' ')} customers"
 
 
-def _balance_hold(data: PlanInputs, context: CustomerContext, overdue_all: Decimal, due: list[_Due]) -> str | None:
-    """Why the customer is not chased at all, if so.  `overdue_all`: its overdue balance in the home currency,
+def _balance_hold(data: PlanInputs, context: CustomerContext, overdue_all: Decimal,
+                  due: list[_Due]) -> tuple[str, str] | None:
+    """Why the customer is not chased at all, if so (reason, kind).  `overdue_all`: its overdue balance in the home currency,
     less what is held (disputed, promised, on a plan): credit that covers what would be chased holds the
     customer, even if a disputed invoice is larger than the credit."""
     overdue = chased_early = Decimal(0)
@@ -339,12 +350,12 @@ def _balance_hold(data: PlanInputs, context: CustomerContext, overdue_all: Decim
             chased_early += d.amount
     credit = data.credits.get(context.customer_id, _NO_CREDIT)
     if overdue_all > 0 and credit >= overdue_all:
-        return f"unapplied credit {credit:,} covers the overdue balance {overdue_all:,}"
+        return f"unapplied credit {credit:,} covers the overdue balance {overdue_all:,}", "credit"
     chased = overdue_all + chased_early
     if chased > 0 and credit >= chased:  # (a courtesy reminder to a customer whose credit already pays it)
-        return f"unapplied credit {credit:,} covers the balance chased {chased:,}"
+        return f"unapplied credit {credit:,} covers the balance chased {chased:,}", "credit"
     if chased < context.policy.min_balance and (overdue or chased):
-        return f"balance chased {chased:,} is below the policy minimum {context.policy.min_balance:,}"
+        return f"balance chased {chased:,} is below the policy minimum {context.policy.min_balance:,}", "min_balance"
     return None
 
 
