@@ -25,7 +25,8 @@ from connector import planning
 from connector.config import Workspace
 from connector.config.models import Policy
 from connector.engine import inputs
-from connector.engine.plan import CONTACT_KINDS
+from connector.engine.plan import CONTACT_KINDS, Plan
+from connector.engine.policy import Execution, Ladder, _due_step
 from connector.sync.runner import sync_client
 from connector.sync.state import CollectionsState
 from connector.sync.store import Store
@@ -59,6 +60,7 @@ def test_six_weeks_of_daily_plans_keep_every_promise(workspace: Workspace, tmp_p
             monkeypatch.setattr(CollectionsState, "whole_trail_up_to", 0)
             from_open = planning.plan(workspace, "co", as_of=day)
             monkeypatch.undo()
+            assert_each_invoice_at_the_step_the_policy_gives(from_open, owed, CollectionsState(store).executions(day))
             plan = planning.plan(workspace, "co", as_of=day, record=True)
             assert (from_open.actions, from_open.holds) == (plan.actions, plan.holds), day
             for action in plan.actions:
@@ -90,3 +92,23 @@ def test_six_weeks_of_daily_plans_keep_every_promise(workspace: Workspace, tmp_p
         for t in times:
             within = [u for u in times if t - dt.timedelta(days=7) < u <= t]
             assert len(within) <= policy.contact.max_per_7_days, (customer_id, t, within)
+
+
+def assert_each_invoice_at_the_step_the_policy_gives(plan: Plan, owed: dict[str, inputs.OpenItem],
+                                                     history: dict[str, list[tuple[str, dt.date, int | None]]]) -> None:
+    """Every invoice not held is in the plan at the step (and repeat) the policy's rule gives it, worked out
+    afresh for it alone, without the caches a plan shares between invoices of one age or one history (and
+    none that the rule gives no step)."""
+    held = {h.invoice_id or h.customer_id for h in plan.holds}
+    planned = {i: (a.step, a.repeat) for a in plan.actions for i in a.invoice_ids}
+    checked = 0
+    for item in owed.values():
+        context = plan.customers.get(item.customer_id)
+        if context is None or item.customer_id in held or item.invoice_id in held:
+            continue
+        runs = [Execution(*run) for run in history.get(item.invoice_id, [])]
+        found = _due_step(context.policy, Ladder.of(context.policy, context.segment), (plan.as_of - item.due_date).days,
+                          runs, plan.as_of)
+        assert planned.get(item.invoice_id) == (found and (found.step.name, found.repeat)), (plan.as_of, item, runs)
+        checked += 1
+    assert checked > 100, checked  # (most open invoices are not held)
