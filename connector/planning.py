@@ -152,24 +152,14 @@ def dispute(workspace: Workspace, client: str, invoice: str, *, open_reason: str
     with open_store(workspace, config) as store:
         state = CollectionsState(store)
         invoice_id = state.invoice_id(invoice)
-        opened, resolved = state.dispute_days(invoice_id)
+        named = _named(invoice, invoice_id)
         if open_reason is not None:
-            if opened is not None:
-                raise UsageError(f"invoice {_named(invoice, invoice_id)} already has an open dispute; resolve it first")
-            if resolved is not None and day < resolved:
-                raise UsageError(f"invoice {_named(invoice, invoice_id)} had a dispute until {resolved}: a new one "
-                                 "opens on that day or later")
-            state.open_dispute(invoice_id, open_reason, day)
+            state.open_dispute(invoice_id, open_reason, day, named=named)
             settled = state.owes_nothing(invoice_id)  # (a paid invoice can be disputed: kept for the record)
-            return (f"dispute opened on invoice {_named(invoice, invoice_id)}{_on(day, as_of)}: {open_reason}"
+            return (f"dispute opened on invoice {named}{_on(day, as_of)}: {open_reason}"
                     + (f" (the invoice is {settled}: it owes nothing now)" if settled else ""))
-        if opened is None:
-            raise UsageError(f"invoice {_named(invoice, invoice_id)} has no open dispute to resolve")
-        if day < opened:
-            raise UsageError(f"the dispute on invoice {_named(invoice, invoice_id)} was opened on {opened}: it cannot "
-                             f"be resolved on {day}, before that")
-        state.resolve_dispute(invoice_id, resolve_note or "", day)
-        return f"dispute on invoice {_named(invoice, invoice_id)} resolved{_on(day, as_of)}: {resolve_note}"
+        state.resolve_dispute(invoice_id, resolve_note or "", day, named=named)
+        return f"dispute on invoice {named} resolved{_on(day, as_of)}: {resolve_note}"
 
 
 def promise(workspace: Workspace, client: str, invoice: str, promised: dt.date, *,

@@ -339,9 +339,9 @@ def _offset(policy: Policy, segment: str, step: Step) -> str:
 
 def _balance_hold(data: PlanInputs, context: CustomerContext, overdue_all: Decimal,
                   due: list[_Due]) -> tuple[str, str] | None:
-    """Why the customer is not chased at all, if so (reason, kind).  `overdue_all`: its overdue balance in the home currency,
-    less what is held (disputed, promised, on a plan): credit that covers what would be chased holds the
-    customer, even if a disputed invoice is larger than the credit."""
+    """Why the customer is not chased at all, if so (reason, kind).  `overdue_all`: its overdue balance in the
+    home currency, less what is held (disputed, promised, on a plan): credit that covers what would be chased
+    holds the customer, even if a disputed invoice is larger than the credit."""
     overdue = chased_early = Decimal(0)
     for d in due:
         if d.due.days_past_due > 0:

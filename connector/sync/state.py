@@ -89,35 +89,39 @@ class CollectionsState:
 
     # -- disputes ---------------------------------------------------------------------------------
 
-    def open_dispute(self, invoice_id: str, reason: str, on: dt.date, by: str | None = None) -> int:
+    def open_dispute(self, invoice_id: str, reason: str, on: dt.date, by: str | None = None,
+                     named: str | None = None) -> int:
         """Open a dispute taking effect on `on` (the client's day it was raised): plans and reports as of that
-        day on hold the invoice."""
+        day on hold the invoice.  `named`: the invoice as errors name it (default its id)."""
         self._invoice(invoice_id)
-        opened, resolved = self.dispute_days(invoice_id)
+        invoice = named or f"'{invoice_id}'"
+        opened, resolved = self._dispute_days(invoice_id)
         if opened is not None:
-            raise UsageError(f"invoice '{invoice_id}' already has an open dispute; resolve it first")
+            raise UsageError(f"invoice {invoice} already has an open dispute; resolve it first")
         if resolved is not None and on < resolved:
-            raise UsageError(f"invoice '{invoice_id}' had a dispute until {resolved}: a new one opens on that day or "
-                             "later")
+            raise UsageError(f"invoice {invoice} had a dispute until {resolved}: a new one opens on that day or later")
         with self.store.transaction() as conn:
             cursor = conn.execute("INSERT INTO disputes (invoice_id, reason, opened_at, opened_by, opened_on) "
                                   "VALUES (?, ?, ?, ?, ?)", (invoice_id, reason, _stamp(), by or who(), on.isoformat()))
             return int(cursor.lastrowid or 0)
 
-    def resolve_dispute(self, invoice_id: str, note: str, on: dt.date, by: str | None = None) -> None:
-        """Resolve the open dispute on `on`: the invoice is chased again from that day."""
-        opened, _ = self.dispute_days(invoice_id)
+    def resolve_dispute(self, invoice_id: str, note: str, on: dt.date, by: str | None = None,
+                        named: str | None = None) -> None:
+        """Resolve the open dispute on `on`: the invoice is chased again from that day.  `named`: as in
+        `open_dispute`."""
+        invoice = named or f"'{invoice_id}'"
+        opened, _ = self._dispute_days(invoice_id)
         if opened is None:
-            raise UsageError(f"invoice '{invoice_id}' has no open dispute")
+            raise UsageError(f"invoice {invoice} has no open dispute to resolve")
         if on < opened:
-            raise UsageError(f"the dispute on invoice '{invoice_id}' was opened on {opened}: it cannot be resolved "
-                             f"on {on}, before that")
+            raise UsageError(f"the dispute on invoice {invoice} was opened on {opened}: it cannot be resolved on "
+                             f"{on}, before that")
         with self.store.transaction() as conn:
             conn.execute("UPDATE disputes SET resolved_at = ?, resolved_by = ?, resolution = ?, resolved_on = ? "
                          "WHERE invoice_id = ? AND resolved_at IS NULL",
                          (_stamp(), by or who(), note, on.isoformat(), invoice_id))
 
-    def dispute_days(self, invoice_id: str) -> tuple[dt.date | None, dt.date | None]:
+    def _dispute_days(self, invoice_id: str) -> tuple[dt.date | None, dt.date | None]:
         """The day the invoice's open dispute was raised (None: none is open), and the day its last one was
         resolved (None: never): a dispute's days may not overlap another's."""
         opened, resolved = self.conn.execute(
