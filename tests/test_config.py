@@ -190,6 +190,36 @@ def test_invalid_policy_is_refused(workspace: Workspace, steps: str, reason: str
     assert str(file) in str(caught.value)
 
 
+def test_a_policy_naming_a_template_that_is_not_there_is_refused(workspace: Workspace) -> None:
+    """A mistyped tone used to be accepted: the plan listed the step, and its reminder could not be written
+    on the day it was due.  A practice's own tone counts once it has a text for every kind of customer."""
+    file = workspace.config_dir / "policies" / "own.toml"
+    file.parent.mkdir(parents=True)
+    file.write_text('name = "Own"\n' + "".join(
+        f'[[steps]]\nname = "{name}"\noffset_days = {days}\naction = "reminder"\ntemplate = "{tone}"\n'
+        for name, days, tone in [("nudge", 1, "firm"), ("press", 9, "frim"), ("kind", 12, "gentle")]))
+    with pytest.raises(ConfigError) as caught:
+        workspace.load_policy("own")
+    assert str(caught.value).splitlines() == [
+        f"{file}: key 'steps[1].template': step 'press' names template 'frim', but there is no frim.txt.j2 in "
+        f"{workspace.config_dir / 'templates' / 'mail'} nor among the packaged templates (tones: final, firm, "
+        "friendly, overdue)",
+        f"{file}: key 'steps[2].template': step 'kind' names template 'gentle', but there is no gentle.txt.j2 in "
+        f"{workspace.config_dir / 'templates' / 'mail'} nor among the packaged templates (tones: final, firm, "
+        "friendly, overdue)"]
+    own = workspace.config_dir / "templates" / "mail"
+    own.mkdir(parents=True)
+    for name in ("frim.txt.j2", "gentle.new.txt.j2", "gentle.problem.txt.j2"):
+        (own / name).write_text("Subject: Your account\nPlease pay.\n")
+    with pytest.raises(ConfigError, match="template 'gentle' \\(step 'kind'\\) has no text for regular, large "
+                       "customers: add gentle.txt.j2") as caught:
+        workspace.load_policy("own")
+    assert "frim" not in str(caught.value)
+    (own / "gentle.regular.txt.j2").write_text("Subject: Your account\nPlease pay.\n")
+    (own / "gentle.large.txt.j2").write_text("Subject: Your account\nPlease pay.\n")
+    assert [s.template for s in workspace.load_policy("own").steps] == ["firm", "frim", "gentle"]
+
+
 def test_endpoint_urls_are_not_mistaken_for_secrets(workspace: Workspace) -> None:
     write_client(workspace, "x", 'name = "X"\nhost = "xero"\n[endpoints]\ntoken_url = "http://127.0.0.1:8700/connect/token"\n')
     assert workspace.load_client("x").endpoints.token_url.endswith("/connect/token")

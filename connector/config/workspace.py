@@ -15,6 +15,7 @@ from string import Template
 
 from connector.config.loading import load_model
 from connector.config.models import ClientConfig, Host, Policy
+from connector.documents import templates
 from connector.errors import ConfigError, UsageError
 
 _CLIENT_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -75,11 +76,32 @@ class Workspace:
         creating a client copies there)."""
         file = self.policy_file(name)
         if file.exists():
-            return load_model(Policy, file, key=name, file=file)
+            return self._with_templates(load_model(Policy, file, key=name, file=file))
         if name == "default":
             with resources.as_file(resources.files("connector.config") / "templates" / "policy_default.toml") as f:
-                return load_model(Policy, f, key=name, file=f)
+                return self._with_templates(load_model(Policy, f, key=name, file=f))
         raise ConfigError(str(file), None, f"policy '{name}' not found")
+
+    def _with_templates(self, policy: Policy) -> Policy:
+        """The policy, once every template its steps name has a text for every kind of customer (in the
+        practice's `templates/mail/` or among the packaged ones): a mistyped tone is refused here, where a
+        consultant sees it (`clients` lists it), not when the reminder is due."""
+        env = templates.environment(self.config_dir)
+        own = self.config_dir / "templates" / "mail"
+        problems = []
+        for n, step in enumerate(policy.steps):
+            missing = templates.missing_kinds(env, step.template) if step.template else []
+            if len(missing) == len(templates.KINDS):
+                problems.append((f"steps[{n}].template", f"step '{step.name}' names template '{step.template}', "
+                                 f"but there is no {step.template}.txt.j2 in {own} nor among the packaged "
+                                 f"templates (tones: {', '.join(templates.tones(env))})"))
+            elif missing:
+                problems.append((f"steps[{n}].template", f"template '{step.template}' (step '{step.name}') has no "
+                                 f"text for {', '.join(missing)} customers: add {step.template}.txt.j2 to {own} "
+                                 "(it serves every kind without a text of its own)"))
+        if problems:
+            raise ConfigError.many(str(policy.file), problems)
+        return policy
 
     def client_data_dir(self, key: str) -> Path:
         """The client's own data folder, created private (mode 0700) on first use."""

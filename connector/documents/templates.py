@@ -41,6 +41,21 @@ def environment(config_dir: Path | None = None) -> Environment:
                        keep_trailing_newline=True)
 
 
+def missing_kinds(env: Environment, tone: str) -> list[str]:
+    """The kinds of customer a tone has no text for: all of them when it has neither `TONE.txt.j2` nor a
+    text per kind.  (A policy is checked with this when it is loaded, so that a mistyped tone is an error in
+    the policy file, not a reminder that cannot be written on the day it is due.)"""
+    names = set(env.list_templates(extensions=["j2"]))
+    if f"{tone}.txt.j2" in names:
+        return []
+    return [kind for kind in KINDS if f"{tone}.{kind}.txt.j2" not in names]
+
+
+def tones(env: Environment) -> list[str]:
+    """Every tone some template is written for, by name."""
+    return sorted({name.split(".", 1)[0] for name in env.list_templates(extensions=["j2"])})
+
+
 def render(env: Environment, tone: str, kind: str, context: Mapping[str, object]) -> Message:
     """The message for a tone and customer kind; a missing variable is an error, not a blank."""
     for name in (f"{tone}.{kind}.txt.j2", f"{tone}.txt.j2"):
