@@ -354,7 +354,8 @@ def test_ledger_text_that_looks_like_markup_is_printed_as_it_is(workspace: Works
     assert disputed.exit_code == 0 and "see [/quote] and [red]this[/red]" in disputed.stdout
     plan = cli(workspace, "plan", "acme", "--as-of", "2026-12-31")
     assert plan.exit_code == 0, plan.output
-    assert shown("[/x] Odd & Co", plan.stdout) and shown("disputed: see [/quote] and [red]this[/red]", plan.stdout)
+    assert shown("[/x] Odd & Co", plan.stdout) and shown("disputed since", plan.stdout) \
+        and shown("see [/quote] and [red]this[/red]", plan.stdout)
     unknown = cli(workspace, "promise", "acme", "[/nope]", "--date", "2027-01-10")
     assert unknown.exit_code == 2 and "no invoice with the id or number '[/nope]'" in unknown.output
 

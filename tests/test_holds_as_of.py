@@ -31,12 +31,12 @@ def test_a_dispute_holds_the_days_from_when_it_was_raised_until_it_was_resolved(
     assert cli(co.workspace, "dispute", "co", "I1", "--open", "wrong price", "--as-of", str(days(2))).exit_code == 0
     assert held(co, days(1)) == {}  # (the day before it was raised: chased with I2)
     assert steps(co.plan(days(1))) == {("I1", "I2"): "follow_up"}
-    assert held(co, days(2)) == {"I1": "disputed: wrong price"}
-    assert held(co, days(30)) == {"I1": "disputed: wrong price"}  # (open still: it holds every day after)
+    assert held(co, days(2)) == {"I1": "disputed since 2026-07-03: wrong price"}
+    assert held(co, days(30)) == {"I1": "disputed since 2026-07-03: wrong price"}  # (open still: it holds every day after)
     resolved = cli(co.workspace, "dispute", "co", "I1", "--resolve", "credit agreed", "--as-of", str(days(5)))
     assert resolved.exit_code == 0 and "resolved on 2026-07-06" in resolved.stdout
-    assert [held(co, days(n)) for n in (1, 2, 4, 5)] == [{}, {"I1": "disputed: wrong price"},
-                                                         {"I1": "disputed: wrong price"}, {}]
+    assert [held(co, days(n)) for n in (1, 2, 4, 5)] == [{}, {"I1": "disputed since 2026-07-03: wrong price"},
+                                                         {"I1": "disputed since 2026-07-03: wrong price"}, {}]
     # the aging's column of what is in dispute, and the segments' and forecast's, read the same day's
     disputed = {day: reports.aging(co.workspace, "co", as_of=day).disputed for day in (days(1), days(3))}
     assert {day: str(amount) for day, amount in disputed.items()} == {days(1): "0.00", days(3): "100.00"}
@@ -49,7 +49,7 @@ def test_a_dispute_holds_the_days_from_when_it_was_raised_until_it_was_resolved(
     assert "had a dispute until 2026-07-06: a new one opens on that day or later" in early.output
     assert cli(co.workspace, "dispute", "co", "I1", "--open", "still wrong", "--as-of", str(days(8))).exit_code == 0
     assert [held(co, days(n)) for n in (3, 6, 8)] == [
-        {"I1": "disputed: wrong price"}, {}, {"I1": "disputed: still wrong"}]
+        {"I1": "disputed since 2026-07-03: wrong price"}, {}, {"I1": "disputed since 2026-07-09: still wrong"}]
     backwards = cli(co.workspace, "dispute", "co", "No. I1", "--resolve", "done", "--as-of", str(days(7)))  # (as typed)
     assert backwards.exit_code == 2 and ("the dispute on invoice No. I1 (id I1) was opened on 2026-07-09: it cannot be "
                                          "resolved on 2026-07-08") in backwards.output
@@ -125,7 +125,7 @@ def test_a_store_from_before_version_15_dates_its_holds_by_when_they_were_record
     with Store(path) as store:
         assert store.schema_version >= 15
     assert [held(co, days(n)) for n in (1, 2, 3)] == [
-        {}, {"I1": "disputed: wrong price"}, {"I1": "disputed: wrong price", "I2": "promised to pay by 2099-01-01"}]
+        {}, {"I1": "disputed since 2026-07-03: wrong price"}, {"I1": "disputed since 2026-07-03: wrong price", "I2": "promised to pay by 2099-01-01"}]
 
 
 def test_a_plan_for_an_earlier_day_does_not_count_contacts_recorded_for_later_days(co: Company) -> None:

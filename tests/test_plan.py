@@ -259,7 +259,7 @@ def test_recorded_actions_are_not_planned_again_and_appear_in_the_log(co: Compan
 
 @pytest.mark.parametrize("setup, reason", [
     (lambda co: cli(co.workspace, "dispute", "co", "I1", "--open", "goods damaged", "--as-of", "2026-07-01"),
-     "disputed: goods damaged"),
+     "disputed since 2026-07-01: goods damaged"),
     (lambda co: cli(co.workspace, "promise", "co", "I1", "--date", "2026-07-10", "--as-of", "2026-07-01"),
      "promised to pay by 2026-07-10"),
     (lambda co: cli(co.workspace, "payment-plan", "co", "C1", "--installment", "2026-07-15=50.00",
@@ -310,7 +310,7 @@ def test_people_name_invoices_by_number_and_customers_by_name(co: Company) -> No
     shown = json.loads(cli(co.workspace, "payment-plan", "co", "Customer C1", "--as-of", "2026-07-01", "--json").stdout)
     assert shown["customer_id"] == "C1" and shown["plans"][0]["invoice_ids"] == ["I2"]
     assert {(h.customer_id, h.invoice_id, h.reason.split(":")[0]) for h in co.plan(WED).holds} == {
-        ("C1", "I1", "disputed"), ("C1", "I2", "on payment plan #1"), ("C2", "I3", "promised to pay by 2026-07-10")}
+        ("C1", "I1", "disputed since 2026-07-01"), ("C1", "I2", "on payment plan #1"), ("C2", "I3", "promised to pay by 2026-07-10")}
     unknown = cli(co.workspace, "dispute", "co", "No. I9", "--open", "x")
     assert unknown.exit_code == 2 and "no invoice with the id or number 'No. I9'" in unknown.output
     co.invoices.append(("I4", "C2", days(-40), days(-10), "10.00"))
@@ -361,7 +361,7 @@ def test_credit_that_covers_what_would_be_chased_holds_the_customer_whatever_a_d
     plan = co.plan(WED)
     assert plan.actions == []
     assert [(h.invoice_id, h.reason) for h in plan.holds] == [
-        ("DISPUTED", "disputed: not delivered"), (None, "unapplied credit 500.00 covers the overdue balance 300.00")]
+        ("DISPUTED", "disputed since 2026-07-01: not delivered"), (None, "unapplied credit 500.00 covers the overdue balance 300.00")]
 
 
 def test_no_courtesy_reminder_for_an_invoice_the_customers_credit_already_pays(co: Company) -> None:
@@ -543,7 +543,7 @@ def test_the_plan_for_people_names_customers_and_invoice_numbers_and_ranks_the_c
         text.split("holds")[1]
     assert "Customer C1" in actions and "No. S" in actions and "Customer C2" in actions and "No. L" in actions
     assert worklist.index("Customer C2") < worklist.index("Customer C1") and "900.00" in worklist
-    assert "Customer C1" in holds and "No. D" in holds and "disputed: wrong price" in holds
+    assert "Customer C1" in holds and "No. D" in holds and "disputed since 2026-07-01: wrong price" in holds
 
 
 @pytest.mark.parametrize("installments, said", [
@@ -753,7 +753,7 @@ def test_the_plans_text_gives_one_row_per_hold_reason_with_its_invoices(co: Comp
     text = cli(co.workspace, "plan", "co", "--as-of", str(WED)).stdout
     rows = text[text.index("held because"):].splitlines()[1:]
     assert [" ".join(row.split()) for row in rows] == [
-        "Customer C1 No. I1, No. I2 on payment plan #1", "Customer C1 No. I3 disputed: wrong price"], rows
+        "Customer C1 No. I1, No. I2 on payment plan #1", "Customer C1 No. I3 disputed since 2026-07-01: wrong price"], rows
 
 
 def test_actions_come_by_time_then_customer_name_each_customers_steps_in_the_policys_order(co: Company) -> None:

@@ -23,6 +23,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Literal
 
+from connector.engine.arrangements import OpenDispute
 from connector.engine.inputs import AgedBalance, CreditItem, OpenItem
 from connector.money import exponent, from_minor, to_home, to_minor
 
@@ -194,9 +195,9 @@ def _credit_lines(lines: dict[str, AgingLine], credits: Iterable[CreditItem], na
 def age_invoices(items: Iterable[OpenItem], credits: Iterable[CreditItem], names: Mapping[str, str], *,
                  as_of: dt.date, home: str, buckets: Buckets = Buckets(),
                  fallback_rates: Mapping[str, Decimal] | None = None,
-                 disputes: Mapping[str, str] | None = None) -> AgingReport:
-    """The same aging with one line per open invoice (its totals are the customer aging's); `disputes`: the
-    reason of each invoice's open dispute."""
+                 disputes: Mapping[str, OpenDispute] | None = None) -> AgingReport:
+    """The same aging with one line per open invoice (its totals are the customer aging's); `disputes`: each
+    invoice's open dispute."""
     items = list(items)
     disputes = disputes or {}
     report = age(balances_of(items, buckets, as_of, home), credits, names, as_of=as_of, home=home, buckets=buckets,
@@ -206,11 +207,12 @@ def age_invoices(items: Iterable[OpenItem], credits: Iterable[CreditItem], names
     lines = []
     for item in items:
         days = buckets.age(item, as_of)
+        dispute = disputes.get(item.invoice_id)
         amount = to_home(item.balance, _rate(item.currency, item.exchange_rate, home, fallback_rates), home)
         lines.append(AgingLine(item.customer_id, names.get(item.customer_id, item.customer_id),
                                {**dict.fromkeys(report.buckets, zero), buckets.name_for(days): amount}, amount,
                                invoice_id=item.invoice_id, number=item.number, due_date=item.due_date, days=days,
-                               currency=item.currency, balance=item.balance, dispute=disputes.get(item.invoice_id)))
+                               currency=item.currency, balance=item.balance, dispute=dispute and dispute.reason))
     report.lines = sorted(lines, key=lambda line: (line.name.casefold(), line.customer_id, line.due_date,
                                                    line.invoice_id))
     return report

@@ -14,8 +14,17 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from connector.money import from_minor
+
+
+class OpenDispute(NamedTuple):
+    """An invoice's open dispute: why, and since when (a collector weighs a dispute of three months apart
+    from one of yesterday's)."""
+
+    reason: str
+    since: dt.date
 
 
 @dataclass(frozen=True)

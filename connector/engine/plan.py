@@ -23,7 +23,7 @@ from operator import attrgetter
 from typing import NamedTuple
 
 from connector.config.models import Policy, Step
-from connector.engine.arrangements import PlanState
+from connector.engine.arrangements import OpenDispute, PlanState
 from connector.engine.inputs import OpenItem
 from connector.engine.policy import DueStep, Execution, Ladder, due_step, reached_at
 from connector.engine.schedule import schedule
@@ -55,7 +55,7 @@ class PlanInputs:
     # contacts by customer, UTC instants: those that can share 7 days with an action of `as_of` are enough
     contacts: Mapping[str, Sequence[dt.datetime]]
     credits: Mapping[str, Decimal]  # unapplied credit by customer, home currency
-    disputes: Mapping[str, str]  # open disputes: invoice id → reason
+    disputes: Mapping[str, OpenDispute]  # open disputes by invoice id
     promises: Mapping[str, dt.date]  # promises to pay: invoice id → promised date
     plans: Sequence[PlanState]
     rates: Mapping[str, Decimal] = field(default_factory=dict)
@@ -262,8 +262,9 @@ def _due_invoices(data: PlanInputs, context: CustomerContext, rungs: _Rungs, ite
 
 def _invoice_hold(data: PlanInputs, item: OpenItem, state: PlanState | None) -> tuple[str, str] | None:
     """(reason, kind) of what holds the invoice (disputed, promised, on a plan), if anything."""
-    if item.invoice_id in data.disputes:
-        return f"disputed: {data.disputes[item.invoice_id]}", "dispute"
+    dispute = data.disputes.get(item.invoice_id)
+    if dispute is not None:
+        return f"disputed since {dispute.since}: {dispute.reason}", "dispute"
     if item.invoice_id in data.promises and data.as_of <= data.promises[item.invoice_id]:
         return f"promised to pay by {data.promises[item.invoice_id]}", "promise"
     if state is not None and state.status == "active":

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
+from connector.engine.arrangements import OpenDispute
 from connector.errors import UsageError
 from connector.money import MoneyError, from_minor, to_minor
 from connector.sync.schema import CONTACTS
@@ -130,13 +131,15 @@ class CollectionsState:
         return (None if opened is None else dt.date.fromisoformat(opened),
                 None if resolved is None else dt.date.fromisoformat(resolved))
 
-    def open_disputes(self, on: dt.date | None = None) -> dict[str, str]:
-        """The reason of each invoice's open dispute: now, or on the day `on` (opened by then and resolved
-        after it: a dispute resolved on a day no longer holds that day's plan)."""
+    def open_disputes(self, on: dt.date | None = None) -> dict[str, OpenDispute]:
+        """Each invoice's open dispute: now, or on the day `on` (opened by then and resolved after it: a
+        dispute resolved on a day no longer holds that day's plan)."""
         if on is None:
-            return dict(self.conn.execute("SELECT invoice_id, reason FROM disputes WHERE resolved_at IS NULL"))
-        return dict(self.conn.execute("SELECT invoice_id, reason FROM disputes WHERE opened_on <= :day "
-                                      "AND (resolved_on IS NULL OR resolved_on > :day)", {"day": on.isoformat()}))
+            rows = self.conn.execute("SELECT invoice_id, reason, opened_on FROM disputes WHERE resolved_at IS NULL")
+        else:
+            rows = self.conn.execute("SELECT invoice_id, reason, opened_on FROM disputes WHERE opened_on <= :day "
+                                     "AND (resolved_on IS NULL OR resolved_on > :day)", {"day": on.isoformat()})
+        return {invoice: OpenDispute(reason, dt.date.fromisoformat(since)) for invoice, reason, since in rows}
 
     # -- promises ---------------------------------------------------------------------------------
 
