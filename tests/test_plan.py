@@ -745,15 +745,20 @@ def test_the_log_shows_a_period_and_a_customer_when_asked(co: Company) -> None:
 
 
 def test_the_plans_text_gives_one_row_per_hold_reason_with_its_invoices(co: Company) -> None:
-    """A payment plan over a dozen invoices is one hold to a collector, not a dozen rows."""
-    co.invoice("I1", days(-10)).invoice("I2", days(-9)).invoice("I3", days(-8)).sync()
+    """A payment plan over a dozen invoices is one hold to a collector, not a dozen rows; the rows come by
+    customer name, as the actions do."""
+    co.names = {"C1": "Zeta Ltd", "C2": "alpha & Co"}
+    co.invoice("I1", days(-10)).invoice("I2", days(-9)).invoice("I3", days(-8)).invoice("I4", days(-8), customer="C2")
+    co.sync()
     assert cli(co.workspace, "dispute", "co", "I3", "--open", "wrong price", "--as-of", str(WED)).exit_code == 0
     assert cli(co.workspace, "payment-plan", "co", "C1", "--installment", "2026-07-15=200.00",
                "--as-of", "2026-06-30").exit_code == 0
+    assert cli(co.workspace, "promise", "co", "I4", "--date", "2026-07-20", "--as-of", "2026-06-30").exit_code == 0
     text = cli(co.workspace, "plan", "co", "--as-of", str(WED)).stdout
     rows = text[text.index("held because"):].splitlines()[1:]
     assert [" ".join(row.split()) for row in rows] == [
-        "Customer C1 No. I1, No. I2 on payment plan #1", "Customer C1 No. I3 disputed since 2026-07-01: wrong price"], rows
+        "alpha & Co No. I4 promised to pay by 2026-07-20", "Zeta Ltd No. I1, No. I2 on payment plan #1",
+        "Zeta Ltd No. I3 disputed since 2026-07-01: wrong price"], rows
 
 
 def test_actions_come_by_time_then_customer_name_each_customers_steps_in_the_policys_order(co: Company) -> None:

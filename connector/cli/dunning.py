@@ -69,7 +69,8 @@ def plan(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The cli
     for h in result.holds:
         held.setdefault((h.customer_id, h.reason), []).append(
             result.invoice_number(h.invoice_id) if h.invoice_id else "(all)")
-    for (customer_id, reason), numbers in held.items():
+    for (customer_id, reason), numbers in sorted(held.items(), key=lambda row: (
+            result.customer_name(row[0][0]).casefold(), row[0][0])):  # (by name, as people look customers up)
         holds.add_row(result.customer_name(customer_id), ", ".join(numbers), reason)
     print_table(holds)
     if record:
