@@ -94,6 +94,7 @@ def test_a_payment_plan_holds_from_the_day_it_was_agreed_until_the_day_it_was_ca
     shown = {day: json.loads(cli(co.workspace, "payment-plan", "co", "C1", "--as-of", str(day), "--json").stdout)
              for day in (days(1), days(4), days(5))}
     assert [[p["status"] for p in shown[day]["plans"]] for day in shown] == [[], ["active"], ["cancelled"]]
+    assert [i["status"] for i in shown[days(5)]["plans"][0]["installments"]] == ["cancelled"]
 
 
 @pytest.mark.parametrize("command", [

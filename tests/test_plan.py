@@ -431,6 +431,20 @@ def test_payment_plan_breach_ends_the_hold_and_schedules_the_breach_step(co: Com
     # (invoices by the numbers people know them by: a Xero id is a GUID)
     assert "plan #1 (breached) for invoice(s) No. I1" in text and "missed the one of 2026-07-20 (200.00)" in text
     assert (state["plans"][0]["invoice_ids"], state["plans"][0]["invoice_numbers"]) == (["I1"], ["No. I1"])
+    # each installment's standing, in the JSON and as a spreadsheet's rows
+    assert [i["status"] for i in state["plans"][0]["installments"]] == ["paid", "missed"]
+    rows = list(csv.DictReader(io.StringIO(cli(co.workspace, "payment-plan", "co", "C1", "--as-of", "2026-07-21",
+                                               "--csv").stdout)))
+    assert [(r["plan_id"], r["plan_status"], r["invoice_numbers"], r["paid"], r["installment_date"],
+             r["installment_amount"], r["installment_status"]) for r in rows] == [
+        ("1", "breached", "No. I1", "100.00", "2026-07-05", "100.00", "paid"),
+        ("1", "breached", "No. I1", "100.00", "2026-07-20", "200.00", "missed")]
+    before = json.loads(cli(co.workspace, "payment-plan", "co", "C1", "--as-of", "2026-07-02", "--json").stdout)
+    assert [i["status"] for i in before["plans"][0]["installments"]] == ["due", "due"]
+    co.pay("PP2", days(22), "200.00", "I1").sync()  # (paid late, in full: the plan completes)
+    after = json.loads(cli(co.workspace, "payment-plan", "co", "C1", "--as-of", "2026-07-23", "--json").stdout)
+    assert (after["plans"][0]["status"], [i["status"] for i in after["plans"][0]["installments"]]) == (
+        "completed", ["paid", "paid"])
 
 
 def test_an_installment_paid_within_the_policys_grace_days_keeps_the_plan(co: Company) -> None:

@@ -12,6 +12,7 @@ from rich.table import Column, Table
 from connector import planning
 from connector.cli.common import (
     AsOfOption,
+    CsvOption,
     JsonOption,
     app,
     err,
@@ -114,7 +115,7 @@ def payment_plan(
         "--invoice", help="An invoice the plan covers, by number or id (repeat; default: all the customer's "
                           "open invoices).")] = None,
     cancel: Annotated[int | None, typer.Option("--cancel", help="Cancel the plan with this number.")] = None,
-    as_of: AsOfOption = None, as_json: JsonOption = False,
+    as_of: AsOfOption = None, as_json: JsonOption = False, as_csv: CsvOption = False,
 ) -> None:
     """Create (--installment), cancel (--cancel) or show a customer's installment plans."""
     installments = [_installment(text) for text in installment or []]
@@ -124,12 +125,19 @@ def payment_plan(
     rows = [{"plan_id": s.plan.plan_id, "status": s.status, "invoice_ids": list(s.plan.invoice_ids),
              "invoice_numbers": [numbers[i] for i in s.plan.invoice_ids], "currency": s.plan.currency,
              "paid": str(s.paid),
-             "installments": [{"date": str(d), "amount": str(a)} for d, a in s.plan.installments],
+             "installments": [{"date": str(d), "amount": str(a), "status": status}
+                              for (d, a), status in zip(s.plan.installments, s.installment_statuses)],
              "missed": s.missed and {"date": str(s.missed[0]), "amount": str(s.missed[1])}} for s in states]
     for warning in warnings:
         err.print(styled("warning:", "yellow", f" {warning}"))
     if as_json:
         print_json({"customer_id": customer_id, "plans": rows, "warnings": warnings})
+        return
+    if as_csv:  # (one row per installment, for a collector's spreadsheet of who pays what when)
+        print_csv(["customer_id", "plan_id", "plan_status", "invoice_numbers", "currency", "paid", "installment_date",
+                   "installment_amount", "installment_status"],
+                  [[customer_id, row["plan_id"], row["status"], "; ".join(row["invoice_numbers"]), row["currency"],
+                    row["paid"], i["date"], i["amount"], i["status"]] for row in rows for i in row["installments"]])
         return
     for s in states:  # (amounts grouped by thousands, as in the reports)
         out.print(f"plan #{s.plan.plan_id} ({s.status}) for invoice(s) "

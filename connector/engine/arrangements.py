@@ -46,6 +46,22 @@ class PlanState:
     missed: tuple[dt.date, Decimal] | None = None  # the installment missed, when breached
     next_installment: tuple[dt.date, Decimal] | None = None
 
+    @property
+    def installment_statuses(self) -> list[str]:
+        """Where each installment stands, in date order: `paid` while what the customer paid towards the plan
+        covers it and those before it; else `missed` (the one that breached the plan), `cancelled`,
+        `completed` (the plan ended: its invoices are paid) or `due`."""
+        statuses, owed = [], Decimal(0)
+        for on, amount in sorted(self.plan.installments):
+            owed += amount
+            if owed <= self.paid:
+                statuses.append("paid")
+            elif self.missed is not None and on == self.missed[0]:
+                statuses.append("missed")
+            else:
+                statuses.append(self.status if self.status in ("cancelled", "completed") else "due")
+        return statuses
+
 
 def plan_state(plan: PaymentPlan, payments: Iterable[tuple[dt.date, Decimal]], open_invoices: set[str],
                as_of: dt.date, grace_days: int = 0) -> PlanState:
