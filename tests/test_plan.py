@@ -447,6 +447,19 @@ def test_payment_plan_breach_ends_the_hold_and_schedules_the_breach_step(co: Com
         "completed", ["paid", "paid"])
 
 
+def test_an_installment_paid_after_it_breached_the_plan_says_so(co: Company) -> None:
+    """The plan stays breached (the breach step is due), and the installment that breached it is shown paid
+    late, not plain paid beside "missed the one of 5 July"."""
+    co.invoice("I1", days(-10), "300.00").sync()
+    assert cli(co.workspace, "payment-plan", "co", "C1", "--installment", "2026-07-05=100.00",
+               "--installment", "2026-07-20=200.00", "--as-of", "2026-07-01").exit_code == 0
+    co.pay("PP1", days(7), "100.00", "I1").sync()
+    shown = json.loads(cli(co.workspace, "payment-plan", "co", "C1", "--as-of", "2026-07-10", "--json").stdout)
+    (plan,) = shown["plans"]
+    assert (plan["status"], plan["missed"]["date"], [i["status"] for i in plan["installments"]]) == (
+        "breached", "2026-07-05", ["paid_late", "due"])
+
+
 def test_an_installment_paid_within_the_policys_grace_days_keeps_the_plan(co: Company) -> None:
     """A transfer sent on the day can arrive two days later: with no grace, the plan was breached the day
     after and the final demand went out as the money came in."""

@@ -49,14 +49,16 @@ class PlanState:
     @property
     def installment_statuses(self) -> list[str]:
         """Where each installment stands, in date order: `paid` while what the customer paid towards the plan
-        covers it and those before it; else `missed` (the one that breached the plan), `cancelled`,
-        `completed` (the plan ended: its invoices are paid) or `due`."""
+        covers it and those before it (`paid_late`: the one that breached the plan, paid since); else
+        `missed` (the one that breached the plan), `cancelled`, `completed` (the plan ended: its invoices are
+        paid) or `due`."""
         statuses, owed = [], Decimal(0)
         for on, amount in sorted(self.plan.installments):
             owed += amount
+            missed = self.missed is not None and on == self.missed[0]
             if owed <= self.paid:
-                statuses.append("paid")
-            elif self.missed is not None and on == self.missed[0]:
+                statuses.append("paid_late" if missed else "paid")
+            elif missed:
                 statuses.append("missed")
             else:
                 statuses.append(self.status if self.status in ("cancelled", "completed") else "due")
