@@ -445,6 +445,29 @@ def test_payment_plan_breach_ends_the_hold_and_schedules_the_breach_step(co: Com
     after = json.loads(cli(co.workspace, "payment-plan", "co", "C1", "--as-of", "2026-07-23", "--json").stdout)
     assert (after["plans"][0]["status"], [i["status"] for i in after["plans"][0]["installments"]]) == (
         "completed", ["paid", "paid"])
+    # the audit trail keeps the breach that sent the final demand when the plan completes
+    co.plan(days(22), record=True)
+    changes = json.loads(cli(co.workspace, "log", "co", "--json").stdout)["arrangements"]
+    assert [(c["on"], c["event"]) for c in changes] == [
+        ("2026-07-01", "payment plan #1 created"), ("2026-07-21", "payment plan #1 breached"),
+        ("2026-07-23", "payment plan #1 completed")]
+    assert [c["by"] for c in changes[1:]] == ["plan --record", "plan --record"]
+
+
+def test_a_store_from_before_version_16_keeps_its_plans_recorded_breach(co: Company) -> None:
+    import sqlite3
+
+    co.invoice("I1", days(-10), "300.00").sync()
+    assert cli(co.workspace, "payment-plan", "co", "C1", "--installment", "2026-07-05=100.00",
+               "--as-of", "2026-07-01").exit_code == 0
+    co.plan(days(6), record=True)  # (breached on 5 July)
+    conn = sqlite3.connect(co.workspace.store_path("co"))
+    conn.executescript("""ALTER TABLE payment_plans DROP COLUMN breached_on;
+        ALTER TABLE payment_plans DROP COLUMN completed_on; DELETE FROM schema_migrations WHERE version = 16""")
+    conn.commit()
+    conn.close()
+    changes = json.loads(cli(co.workspace, "log", "co", "--json").stdout)["arrangements"]
+    assert [(c["on"], c["event"]) for c in changes][1:] == [("2026-07-07", "payment plan #1 breached")]
 
 
 def test_an_installment_paid_after_it_breached_the_plan_says_so(co: Company) -> None:

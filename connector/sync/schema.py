@@ -245,6 +245,16 @@ UPDATE promises SET made_on = substr(recorded_at, 1, 10);
 UPDATE payment_plans SET cancelled_on = substr(cancelled_at, 1, 10) WHERE cancelled_at IS NOT NULL
 """
 
+# Version 16: the day a payment plan was first seen breached, and the day it was first seen completed, each
+# kept: a plan breached and later paid in full kept only its latest status, so the audit trail lost the breach
+# that sent the final demand.
+_V16 = """
+ALTER TABLE payment_plans ADD COLUMN breached_on TEXT;
+ALTER TABLE payment_plans ADD COLUMN completed_on TEXT;
+UPDATE payment_plans SET breached_on = status_changed_on WHERE status = 'breached';
+UPDATE payment_plans SET completed_on = status_changed_on WHERE status = 'completed'
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical records, cursors and sync runs", _script(_V1)),
     Migration(2, "customer credit limits", _script(_V2)),
@@ -261,4 +271,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(13, "indexes of executed actions by due time and by day", _script(_V13)),
     Migration(14, "an index of executed actions by customer", _script(_V14)),
     Migration(15, "the days disputes, promises and plan cancellations took effect", _script(_V15)),
+    Migration(16, "the days payment plans were breached and completed, each kept", _script(_V16)),
 )

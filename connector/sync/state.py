@@ -221,10 +221,12 @@ class CollectionsState:
         return plans
 
     def set_plan_status(self, plan_id: int, status: str, on: dt.date) -> None:
-        """Record a plan's transition (breached, completed) the first time it is seen."""
+        """Record a plan's transition (breached, completed) the first time it is seen; a breach stays on
+        record when the plan completes later."""
+        day = {"breached": "breached_on", "completed": "completed_on"}[status]
         with self.store.transaction() as conn:
-            conn.execute("UPDATE payment_plans SET status = ?, status_changed_on = ? WHERE id = ? AND status <> ?",
-                         (status, on.isoformat(), plan_id, status))
+            conn.execute(f"UPDATE payment_plans SET status = :status, status_changed_on = :day, {day} = COALESCE({day}, :day) "
+                         "WHERE id = :id AND status <> :status", {"status": status, "day": on.isoformat(), "id": plan_id})
 
     # -- executed actions -------------------------------------------------------------------------
 
@@ -363,8 +365,10 @@ _ARRANGEMENTS = """
                      'starting ' || start_date || ', ' || currency FROM plans
     UNION ALL SELECT cancelled_on, cancelled_at, cancelled_by, 'payment plan #' || id || ' cancelled', invoices, ''
               FROM plans WHERE cancelled_at IS NOT NULL
-    UNION ALL SELECT status_changed_on, status_changed_on, 'plan --record', 'payment plan #' || id || ' ' || status,
-                     invoices, '' FROM plans WHERE status_changed_on IS NOT NULL AND status IN ('breached', 'completed')
+    UNION ALL SELECT breached_on, breached_on, 'plan --record', 'payment plan #' || id || ' breached', invoices, ''
+              FROM plans WHERE breached_on IS NOT NULL
+    UNION ALL SELECT completed_on, completed_on, 'plan --record', 'payment plan #' || id || ' completed', invoices, ''
+              FROM plans WHERE completed_on IS NOT NULL
     ORDER BY 1, 2"""
 
 
