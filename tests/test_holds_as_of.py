@@ -32,7 +32,8 @@ def test_a_dispute_holds_the_days_from_when_it_was_raised_until_it_was_resolved(
     assert held(co, days(1)) == {}  # (the day before it was raised: chased with I2)
     assert steps(co.plan(days(1))) == {("I1", "I2"): "follow_up"}
     assert held(co, days(2)) == {"I1": "disputed since 2026-07-03: wrong price"}
-    assert held(co, days(30)) == {"I1": "disputed since 2026-07-03: wrong price"}  # (open still: it holds every day after)
+    # (open still: it holds every day after)
+    assert held(co, days(30)) == {"I1": "disputed since 2026-07-03: wrong price"}
     resolved = cli(co.workspace, "dispute", "co", "I1", "--resolve", "credit agreed", "--as-of", str(days(5)))
     assert resolved.exit_code == 0 and "resolved on 2026-07-06" in resolved.stdout
     assert [held(co, days(n)) for n in (1, 2, 4, 5)] == [{}, {"I1": "disputed since 2026-07-03: wrong price"},
@@ -126,7 +127,8 @@ def test_a_store_from_before_version_15_dates_its_holds_by_when_they_were_record
     with Store(path) as store:
         assert store.schema_version >= 15
     assert [held(co, days(n)) for n in (1, 2, 3)] == [
-        {}, {"I1": "disputed since 2026-07-03: wrong price"}, {"I1": "disputed since 2026-07-03: wrong price", "I2": "promised to pay by 2099-01-01"}]
+        {}, {"I1": "disputed since 2026-07-03: wrong price"},
+        {"I1": "disputed since 2026-07-03: wrong price", "I2": "promised to pay by 2099-01-01"}]
 
 
 def test_a_plan_for_an_earlier_day_does_not_count_contacts_recorded_for_later_days(co: Company) -> None:

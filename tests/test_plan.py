@@ -310,7 +310,8 @@ def test_people_name_invoices_by_number_and_customers_by_name(co: Company) -> No
     shown = json.loads(cli(co.workspace, "payment-plan", "co", "Customer C1", "--as-of", "2026-07-01", "--json").stdout)
     assert shown["customer_id"] == "C1" and shown["plans"][0]["invoice_ids"] == ["I2"]
     assert {(h.customer_id, h.invoice_id, h.reason.split(":")[0]) for h in co.plan(WED).holds} == {
-        ("C1", "I1", "disputed since 2026-07-01"), ("C1", "I2", "on payment plan #1"), ("C2", "I3", "promised to pay by 2026-07-10")}
+        ("C1", "I1", "disputed since 2026-07-01"), ("C1", "I2", "on payment plan #1"),
+        ("C2", "I3", "promised to pay by 2026-07-10")}
     unknown = cli(co.workspace, "dispute", "co", "No. I9", "--open", "x")
     assert unknown.exit_code == 2 and "no invoice with the id or number 'No. I9'" in unknown.output
     co.invoices.append(("I4", "C2", days(-40), days(-10), "10.00"))
@@ -361,7 +362,8 @@ def test_credit_that_covers_what_would_be_chased_holds_the_customer_whatever_a_d
     plan = co.plan(WED)
     assert plan.actions == []
     assert [(h.invoice_id, h.reason) for h in plan.holds] == [
-        ("DISPUTED", "disputed since 2026-07-01: not delivered"), (None, "unapplied credit 500.00 covers the overdue balance 300.00")]
+        ("DISPUTED", "disputed since 2026-07-01: not delivered"),
+        (None, "unapplied credit 500.00 covers the overdue balance 300.00")]
 
 
 def test_no_courtesy_reminder_for_an_invoice_the_customers_credit_already_pays(co: Company) -> None:

@@ -225,8 +225,9 @@ class CollectionsState:
         record when the plan completes later."""
         day = {"breached": "breached_on", "completed": "completed_on"}[status]
         with self.store.transaction() as conn:
-            conn.execute(f"UPDATE payment_plans SET status = :status, status_changed_on = :day, {day} = COALESCE({day}, :day) "
-                         "WHERE id = :id AND status <> :status", {"status": status, "day": on.isoformat(), "id": plan_id})
+            conn.execute(f"UPDATE payment_plans SET status = :status, status_changed_on = :day, "
+                         f"{day} = COALESCE({day}, :day) WHERE id = :id AND status <> :status",
+                         {"status": status, "day": on.isoformat(), "id": plan_id})
 
     # -- executed actions -------------------------------------------------------------------------
 
