@@ -86,15 +86,15 @@ class Workspace:
         """The policy, once every template its steps name has a text for every kind of customer (in the
         practice's `templates/mail/` or among the packaged ones): a mistyped tone is refused here, where a
         consultant sees it (`clients` lists it), not when the reminder is due."""
-        env = templates.environment(self.config_dir)
-        own = self.config_dir / "templates" / "mail"
+        known = templates.names(templates.environment(self.config_dir))
+        own = templates.practice_folder(self.config_dir)
         problems = []
         for n, step in enumerate(policy.steps):
-            missing = templates.missing_kinds(env, step.template) if step.template else []
+            missing = templates.missing_kinds(known, step.template) if step.template else []
             if len(missing) == len(templates.KINDS):
                 problems.append((f"steps[{n}].template", f"step '{step.name}' names template '{step.template}', "
                                  f"but there is no {step.template}.txt.j2 in {own} nor among the packaged "
-                                 f"templates (tones: {', '.join(templates.tones(env))})"))
+                                 f"templates (tones: {', '.join(templates.tones(known))})"))
             elif missing:
                 problems.append((f"steps[{n}].template", f"template '{step.template}' (step '{step.name}') has no "
                                  f"text for {', '.join(missing)} customers: add {step.template}.txt.j2 to {own} "

@@ -34,26 +34,35 @@ def customer_kind(segment: str, balance: Decimal, large: Decimal = LARGE_BALANCE
     return "large" if balance >= large else "regular"
 
 
+def practice_folder(config_dir: Path) -> Path:
+    """Where a practice keeps its own texts, each overriding the packaged one of the same name."""
+    return config_dir / "templates" / "mail"
+
+
 def environment(config_dir: Path | None = None) -> Environment:
-    loaders: list[BaseLoader] = [FileSystemLoader(str(config_dir / "templates" / "mail"))] if config_dir else []
+    loaders: list[BaseLoader] = [FileSystemLoader(str(practice_folder(config_dir)))] if config_dir else []
     loaders.append(PackageLoader("connector.config", "templates/mail"))
     return Environment(loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=False,
                        keep_trailing_newline=True)
 
 
-def missing_kinds(env: Environment, tone: str) -> list[str]:
-    """The kinds of customer a tone has no text for: all of them when it has neither `TONE.txt.j2` nor a
-    text per kind.  (A policy is checked with this when it is loaded, so that a mistyped tone is an error in
-    the policy file, not a reminder that cannot be written on the day it is due.)"""
-    names = set(env.list_templates(extensions=["j2"]))
+def names(env: Environment) -> set[str]:
+    """Every template's file name, the practice's and the packaged ones."""
+    return set(env.list_templates(extensions=["j2"]))
+
+
+def missing_kinds(names: set[str], tone: str) -> list[str]:
+    """The kinds of customer a tone has no text for among `names`: all of them when it has neither
+    `TONE.txt.j2` nor a text per kind.  (A policy is checked with this when it is loaded, so that a mistyped
+    tone is an error in the policy file, not a reminder that cannot be written on the day it is due.)"""
     if f"{tone}.txt.j2" in names:
         return []
     return [kind for kind in KINDS if f"{tone}.{kind}.txt.j2" not in names]
 
 
-def tones(env: Environment) -> list[str]:
-    """Every tone some template is written for, by name."""
-    return sorted({name.split(".", 1)[0] for name in env.list_templates(extensions=["j2"])})
+def tones(names: set[str]) -> list[str]:
+    """Every tone some template among `names` is written for."""
+    return sorted({name.split(".", 1)[0] for name in names})
 
 
 def render(env: Environment, tone: str, kind: str, context: Mapping[str, object]) -> Message:

@@ -34,7 +34,7 @@ class PaymentPlan:
     invoice_ids: tuple[str, ...]
     start: dt.date
     currency: str
-    installments: tuple[tuple[dt.date, Decimal], ...]
+    installments: tuple[tuple[dt.date, Decimal], ...]  # (date, amount), in date order
     cancelled: bool = False
 
 
@@ -53,7 +53,7 @@ class PlanState:
         `missed` (the one that breached the plan), `cancelled`, `completed` (the plan ended: its invoices are
         paid) or `due`."""
         statuses, owed = [], Decimal(0)
-        for on, amount in sorted(self.plan.installments):
+        for on, amount in self.plan.installments:
             owed += amount
             missed = self.missed is not None and on == self.missed[0]
             if owed <= self.paid:
