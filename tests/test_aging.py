@@ -162,6 +162,21 @@ def test_a_report_dated_after_today_warns_that_it_is_a_projection(workspace: Wor
         assert past.exit_code == 0 and "warning" not in past.stderr, command
 
 
+def test_a_report_dated_before_the_first_invoice_says_nothing_was_owed_yet(workspace: Workspace,
+                                                                          tmp_path: Path) -> None:
+    """An aging of a day before the books began printed an empty table, easily read as "nobody owed"."""
+    client(workspace, tmp_path / "l", GOOD)
+    first = min(row["issue_date"] for row in csv.DictReader(GOOD["invoices.csv"].splitlines()))
+    before = (dt.date.fromisoformat(first) - dt.timedelta(days=1)).isoformat()
+    for command in (["aging", "acme"], ["allowance", "acme"], ["segments", "acme"], ["forecast", "acme"],
+                    ["plan", "acme"], ["metrics", "acme", "--from", "2020-01-01", "--to"]):
+        early = cli(workspace, *command, *([] if command[-1] == "--to" else ["--as-of"]), before)
+        assert early.exit_code == 0, (command, early.output)
+        assert f"warning: {before} is before the client's first invoice (issued {first})" in early.stderr, command
+        on_the_day = cli(workspace, *command, *([] if command[-1] == "--to" else ["--as-of"]), first)
+        assert "first invoice" not in on_the_day.stderr, command
+
+
 def test_reports_after_a_first_sync_that_failed_say_so_rather_than_show_nothing_owed(
         workspace: Workspace, tmp_path: Path) -> None:
     """A first sync that fails leaves an empty store behind; reports on it read as if nobody owed anything."""

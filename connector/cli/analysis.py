@@ -25,25 +25,13 @@ from connector.cli.common import (
     print_json,
     print_table,
     styled,
+    warn_about_day,
     workspace_of,
 )
 from connector.engine.aging import AgingReport
 from connector.engine.aging import as_json as aging_json
 from connector.engine.segments import CustomerSegment
 from connector.errors import UsageError
-
-
-def _warn_if_ahead(ctx: typer.Context, client: str, day: str | None) -> None:
-    """A report dated after the client's today shows what would be owed if nothing more were paid: say so on
-    stderr, since a mistyped year otherwise reads as fact.  (The plan looks ahead on purpose: not here.)"""
-    asked = parse_date(day)
-    if asked is None:
-        return
-    config = guard(lambda: workspace_of(ctx).load_client(client))
-    today = reports.today_for(config)
-    if asked > today:
-        err.print(styled("warning:", "yellow", f" {asked} is after today ({today} in {config.timezone}): what is "
-                                               "paid from now on is not in it"))
 
 
 @app.command()
@@ -62,7 +50,7 @@ def aging(
         fail(UsageError(f"--by must be customer or invoice, not '{by}'"))
     if basis not in (None, "due_date", "invoice_date"):
         fail(UsageError(f"--basis must be due_date or invoice_date, not '{basis}'"))
-    _warn_if_ahead(ctx, client, as_of)
+    warn_about_day(ctx, client, parse_date(as_of))
     report = guard(lambda: reports.aging(workspace_of(ctx), client, as_of=parse_date(as_of), by=by, basis=basis))  # type: ignore[arg-type]
     if as_json:
         print_json(aging_json(report))
@@ -141,7 +129,7 @@ def metrics(
     as_csv: CsvOption = False,
 ) -> None:
     """DSO, CEI and the other collection metrics for a period (default: the 90 days to the as-of date)."""
-    _warn_if_ahead(ctx, client, end or as_of)
+    warn_about_day(ctx, client, parse_date(end or as_of))
     day, result = guard(lambda: reports.metrics(workspace_of(ctx), client, as_of=parse_date(as_of),
                                                  start=parse_date(start), end=parse_date(end)))
     data = result.as_json(day)
@@ -174,7 +162,7 @@ _UNITS = {"overdue_pct": "%", "dso": "days", "dso_countback": "days", "best_poss
 def allowance(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The client.")],
               as_of: AsOfOption = None, as_json: JsonOption = False, as_csv: CsvOption = False) -> None:
     """The allowance for doubtful accounts by the aging method, for the month-end close."""
-    _warn_if_ahead(ctx, client, as_of)
+    warn_about_day(ctx, client, parse_date(as_of))
     result = guard(lambda: reports.allowance(workspace_of(ctx), client, as_of=parse_date(as_of)))
     if as_json:
         print_json(result.as_json())
@@ -198,7 +186,7 @@ def allowance(ctx: typer.Context, client: Annotated[str, typer.Argument(help="Th
 def segments(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The client.")],
              as_of: AsOfOption = None, as_json: JsonOption = False, as_csv: CsvOption = False) -> None:
     """Each customer's payment-behaviour segment and risk score, and why."""
-    _warn_if_ahead(ctx, client, as_of)
+    warn_about_day(ctx, client, parse_date(as_of))
     day, rows = guard(lambda: reports.segments(workspace_of(ctx), client, as_of=parse_date(as_of)))
     data = [row.as_json() for row in rows]
     if as_json:
@@ -223,7 +211,7 @@ def forecast(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The
              weeks: Annotated[int, typer.Option(min=1, max=104, help="Weeks to forecast.")] = 13,
              as_json: JsonOption = False, as_csv: CsvOption = False) -> None:
     """Expected cash by week, from each customer's own payment history."""
-    _warn_if_ahead(ctx, client, as_of)
+    warn_about_day(ctx, client, parse_date(as_of))
     result = guard(lambda: reports.forecast(workspace_of(ctx), client, as_of=parse_date(as_of), weeks=weeks))
     if as_json:
         print_json(result.as_json())

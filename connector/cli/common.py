@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from connector import __version__
+from connector import __version__, reports
 from connector.config import Workspace
 from connector.errors import ConnectorError, StoreBusy, UsageError
 from connector.sync.store import is_busy
@@ -64,6 +64,23 @@ def when(instant: str | None) -> str:
     if "T" not in instant:
         return instant
     return f"{dt.datetime.fromisoformat(instant).astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def warn_about_day(ctx: typer.Context, client: str, day: dt.date | None, *, ahead: bool = True) -> None:
+    """Say on stderr when a report's day makes it read as fact what is not: a day after the client's today
+    (what is paid from now on is not in it; `ahead=False` for the plan, which looks ahead on purpose), or a
+    day before its first invoice (nothing was owed yet: the empty report says so only by being empty)."""
+    if day is None:
+        return
+    config = guard(lambda: workspace_of(ctx).load_client(client))
+    today = reports.today_for(config)
+    if ahead and day > today:
+        err.print(styled("warning:", "yellow", f" {day} is after today ({today} in {config.timezone}): what is "
+                                               "paid from now on is not in it"))
+    first = guard(lambda: reports.first_issued(workspace_of(ctx), client))
+    if first is not None and day < first:
+        err.print(styled("warning:", "yellow", f" {day} is before the client's first invoice (issued {first}): "
+                                               "nothing was owed yet"))
 
 
 def workspace_of(ctx: typer.Context) -> Workspace:

@@ -24,6 +24,7 @@ from connector.cli.common import (
     print_json,
     print_table,
     styled,
+    warn_about_day,
     when,
     workspace_of,
 )
@@ -39,6 +40,7 @@ def plan(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The cli
          as_csv: Annotated[bool, typer.Option("--csv", help="Print the actions as CSV, one row each.")] = False,
          ) -> None:
     """The next dunning actions and the holds; sends nothing."""
+    warn_about_day(ctx, client, parse_date(as_of), ahead=False)
     result = guard(lambda: planning.plan(workspace_of(ctx), client, as_of=parse_date(as_of), record=record))
     for warning in result.warnings:
         err.print(styled("warning:", "yellow", f" {warning}"))
