@@ -16,7 +16,6 @@ from connector.cli.common import (
     CsvOption,
     JsonOption,
     app,
-    err,
     fail,
     guard,
     out,
