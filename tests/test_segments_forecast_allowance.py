@@ -90,6 +90,17 @@ def test_allowance_without_a_rate_for_a_bucket_names_the_key(workspace: Workspac
     assert result.exit_code == 2 and "allowance.rates" in result.output and "1-30" in result.output
 
 
+def test_allowance_with_a_rate_for_no_bucket_names_it_and_the_buckets(workspace: Workspace, tmp_path: Path) -> None:
+    """A misspelt bucket ("91 +") beside the right ones was ignored: its rate was never applied."""
+    rates = 'current = "1", "1-30" = "3", "31-60" = "10", "61-90" = "25", "91+" = "50", "91 +" = "60"'
+    key = ledger(workspace, tmp_path / "co", ["C1"], [("I1", "C1", ago(40), ago(10), "10.00")],
+                 extra=f'\n[allowance]\nrates = {{ {rates} }}\n')
+    result = cli(workspace, "allowance", key, "--as-of", str(AS_OF))
+    assert result.exit_code == 2, result.output
+    assert "allowance.rates" in result.output and "no bucket named '91 +'" in result.output
+    assert "current, 1-30, 31-60, 61-90, 91+" in result.output
+
+
 def history(customer: str, lateness: list[int], start: int = 300) -> tuple[list[tuple], list[tuple]]:
     invoices, payments = [], []
     for n, late in enumerate(lateness):

@@ -41,10 +41,18 @@ class Allowance:
 
 def allowance(aging: AgingReport, rates: Mapping[str, Decimal],
               rounding: Literal["per_line", "total"] = "per_line") -> Allowance:
-    """Apply a percentage per bucket to the aging's totals; a bucket without a rate is an error."""
+    """Apply a percentage per bucket to the aging's totals.
+
+    A bucket without a rate is an error, and so is a rate for no bucket: a misspelt name ("91 +"), or rates
+    left from before the aging's edges changed, would otherwise leave a bucket reserved at a rate nobody set.
+    """
     missing = [name for name in aging.buckets if name not in rates]
-    if missing:
-        raise ValueError(f"no allowance rate for bucket(s) {', '.join(missing)}: add them to [allowance] rates")
+    unknown = [name for name in rates if name not in aging.buckets]
+    if missing or unknown:
+        problems = [f"no allowance rate for bucket(s) {', '.join(missing)}"] if missing else []
+        problems += [f"no bucket named {', '.join(map(repr, unknown))}"] if unknown else []
+        raise ValueError(f"{'; '.join(problems)}: the aging's buckets are {', '.join(aging.buckets)}, "
+                         "one rate each in [allowance] rates")
     cent = Decimal(1).scaleb(-exponent(aging.currency))
     lines = []
     for name in aging.buckets:
