@@ -228,17 +228,36 @@ def payment_plan(workspace: Workspace, client: str, customer: str, *,
     with open_store(workspace, config) as store:
         state = CollectionsState(store)
         customer_id = state.customer_id(customer)
-        created = None
-        if installments:
-            created = state.create_plan(customer_id, installments, [state.invoice_id(i) for i in invoices or ()],
-                                        start=day)
-        if cancel is not None:
-            state.cancel_plan(cancel, day)
+        policies = CustomerPolicies(workspace, config)
         items = inputs.open_items(store, day, customer_id)
-        plans = plan_states(store, state, day, items, CustomerPolicies(workspace, config), customer_id)
+        created = None
+        if cancel is not None:
+            state.check_cancellable(cancel, day, customer_id)
+        if installments:
+            chosen = [state.invoice_id(i) for i in invoices or ()]
+            _refuse_overlap(state, plan_states(store, state, day, items, policies, customer_id),
+                            chosen or [i.invoice_id for i in items], cancel)
+            created = state.create_plan(customer_id, installments, chosen, start=day)
+        if cancel is not None:
+            state.cancel_plan(cancel, day, customer_id=customer_id)
+        plans = plan_states(store, state, day, items, policies, customer_id)
         warnings = [_short_or_over(s, items) for s in plans if s.plan.plan_id == created]
         return CustomerPlans(customer_id, plans, state.invoice_numbers(i for p in plans for i in p.plan.invoice_ids),
                              [w for w in warnings if w])
+
+
+def _refuse_overlap(state: CollectionsState, plans: list[PlanState], chosen: list[str], cancelling: int | None) -> None:
+    """Refuse a new plan over invoices an active plan already covers (unless that plan is cancelled in the same
+    command): a payment would count toward both, and each would be judged kept or missed on the same money.
+    A plan breached or completed no longer holds its invoices, so a new one may take them over."""
+    for other in plans:
+        taken = set(other.plan.invoice_ids) & set(chosen)
+        if other.status == "active" and other.plan.plan_id != cancelling and taken:
+            numbers = state.invoice_numbers(taken)
+            named = ", ".join(_named(numbers[k], k) for k in sorted(taken))
+            raise UsageError(f"invoice(s) {named} are already in payment plan "
+                             f"#{other.plan.plan_id}, which is active: to replace it, cancel it in the same command "
+                             f"(--cancel {other.plan.plan_id}), or leave those invoices out (--invoice)")
 
 
 def _short_or_over(state: PlanState, items: list[inputs.OpenItem]) -> str | None:

@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 from connector import reports
 from connector.config import Workspace
@@ -96,6 +97,35 @@ def test_a_payment_plan_holds_from_the_day_it_was_agreed_until_the_day_it_was_ca
              for day in (days(1), days(4), days(5))}
     assert [[p["status"] for p in shown[day]["plans"]] for day in shown] == [[], ["active"], ["cancelled"]]
     assert [i["status"] for i in shown[days(5)]["plans"][0]["installments"]] == ["cancelled"]
+
+
+def test_a_second_plan_over_an_active_plans_invoices_is_refused_unless_it_replaces_it(co: Company) -> None:
+    """Two active plans over one invoice would each count the same payments: a new plan first cancels the old
+    one, in the same command; and a mistyped plan number never cancels another customer's plan."""
+    co.invoice("I1", days(-10)).invoice("I2", days(-10)).invoice("I3", days(-10), customer="C2").sync()
+
+    def plan(*args: str, on: dt.date = days(0)) -> Result:
+        return cli(co.workspace, "payment-plan", "co", *args, "--as-of", str(on))
+
+    assert plan("C1", "--installment", f"{days(30)}=200.00").exit_code == 0
+    twice = plan("C1", "--installment", f"{days(40)}=100.00", "--invoice", "I2")
+    assert twice.exit_code == 2
+    assert "invoice(s) No. I2 (id I2) are already in payment plan #1, which is active" in twice.output
+    assert "--cancel 1" in twice.output
+    other = plan("C2", "--installment", f"{days(30)}=100.00")
+    assert other.exit_code == 0, other.output  # (plan #2, of C2)
+    wrong = plan("C1", "--installment", f"{days(40)}=200.00", "--cancel", "2")
+    assert wrong.exit_code == 2 and "payment plan #2 is not customer 'C1's (it is 'C2's)" in wrong.output
+    replaced = plan("C1", "--installment", f"{days(20)}=100.00", "--installment", f"{days(50)}=100.00", "--cancel", "1")
+    assert replaced.exit_code == 0, replaced.output
+    shown = json.loads(plan("C1", "--json").stdout)["plans"]
+    assert [(p["plan_id"], p["status"]) for p in shown] == [(1, "cancelled"), (3, "active")]
+    assert held(co, days(0)) == {"I1": "on payment plan #3", "I2": "on payment plan #3", "I3": "on payment plan #2"}
+    # a refused replacement changes nothing: plan #3 stays active, and nothing is cancelled
+    late = plan("C1", "--installment", f"{days(60)}=200.00", "--cancel", "3", on=days(-1))
+    assert late.exit_code == 2 and "it cannot be cancelled on 2026-06-30" in late.output
+    shown = json.loads(plan("C1", "--json").stdout)["plans"]
+    assert [(p["plan_id"], p["status"]) for p in shown] == [(1, "cancelled"), (3, "active")]
 
 
 @pytest.mark.parametrize("command", [

@@ -185,14 +185,23 @@ class CollectionsState:
             conn.executemany("INSERT INTO plan_invoices VALUES (?, ?)", [(plan_id, i) for i in chosen])
         return plan_id
 
-    def cancel_plan(self, plan_id: int, on: dt.date, by: str | None = None) -> None:
-        """Cancel a plan on `on`: its invoices are chased again from that day."""
-        row = self.conn.execute("SELECT start_date FROM payment_plans WHERE id = ? AND cancelled_at IS NULL",
+    def check_cancellable(self, plan_id: int, on: dt.date, customer_id: str | None = None) -> None:
+        """Raise `UsageError` unless plan `plan_id` (of `customer_id`, when given: a mistyped number must not
+        cancel another customer's plan) can be cancelled on `on`.  Checked before a replacement plan is
+        created, so that a cancellation refused does not leave two plans over the same invoices."""
+        row = self.conn.execute("SELECT start_date, customer_id FROM payment_plans WHERE id = ? AND cancelled_at IS NULL",
                                 (plan_id,)).fetchone()
         if row is None:
             raise UsageError(f"no payment plan #{plan_id} to cancel")
+        if customer_id is not None and row[1] != customer_id:
+            raise UsageError(f"payment plan #{plan_id} is not customer '{customer_id}'s (it is '{row[1]}'s): "
+                             "check the plan's number")
         if on.isoformat() < row[0]:
             raise UsageError(f"payment plan #{plan_id} starts on {row[0]}: it cannot be cancelled on {on}, before that")
+
+    def cancel_plan(self, plan_id: int, on: dt.date, by: str | None = None, customer_id: str | None = None) -> None:
+        """Cancel a plan on `on`: its invoices are chased again from that day."""
+        self.check_cancellable(plan_id, on, customer_id)
         with self.store.transaction() as conn:
             conn.execute("UPDATE payment_plans SET cancelled_at = ?, cancelled_by = ?, cancelled_on = ?, "
                          "status = 'cancelled' WHERE id = ? AND cancelled_at IS NULL",
