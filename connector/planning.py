@@ -275,15 +275,13 @@ def _short_or_over(state: PlanState, items: list[inputs.OpenItem]) -> str | None
 def log(workspace: Workspace, client: str, *, start: dt.date | None = None, end: dt.date | None = None,
         customer: str | None = None) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     """The audit trail: the executed actions, and every change to the client's disputes, promises and payment
-    plans with who made it; each oldest first.  From `start` through `end` and of one customer, when given: a
-    client chased daily for a year has a million actions in its trail."""
+    plans with who made it; each oldest first.  From `start` through `end` and of one customer (by its id, or
+    its exact name), when given: a client chased daily for a year has a million actions in its trail."""
     if start and end and start > end:
         raise UsageError(f"--from {start} is after --to {end}")
     config = workspace.load_client(client)
     with open_store(workspace, config) as store:
         state = CollectionsState(store)
-        actions, changes = state.log(start, end, customer), state.arrangements(start, end, customer)
-        if customer is not None and not actions and not changes \
-                and not list(store.rows("SELECT 1 FROM customers WHERE id = ?", (customer,))):
-            raise UsageError(f"no customer with the id '{customer}' in the store of '{client}' (sync first, or check it)")
-        return actions, changes
+        if customer is not None and not list(store.rows("SELECT 1 FROM customers WHERE id = ?", (customer,))):
+            customer = state.customer_id(customer)  # (by its exact name, as `payment-plan` takes it)
+        return state.log(start, end, customer), state.arrangements(start, end, customer)

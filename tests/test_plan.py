@@ -790,8 +790,9 @@ def test_the_log_shows_a_period_and_a_customer_when_asked(co: Company) -> None:
     assert trail("--from", "2026-07-02", "--customer", "C2") == (
         [("2026-07-05", "C2", "courtesy"), ("2026-07-05", "C2", "follow_up")], ["dispute opened"])
     assert trail("--customer", "C1")[1] == []
+    assert trail("--customer", "Customer C2") == trail("--customer", "C2")  # (by name, as `payment-plan` takes it)
     unknown = cli(co.workspace, "log", "co", "--customer", "C9")
-    assert unknown.exit_code == 2 and "no customer with the id 'C9'" in unknown.output
+    assert unknown.exit_code == 2 and "no customer with the id or name 'C9'" in unknown.output
     backwards = cli(co.workspace, "log", "co", "--from", "2026-07-05", "--to", "2026-07-01")
     assert backwards.exit_code == 2 and "--from 2026-07-05 is after --to 2026-07-01" in backwards.output
 
