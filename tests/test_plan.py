@@ -169,9 +169,12 @@ def test_a_message_for_many_invoices_gives_their_ages_as_a_range(co: Company) ->
     co.invoice("TWO", days(-8)).invoice("TOO", days(-9)).pay("PART", days(-80), "10.00", "I1").sync()
     assert cli(co.workspace, "promise", "co", "I1", "--date", "2026-06-01", "--as-of", "2026-05-20").exit_code == 0
     why = {a.invoice_ids: a.reason for a in co.plan(WED).actions}
-    assert why[("I0", "I1", "I2", "I3")].startswith("4 invoice(s) at step 'final' (offset 30): 95 to 400 days past "
+    # (an action's invoices come oldest due first, as a reminder lists them: not in the host's id order)
+    assert why[("I2", "I3", "I1", "I0")].startswith("4 invoice(s) at step 'final' (offset 30): 95 to 400 days past "
                                                    "due; 120 days past due, promised to pay by 2026-06-01; GBP "), why
     assert why[("TOO", "TWO")].endswith("(offset 7): 9 days past due; 8 days past due"), why
+    assert {a.key for a in co.plan(WED).actions} == {action_key("co", "C1", step, ids, 0) for ids, step in (
+        (("I0", "I1", "I2", "I3"), "final"), (("TWO", "TOO"), "follow_up"))}  # (the keys: of the ids in any order)
 
 
 def test_catch_up_jumps_to_the_step_the_age_calls_for_one_step_per_run_does_not(co: Company) -> None:
@@ -191,7 +194,7 @@ def test_a_pre_due_step_is_never_due_on_an_invoice_already_past_due(co: Company)
     co.invoice("I1", days(-3)).invoice("I2", days(4)).invoice("I3", days(0)).sync()
     policy = co.workspace.policy_file("test")
     policy.write_text(policy.read_text().replace("offset_days = 1\n", "offset_days = 5\n", 1))
-    assert steps(co.plan(WED)) == {("I2", "I3"): "courtesy"}  # (due in 4 days, and due today)
+    assert steps(co.plan(WED)) == {("I3", "I2"): "courtesy"}  # (due today, and due in 4 days)
     assert steps(co.plan(days(1))) == {("I2",): "courtesy"}  # I3 is now past due: it waits for day 5
 
 
@@ -204,7 +207,7 @@ def test_a_segment_brings_steps_earlier_but_never_across_the_due_date(co: Compan
     policy = co.workspace.policy_file("test")
     policy.write_text(policy.read_text() + "\n[segments.problem]\nshift_days = -7\n")
     plan = co.plan(WED)
-    assert steps(plan) == {("OLD",): "final", ("SOON", "TODAY"): "courtesy", ("LATE",): "follow_up"}
+    assert steps(plan) == {("OLD",): "final", ("TODAY", "SOON"): "courtesy", ("LATE",): "follow_up"}
     # the call (offset 14) comes 7 days earlier: on day 7, not 14
     assert steps(co.plan(days(6)))[("LATE",)] == "call"
     # and the reason says so: "(offset 14): 7 days past due" would read as a mistake

@@ -372,7 +372,8 @@ def _actions(data: PlanInputs, context: CustomerContext, due: list[_Due], order:
         for d in due:
             group = (d.due.step.name, d.due.repeat) if context.policy.consolidate else (d.item.invoice_id, 0)
             grouped.setdefault(group, []).append(d)
-        groups = sorted(grouped.values(), key=lambda g: (order[g[0].due.step.name], g[0].item.invoice_id))
+        groups = sorted(grouped.values(), key=lambda g: (order[g[0].due.step.name], g[0].item.due_date,
+                                                         g[0].item.invoice_id))
     contacts = list(data.contacts.get(context.customer_id, ()))
     policy = context.policy
     actions = []
@@ -384,7 +385,7 @@ def _actions(data: PlanInputs, context: CustomerContext, due: list[_Due], order:
             repeat, ids, reasons, amount = first.due.repeat, (first.item.invoice_id,), first.reason, first.amount
         else:
             repeat = max(m.due.repeat for m in members)
-            ids = tuple(sorted(m.item.invoice_id for m in members))
+            ids = tuple(m.item.invoice_id for m in members)  # (oldest due first, as they were found)
             reasons = _reasons(members)
             amount = sum((m.amount for m in members), Decimal(0))
         is_contact = step.action in CONTACT_KINDS and step.channel != "none" or step.action == "call"
