@@ -78,7 +78,7 @@ def _plan(workspace: Workspace, key: str, sandbox: SandboxServer) -> tuple[Rows,
         numbers = dict(store.conn.execute("SELECT id, number FROM invoices"))
     plan = planning.plan(workspace, key, as_of=sandbox.world.today)
     actions = sorted((names[a.customer_id], a.step, a.kind, a.amount, a.repeat,
-                      tuple(sorted(numbers[i] for i in a.invoice_ids))) for a in plan.actions)
+                      tuple(numbers[i] for i in a.invoice_ids)) for a in plan.actions)  # (listed alike, too)
     holds = sorted((names[h.customer_id], numbers.get(h.invoice_id or ""), h.reason) for h in plan.holds)
     return actions, holds
 

@@ -363,6 +363,12 @@ def _balance_hold(data: PlanInputs, context: CustomerContext, overdue_all: Decim
 _NO_CREDIT = Decimal(0)
 
 
+def _as_listed(due: _Due) -> tuple[dt.date, str, str]:
+    """The order of an action's invoices, as its reminder lists them: oldest due first, then by the number
+    printed on them, never by the host's ids alone (Xero's are GUIDs): the same books on any host list alike."""
+    return due.item.due_date, due.item.number or due.item.invoice_id, due.item.invoice_id
+
+
 def _actions(data: PlanInputs, context: CustomerContext, due: list[_Due], order: Mapping[str, int],
              offsets: dict[str, str]) -> list[Action]:
     if len(due) == 1:  # (most customers: nothing to consolidate)
@@ -372,8 +378,7 @@ def _actions(data: PlanInputs, context: CustomerContext, due: list[_Due], order:
         for d in due:
             group = (d.due.step.name, d.due.repeat) if context.policy.consolidate else (d.item.invoice_id, 0)
             grouped.setdefault(group, []).append(d)
-        groups = sorted(grouped.values(), key=lambda g: (order[g[0].due.step.name], g[0].item.due_date,
-                                                         g[0].item.invoice_id))
+        groups = sorted(grouped.values(), key=lambda g: (order[g[0].due.step.name], *_as_listed(g[0])))
     contacts = list(data.contacts.get(context.customer_id, ()))
     policy = context.policy
     actions = []
@@ -384,8 +389,9 @@ def _actions(data: PlanInputs, context: CustomerContext, due: list[_Due], order:
         if len(members) == 1:
             repeat, ids, reasons, amount = first.due.repeat, (first.item.invoice_id,), first.reason, first.amount
         else:
+            members = sorted(members, key=_as_listed)
             repeat = max(m.due.repeat for m in members)
-            ids = tuple(m.item.invoice_id for m in members)  # (oldest due first, as they were found)
+            ids = tuple(m.item.invoice_id for m in members)
             reasons = _reasons(members)
             amount = sum((m.amount for m in members), Decimal(0))
         is_contact = step.action in CONTACT_KINDS and step.channel != "none" or step.action == "call"
