@@ -182,7 +182,10 @@ def promise(workspace: Workspace, client: str, invoice: str, promised: dt.date, 
             raise UsageError(f"invoice {_named(invoice, invoice_id)} is {settled}: it owes nothing, so a promise "
                              "to pay it would hold nothing")
         state.promise(invoice_id, promised, made)
-    return f"promise to pay invoice {_named(invoice, invoice_id)} by {promised} recorded"
+    # (the days it holds the invoice, said outright: a mistyped year, 2062 for 2026, reads as 13,000 days)
+    held = (promised - made).days + 1
+    return (f"promise to pay invoice {_named(invoice, invoice_id)} by {promised} recorded: the invoice is held "
+            f"out of the plan {'for ' + format(held, ',') + ' day(s), ' if held > 1 else ''}through {promised}")
 
 
 def _not_after_today(config: ClientConfig, day: dt.date | None, what: str) -> dt.date:

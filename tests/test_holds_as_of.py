@@ -74,7 +74,9 @@ def test_a_missed_day_recorded_late_chases_what_that_day_did_not_hold_and_it_is_
 
 def test_a_promise_holds_from_the_day_it_was_made_the_latest_made_by_then_counting(co: Company) -> None:
     co.invoice("I1", days(-10)).sync()
-    assert cli(co.workspace, "promise", "co", "I1", "--date", str(days(10)), "--as-of", str(days(3))).exit_code == 0
+    made = cli(co.workspace, "promise", "co", "I1", "--date", str(days(10)), "--as-of", str(days(3)))
+    assert made.exit_code == 0
+    assert "the invoice is held out of the plan for 8 day(s), through 2026-07-11" in made.stdout  # (3rd to 11th)
     assert [held(co, days(n)) for n in (2, 3, 10, 11)] == [
         {}, {"I1": "promised to pay by 2026-07-11"}, {"I1": "promised to pay by 2026-07-11"}, {}]
     # a second promise, made later, counts from its own day; the first still holds the days before it
