@@ -75,10 +75,10 @@ def open_store(workspace: Workspace, config: ClientConfig) -> Store:
     return store
 
 
-def first_issued(workspace: Workspace, client: str) -> dt.date | None:
-    """The issue date of the client's first invoice, void ones aside (None before any): a report of a day before it is empty
-    by construction, which the CLI says rather than leave an empty aging to be read as "nobody owed"."""
-    config = workspace.load_client(client)
+def first_issued(workspace: Workspace, config: ClientConfig) -> dt.date | None:
+    """The issue date of the client's first invoice, void ones aside (None before any): a report of a day
+    before it is empty by construction, which the CLI says rather than leave an empty aging to be read as
+    "nobody owed"."""
     with open_store(workspace, config) as store:
         rows = list(store.rows("SELECT issue_date FROM invoices WHERE deleted_at IS NULL AND status <> 'void' "
                                "ORDER BY issue_date LIMIT 1"))  # (`invoices_issued`'s own condition: read from it)

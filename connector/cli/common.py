@@ -77,7 +77,7 @@ def warn_about_day(ctx: typer.Context, client: str, day: dt.date | None, *, ahea
     if ahead and day > today:
         err.print(styled("warning:", "yellow", f" {day} is after today ({today} in {config.timezone}): what is "
                                                "paid from now on is not in it"))
-    first = guard(lambda: reports.first_issued(workspace_of(ctx), client))
+    first = guard(lambda: reports.first_issued(workspace_of(ctx), config))  # (the config read once, above)
     if first is not None and day < first:
         err.print(styled("warning:", "yellow", f" {day} is before the client's first invoice (issued {first}): "
                                                "nothing was owed yet"))

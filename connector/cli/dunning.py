@@ -163,7 +163,8 @@ def _installment(text: str) -> tuple[dt.date, Decimal]:
 def log(ctx: typer.Context, client: Annotated[str, typer.Argument(help="The client.")],
         start: Annotated[str | None, typer.Option("--from", help="First day to show (YYYY-MM-DD).")] = None,
         end: Annotated[str | None, typer.Option("--to", help="Last day to show (YYYY-MM-DD).")] = None,
-        customer: Annotated[str | None, typer.Option("--customer", help="Only this customer (its id or exact name).")] = None,
+        customer: Annotated[str | None, typer.Option(
+            "--customer", help="Only this customer (its id or exact name).")] = None,
         as_json: JsonOption = False,
         as_csv: Annotated[bool, typer.Option("--csv", help="Print one CSV of both, oldest first.")] = False) -> None:
     """The audit trail: executed actions, and every change to disputes, promises and payment plans, with who

@@ -189,8 +189,8 @@ class CollectionsState:
         """Raise `UsageError` unless plan `plan_id` (of `customer_id`, when given: a mistyped number must not
         cancel another customer's plan) can be cancelled on `on`.  Checked before a replacement plan is
         created, so that a cancellation refused does not leave two plans over the same invoices."""
-        row = self.conn.execute("SELECT start_date, customer_id FROM payment_plans WHERE id = ? AND cancelled_at IS NULL",
-                                (plan_id,)).fetchone()
+        row = self.conn.execute("SELECT start_date, customer_id FROM payment_plans "
+                                "WHERE id = ? AND cancelled_at IS NULL", (plan_id,)).fetchone()
         if row is None:
             raise UsageError(f"no payment plan #{plan_id} to cancel")
         if customer_id is not None and row[1] != customer_id:
