@@ -270,9 +270,10 @@ def _short_or_over(state: PlanState, items: list[inputs.OpenItem]) -> str | None
     if total == owed:
         return None
     currency = state.plan.currency
+    ends = ("once the installments are paid, and the chase of what is left starts again" if total < owed
+            else "once its invoices are paid, and it is breached if an installment is not met by then")
     return (f"plan #{state.plan.plan_id}'s installments add up to {currency} {total:,} and its invoices owe "
-            f"{currency} {owed:,}: it completes once the installments are paid"
-            + (", and the chase of what is left starts again" if total < owed else ""))
+            f"{currency} {owed:,}: it completes {ends}")
 
 
 def log(workspace: Workspace, client: str, *, start: dt.date | None = None, end: dt.date | None = None,

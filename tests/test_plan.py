@@ -547,6 +547,20 @@ def test_a_plan_whose_installments_do_not_add_up_to_what_is_owed_is_kept_with_a_
     assert refused.exit_code == 2 and "customer 'C1' has no open invoice(s) No. PAID (id PAID)" in refused.output
 
 
+def test_a_plan_for_more_than_is_owed_says_it_completes_when_its_invoices_are_paid(co: Company) -> None:
+    """Installments of 1,500.00 over 1,000.00 owed: no payment meets them, so the warning must not promise
+    completion 'once the installments are paid'; paying the invoices completes the plan."""
+    co.invoice("I1", days(-10), "1000.00").sync()
+    result = cli(co.workspace, "payment-plan", "co", "C1", "--installment", "2026-07-05=1500.00", "--as-of",
+                 "2026-07-01", "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["warnings"] == [
+        "plan #1's installments add up to GBP 1,500.00 and its invoices owe GBP 1,000.00: it completes once its "
+        "invoices are paid, and it is breached if an installment is not met by then"]
+    co.pay("PP1", days(2), "1000.00", "I1").sync()
+    state = json.loads(cli(co.workspace, "payment-plan", "co", "C1", "--as-of", "2026-07-06", "--json").stdout)
+    assert (state["plans"][0]["status"], state["plans"][0]["paid"]) == ("completed", "1000.00")
+
+
 def test_payment_plan_completion(co: Company) -> None:
     co.invoice("I1", days(-10), "100.00").sync()
     made = cli(co.workspace, "payment-plan", "co", "C1", "--installment", "2026-07-05=100.00", "--as-of", "2026-07-01")
