@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 from connector import planning
 from connector.config import Workspace
@@ -530,11 +531,16 @@ def test_a_payment_plan_counts_what_is_paid_on_its_invoices_or_left_on_account_n
     assert (state["plans"][0]["status"], state["plans"][0]["paid"]) == ("active", "100.00")
 
 
+def _plan_over_a_thousand_owed(co: Company, installment: str) -> Result:
+    """Agree a plan of one installment (DATE=AMOUNT) on 2026-07-01 over a single invoice owing 1,000.00."""
+    co.invoice("I1", days(-10), "1000.00").sync()
+    return cli(co.workspace, "payment-plan", "co", "C1", "--installment", installment, "--as-of", "2026-07-01",
+               "--json")
+
+
 def test_a_plan_whose_installments_do_not_add_up_to_what_is_owed_is_kept_with_a_warning(co: Company) -> None:
     """A typo (100.00 for 1,000.00) once made a plan that completed after a tenth of the debt, silently."""
-    co.invoice("I1", days(-10), "1000.00").sync()
-    result = cli(co.workspace, "payment-plan", "co", "C1", "--installment", "2026-07-05=100.00", "--as-of",
-                 "2026-07-01", "--json")
+    result = _plan_over_a_thousand_owed(co, "2026-07-05=100.00")
     assert result.exit_code == 0 and json.loads(result.stdout)["warnings"] == [
         "plan #1's installments add up to GBP 100.00 and its invoices owe GBP 1,000.00: it completes once the "
         "installments are paid, and the chase of what is left starts again"]
@@ -550,9 +556,7 @@ def test_a_plan_whose_installments_do_not_add_up_to_what_is_owed_is_kept_with_a_
 def test_a_plan_for_more_than_is_owed_says_it_completes_when_its_invoices_are_paid(co: Company) -> None:
     """Installments of 1,500.00 over 1,000.00 owed: no payment meets them, so the warning must not promise
     completion 'once the installments are paid'; paying the invoices completes the plan."""
-    co.invoice("I1", days(-10), "1000.00").sync()
-    result = cli(co.workspace, "payment-plan", "co", "C1", "--installment", "2026-07-05=1500.00", "--as-of",
-                 "2026-07-01", "--json")
+    result = _plan_over_a_thousand_owed(co, "2026-07-05=1500.00")
     assert result.exit_code == 0 and json.loads(result.stdout)["warnings"] == [
         "plan #1's installments add up to GBP 1,500.00 and its invoices owe GBP 1,000.00: it completes once its "
         "invoices are paid, and it is breached if an installment is not met by then"]
