@@ -87,6 +87,13 @@ CASES = {
                                                        "P2,C2,2026-03-10,30.00,I1,GBP"),
                                                "payments.csv, line 4, column invoice_id: invoice 'I1' belongs "
                                                "to customer 'C1', not 'C2'"),
+    "payment applied to a void invoice": (
+        {**GOOD, "invoices.csv": "id,customer_id,issue_date,due_date,total,number,currency,exchange_rate,status\n"
+                                 "I1,C1,2026-01-01,2026-01-31,100.00,1001,,,open\n"
+                                 "I2,C1,2026-02-01,2026-03-03,250.50,1002,,,void\n"
+                                 "I3,C2,2026-02-01,2026-03-03,80.00,1003,EUR,0.86,open\n"},
+        "payments.csv, line 3, column invoice_id: invoice 'I2' is void: nothing can be applied to it (a payment "
+        "kept as credit on account has no invoice_id)"),
     "over-allocated invoice": (replace("payments.csv", "100.00,I1", "150.00,I1"),
                                "invoices.csv, line 2, column total: payments and credits applied to invoice "
                                "'I1' come to 150.00, more than its total 100.00"),

@@ -232,16 +232,21 @@ class Staging:
             what = source[:-1].replace("_", " ")
             sql = f"""
                 SELECT {self._origin('a')}, a.invoice_id, i.id IS NULL, p.currency, i.currency, p.customer_id,
-                       i.customer_id
+                       i.customer_id, i.status = 'void'
                 FROM {self.table['allocations']} a
                 JOIN {self.table[source]} p ON p.id = a.source_id
                 LEFT JOIN {self.table['invoices']} i ON i.id = a.invoice_id
                 WHERE a.source = '{source}'
-                  AND (i.id IS NULL OR i.currency <> p.currency OR i.customer_id <> p.customer_id)
+                  AND (i.id IS NULL OR i.currency <> p.currency OR i.customer_id <> p.customer_id OR i.status = 'void')
                 {'' if self.into_store else 'ORDER BY a.rowid'} LIMIT ?"""  # (the store's table has no rowid)
-            for origin, invoice, missing, own, theirs, payer, billed in self.conn.execute(sql, (limit,)):
+            for origin, invoice, missing, own, theirs, payer, billed, void in self.conn.execute(sql, (limit,)):
                 if missing:
                     reason = f"unknown invoice '{invoice}'"
+                elif void:
+                    # (a void invoice owes nothing: money applied to it would vanish from every report;
+                    # Xero, likewise, voids only an invoice without payments)
+                    reason = (f"invoice '{invoice}' is void: nothing can be applied to it (a {what} kept as credit "
+                              "on account has no invoice_id)")
                 elif own != theirs:
                     reason = f"{what} in {own} allocated to invoice '{invoice}' in {theirs}"
                 else:
