@@ -64,7 +64,7 @@ class Books:
         for on, amount in sorted(self.applied[invoice.id]):
             paid += amount
             if paid >= invoice.total:
-                return on
+                return max(on, invoice.issue_date)  # (credit held before the invoice paid it when it was issued)
         return None
 
     def settled(self, start: dt.date, end: dt.date) -> list[tuple[Invoice, dt.date]]:

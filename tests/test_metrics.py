@@ -215,3 +215,19 @@ def test_metrics_read_while_a_sync_commits_are_of_one_state_of_the_store(
     _, after = reports.metrics(workspace, key, as_of=D(2026, 6, 30))
     assert during == after and during.total_outstanding == Decimal("4000.00")
     assert during.collection_rate == Decimal("60.00")  # 6,000 received of 10,000 sold
+
+
+def test_an_invoice_paid_by_a_prepayment_was_paid_on_its_issue_date(workspace: Workspace, tmp_path: Path) -> None:
+    # A customer pays 500.00 on 20 May for an order; the ledger applies that payment, with its own date, to the
+    # invoice issued on 10 June.  The invoice was paid on 10 June (0 days), not 21 days before it existed.
+    # Another invoice is paid 20 days after its date.
+    key = company(workspace, tmp_path / "co", [("PRE", D(2026, 6, 10), D(2026, 7, 10), "500.00"),
+                                               ("B", D(2026, 6, 1), D(2026, 6, 30), "1000.00")],
+                  [("P0", D(2026, 5, 20), "500.00", "PRE"), ("P1", D(2026, 6, 21), "1000.00", "B")])
+
+    _, june = reports.metrics(workspace, key, start=D(2026, 6, 1), end=D(2026, 6, 30))
+    _, may = reports.metrics(workspace, key, start=D(2026, 5, 1), end=D(2026, 5, 31))
+
+    assert (june.avg_days_to_pay, june.avg_days_late, june.pct_paid_late) == (Decimal("10.00"), Decimal("0.00"),
+                                                                              Decimal("0.00"))
+    assert may.avg_days_to_pay is None  # (nothing existed in May to be paid)

@@ -138,6 +138,31 @@ def test_a_store_from_before_paid_on_gets_each_invoices_paid_day_when_it_is_open
         assert inputs.lateness(store, D, dt.date(2026, 1, 31)) == {"C1": inputs.Lateness(1, 8, 1)}
 
 
+def test_an_invoice_paid_by_credit_held_before_it_was_issued_is_paid_on_its_issue_date(tmp_path: Path) -> None:
+    """A prepayment a ledger applies to a later invoice keeps its own, earlier date; the invoice was paid on
+    the day it was issued, by the first merge, by a later one, and in a store from before version 17."""
+    path = tmp_path / "s.sqlite"
+    due = dt.date(2026, 2, 9)
+    with Store(path) as store:
+        merge(store, Customer(id="C1", name="Ngata Marine"),
+              Invoice(id="I1", customer_id="C1", issue_date=dt.date(2026, 1, 10), due_date=due, currency="GBP",
+                      total=Decimal("10.00")),
+              Payment(id="P1", customer_id="C1", date=D, currency="GBP", amount=Decimal("10.00"),
+                      allocations=(Allocation(invoice_id="I1", amount=Decimal("10.00")),)))
+        merge(store, Invoice(id="I2", customer_id="C1", issue_date=dt.date(2026, 1, 20), due_date=due,
+                             currency="GBP", total=Decimal("5.00")),
+              Payment(id="P2", customer_id="C1", date=D, currency="GBP", amount=Decimal("5.00"),
+                      allocations=(Allocation(invoice_id="I2", amount=Decimal("5.00")),)))
+        expected = [("I1", "2026-01-10", -30), ("I2", "2026-01-20", -20)]
+        assert store.conn.execute("SELECT id, paid_on, paid_days_late FROM invoices ORDER BY id").fetchall() == expected
+    conn = sqlite3.connect(path)  # (as an older store kept them: paid on the prepayment's day)
+    conn.executescript("UPDATE invoices SET paid_on = '2026-01-01', paid_days_late = -39; "
+                       "DELETE FROM schema_migrations WHERE version = 17")
+    conn.close()
+    with Store(path) as store:
+        assert store.conn.execute("SELECT id, paid_on, paid_days_late FROM invoices ORDER BY id").fetchall() == expected
+
+
 def test_a_first_merge_rebuilds_the_indexes_it_set_aside_and_the_planner_uses_them(tmp_path: Path) -> None:
     """A merge into empty tables drops their indexes while it writes and builds them again before it
     commits; afterwards the store has exactly the indexes it started with, with every row in them."""

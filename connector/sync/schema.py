@@ -255,6 +255,14 @@ UPDATE payment_plans SET breached_on = status_changed_on WHERE status = 'breache
 UPDATE payment_plans SET completed_on = status_changed_on WHERE status = 'completed'
 """
 
+# Version 17: an invoice paid in full by credit its customer held before it was issued (a prepayment applied
+# to it keeps the prepayment's date) was paid on its issue date: days to pay 0, settled in the period it was
+# issued, never before it existed.
+_V17 = """
+UPDATE invoices SET paid_on = issue_date, paid_days_late = CAST(julianday(issue_date) - julianday(due_date) AS INTEGER)
+    WHERE paid_on IS NOT NULL AND paid_on < issue_date
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical records, cursors and sync runs", _script(_V1)),
     Migration(2, "customer credit limits", _script(_V2)),
@@ -272,4 +280,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(14, "an index of executed actions by customer", _script(_V14)),
     Migration(15, "the days disputes, promises and plan cancellations took effect", _script(_V15)),
     Migration(16, "the days payment plans were breached and completed, each kept", _script(_V16)),
+    Migration(17, "an invoice paid by credit held before it was issued was paid on its issue date", _script(_V17)),
 )

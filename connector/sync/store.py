@@ -33,8 +33,10 @@ _SOURCES = ("payments", "credit_notes")
 # allocations apply to it (`Staging.applied`, joined as `ap`): right only when every allocation was staged.
 # `{s}` is the invoice row's qualifier.
 _STAGED_BALANCE = "CASE WHEN {s}status = 'void' THEN 0 ELSE {s}total - COALESCE(ap.applied, 0) END"
+# An invoice paid in full by credit the customer held before it was issued (a prepayment a ledger applied
+# to it, with the prepayment's own date) was paid on its issue date, not before it existed (version 17).
 _STAGED_PAID_ON = ("CASE WHEN {s}status = 'void' OR {s}total <= 0 THEN NULL "
-                   "WHEN ap.applied >= {s}total THEN ap.last_date END")
+                   "WHEN ap.applied >= {s}total THEN max(ap.last_date, {s}issue_date) END")
 # Days from its due date to that day (negative: paid early), kept with it (schema version 12).
 _PAID_DAYS_LATE = "CAST(julianday({paid_on}) - julianday({s}due_date) AS INTEGER)"
 _STAGED_PAID_DAYS_LATE = _PAID_DAYS_LATE.replace("{paid_on}", _STAGED_PAID_ON)
@@ -456,7 +458,8 @@ class Store:
             UPDATE main.invoices SET (paid_on, paid_days_late) = (SELECT paid, {paid_days_late} FROM (SELECT CASE
                 WHEN invoices.balance <= 0 AND invoices.total > 0 AND invoices.status <> 'void'
                      AND invoices.deleted_at IS NULL
-                THEN (SELECT MAX(a.date) FROM main.allocations a WHERE a.invoice_id = invoices.id) END AS paid))
+                THEN max((SELECT MAX(a.date) FROM main.allocations a WHERE a.invoice_id = invoices.id),
+                         invoices.issue_date) END AS paid))
             WHERE {touched}""")  # (both at once: one pass over the invoices, each last allocation found once)
 
     # -- reads ----------------------------------------------------------------------------------
