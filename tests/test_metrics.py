@@ -217,10 +217,11 @@ def test_metrics_read_while_a_sync_commits_are_of_one_state_of_the_store(
     assert during.collection_rate == Decimal("60.00")  # 6,000 received of 10,000 sold
 
 
-def test_an_invoice_paid_by_a_prepayment_was_paid_on_its_issue_date(workspace: Workspace, tmp_path: Path) -> None:
+def test_an_invoice_paid_by_a_prepayment_was_paid_on_its_issue_date_and_the_prepayment_held_until_then(
+        workspace: Workspace, tmp_path: Path) -> None:
     # A customer pays 500.00 on 20 May for an order; the ledger applies that payment, with its own date, to the
-    # invoice issued on 10 June.  The invoice was paid on 10 June (0 days), not 21 days before it existed.
-    # Another invoice is paid 20 days after its date.
+    # invoice issued on 10 June.  The invoice was paid on 10 June (0 days), not 21 days before it existed, and
+    # until 10 June the customer held 500.00 of credit.  Another invoice is paid 20 days after its date.
     key = company(workspace, tmp_path / "co", [("PRE", D(2026, 6, 10), D(2026, 7, 10), "500.00"),
                                                ("B", D(2026, 6, 1), D(2026, 6, 30), "1000.00")],
                   [("P0", D(2026, 5, 20), "500.00", "PRE"), ("P1", D(2026, 6, 21), "1000.00", "B")])
@@ -231,3 +232,7 @@ def test_an_invoice_paid_by_a_prepayment_was_paid_on_its_issue_date(workspace: W
     assert (june.avg_days_to_pay, june.avg_days_late, june.pct_paid_late) == (Decimal("10.00"), Decimal("0.00"),
                                                                               Decimal("0.00"))
     assert may.avg_days_to_pay is None  # (nothing existed in May to be paid)
+
+    before, on_issue = (reports.aging(workspace, key, as_of=day) for day in (D(2026, 6, 9), D(2026, 6, 10)))
+    assert (before.total, before.unapplied_credit) == (Decimal("1000.00"), Decimal("500.00"))
+    assert (on_issue.total, on_issue.unapplied_credit) == (Decimal("1000.00"), Decimal("0.00"))

@@ -153,14 +153,19 @@ def test_an_invoice_paid_by_credit_held_before_it_was_issued_is_paid_on_its_issu
                              currency="GBP", total=Decimal("5.00")),
               Payment(id="P2", customer_id="C1", date=D, currency="GBP", amount=Decimal("5.00"),
                       allocations=(Allocation(invoice_id="I2", amount=Decimal("5.00")),)))
-        expected = [("I1", "2026-01-10", -30), ("I2", "2026-01-20", -20)]
-        assert store.conn.execute("SELECT id, paid_on, paid_days_late FROM invoices ORDER BY id").fetchall() == expected
-    conn = sqlite3.connect(path)  # (as an older store kept them: paid on the prepayment's day)
+        paid = "SELECT id, paid_on, paid_days_late, applied_early FROM invoices ORDER BY id"
+        expected = [("I1", "2026-01-10", -30, "2026-01-01"), ("I2", "2026-01-20", -20, "2026-01-01")]
+        assert store.conn.execute(paid).fetchall() == expected
+        # (the prepayments were the customer's credit until the invoices were issued)
+        assert [c.amount for c in inputs.credit_items(store, dt.date(2026, 1, 15))] == [Decimal("5.00")]
+    conn = sqlite3.connect(path)  # (as an older store kept them: paid on the prepayments' day)
     conn.executescript("UPDATE invoices SET paid_on = '2026-01-01', paid_days_late = -39; "
+                       "DROP INDEX invoices_applied_early; ALTER TABLE invoices DROP COLUMN applied_early; "
                        "DELETE FROM schema_migrations WHERE version = 17")
     conn.close()
     with Store(path) as store:
-        assert store.conn.execute("SELECT id, paid_on, paid_days_late FROM invoices ORDER BY id").fetchall() == expected
+        assert store.conn.execute(paid).fetchall() == expected
+        assert [c.amount for c in inputs.credit_items(store, dt.date(2026, 1, 15))] == [Decimal("5.00")]
 
 
 def test_a_first_merge_rebuilds_the_indexes_it_set_aside_and_the_planner_uses_them(tmp_path: Path) -> None:

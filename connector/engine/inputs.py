@@ -165,12 +165,20 @@ def aged_balances(store: Store, as_of: dt.date, anchor: Literal["due_date", "iss
 # `Payment.credit_used`), or refunded in cash (`refunds`, by date: Xero's `Payments[]` on a credit).  A host
 # that gives no refund dates (QuickBooks, for a payment's unapplied cash) leaves an earlier day's credit
 # without what was refunded after it.
+#
+# Credit applied to an invoice issued after the day was still held on it, whatever the allocation's date: a
+# ledger that applies a prepayment to a later invoice keeps the prepayment's own date on it.  Such invoices
+# are the few with an `applied_early` day (schema version 17), read from their own index.
 _CREDIT_HELD = """
-    WITH paid_late AS MATERIALIZED (SELECT source_id, SUM(amount) AS amount FROM allocations
-                                    INDEXED BY allocations_date WHERE date > :day AND source = 'payments'
-                                    GROUP BY source_id),
-    credited_late AS MATERIALIZED (SELECT source_id, SUM(amount) AS amount FROM allocations
-                                   INDEXED BY allocations_date WHERE date > :day AND source = 'credit_notes'
+    WITH late AS MATERIALIZED (
+        SELECT source, source_id, amount FROM allocations INDEXED BY allocations_date WHERE date > :day
+        UNION ALL
+        SELECT a.source, a.source_id, a.amount FROM invoices i INDEXED BY invoices_applied_early
+        CROSS JOIN allocations a ON a.invoice_id = i.id
+        WHERE i.applied_early IS NOT NULL AND i.issue_date > :day AND i.applied_early <= :day AND a.date <= :day),
+    paid_late AS MATERIALIZED (SELECT source_id, SUM(amount) AS amount FROM late WHERE source = 'payments'
+                               GROUP BY source_id),
+    credited_late AS MATERIALIZED (SELECT source_id, SUM(amount) AS amount FROM late WHERE source = 'credit_notes'
                                    GROUP BY source_id),
     used_late AS MATERIALIZED (SELECT u.key AS credit_note_id, SUM(u.value) AS amount
                                FROM payments p INDEXED BY payments_credit_used, json_each(p.credit_used) u

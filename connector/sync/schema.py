@@ -255,12 +255,21 @@ UPDATE payment_plans SET breached_on = status_changed_on WHERE status = 'breache
 UPDATE payment_plans SET completed_on = status_changed_on WHERE status = 'completed'
 """
 
-# Version 17: an invoice paid in full by credit its customer held before it was issued (a prepayment applied
-# to it keeps the prepayment's date) was paid on its issue date: days to pay 0, settled in the period it was
-# issued, never before it existed.
+# Version 17: credit applied to an invoice before it was issued (a prepayment applied to it keeps the
+# prepayment's date).  Such an invoice, paid in full so, was paid on its issue date: days to pay 0, settled in
+# the period it was issued, never before it existed.  And the credit stayed the customer's until then: each
+# invoice keeps the first day credit was applied to it when that is before its issue date (`applied_early`,
+# else NULL), and the few that have one are indexed, so that an aging of an earlier day finds what they were
+# applied (`connector.engine.inputs.credit_items`) without looking at every invoice issued since.
 _V17 = """
 UPDATE invoices SET paid_on = issue_date, paid_days_late = CAST(julianday(issue_date) - julianday(due_date) AS INTEGER)
-    WHERE paid_on IS NOT NULL AND paid_on < issue_date
+    WHERE paid_on IS NOT NULL AND paid_on < issue_date;
+ALTER TABLE invoices ADD COLUMN applied_early TEXT;
+UPDATE invoices SET applied_early = e.first FROM (
+    SELECT a.invoice_id, MIN(a.date) AS first FROM allocations a JOIN invoices i ON i.id = a.invoice_id
+    WHERE a.date < i.issue_date GROUP BY a.invoice_id) e
+    WHERE e.invoice_id = invoices.id;
+CREATE INDEX invoices_applied_early ON invoices (issue_date, applied_early) WHERE applied_early IS NOT NULL
 """
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -280,5 +289,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(14, "an index of executed actions by customer", _script(_V14)),
     Migration(15, "the days disputes, promises and plan cancellations took effect", _script(_V15)),
     Migration(16, "the days payment plans were breached and completed, each kept", _script(_V16)),
-    Migration(17, "an invoice paid by credit held before it was issued was paid on its issue date", _script(_V17)),
+    Migration(17, "credit applied to an invoice before it was issued: paid on its issue date, held until then",
+              _script(_V17)),
 )

@@ -157,13 +157,14 @@ class Staging:
         self.conn.execute("CREATE INDEX temp.stg_allocations_invoice ON stg_allocations (invoice_id)")
 
     def applied(self) -> str:
-        """`temp.stg_applied`: what the staged allocations apply to each invoice, in all and on which last
-        day.  Built on first use, once, for the over-allocation check and for a snapshot's balances."""
+        """`temp.stg_applied`: what the staged allocations apply to each invoice, in all, and on which first
+        and last day.  Built on first use, once, for the over-allocation check and for a snapshot's balances."""
         built = self.conn.execute("SELECT 1 FROM sqlite_temp_master WHERE name = 'stg_applied'").fetchone()
         if not built:  # (asked of SQLite: a rolled-back merge takes the table with it)
             self.conn.execute("CREATE TEMP TABLE stg_applied "
-                              "(invoice_id TEXT PRIMARY KEY, applied INTEGER, last_date TEXT) WITHOUT ROWID")
-            self.conn.execute("INSERT INTO temp.stg_applied SELECT invoice_id, SUM(amount), MAX(date) "
+                              "(invoice_id TEXT PRIMARY KEY, applied INTEGER, first_date TEXT, last_date TEXT) "
+                              "WITHOUT ROWID")
+            self.conn.execute("INSERT INTO temp.stg_applied SELECT invoice_id, SUM(amount), MIN(date), MAX(date) "
                               f"FROM {self.table['allocations']} GROUP BY invoice_id")
         return "temp.stg_applied"
 

@@ -37,6 +37,9 @@ _STAGED_BALANCE = "CASE WHEN {s}status = 'void' THEN 0 ELSE {s}total - COALESCE(
 # to it, with the prepayment's own date) was paid on its issue date, not before it existed (version 17).
 _STAGED_PAID_ON = ("CASE WHEN {s}status = 'void' OR {s}total <= 0 THEN NULL "
                    "WHEN ap.applied >= {s}total THEN max(ap.last_date, {s}issue_date) END")
+# The first day credit was applied to it when that is before it was issued (a prepayment; else NULL): the
+# credit was still the customer's until the invoice existed (`connector.engine.inputs.credit_items`).
+_STAGED_APPLIED_EARLY = "CASE WHEN ap.first_date < {s}issue_date THEN ap.first_date END"
 # Days from its due date to that day (negative: paid early), kept with it (schema version 12).
 _PAID_DAYS_LATE = "CAST(julianday({paid_on}) - julianday({s}due_date) AS INTEGER)"
 _STAGED_PAID_DAYS_LATE = _PAID_DAYS_LATE.replace("{paid_on}", _STAGED_PAID_ON)
@@ -295,7 +298,8 @@ class Store:
         allocations, the indexes built, the cursors set.  Every record is new."""
         self.conn.execute(f"UPDATE main.invoices SET balance = {_STAGED_BALANCE.format(s='')}, "
                           f"paid_on = {_STAGED_PAID_ON.format(s='')}, "
-                          f"paid_days_late = {_STAGED_PAID_DAYS_LATE.format(s='')} "
+                          f"paid_days_late = {_STAGED_PAID_DAYS_LATE.format(s='')}, "
+                          f"applied_early = {_STAGED_APPLIED_EARLY.format(s='')} "
                           f"FROM {staging.applied()} ap WHERE ap.invoice_id = invoices.id")
         for statement in self._set_aside:
             self.conn.execute(statement)
@@ -367,9 +371,9 @@ class Store:
         conn = self.conn
         values, source = ", ".join(f"s.{c}" for c in cols), f"temp.stg_{entity} s"
         if applied:
-            cols = (*cols, "balance", "paid_on", "paid_days_late")
+            cols = (*cols, "balance", "paid_on", "paid_days_late", "applied_early")
             values += (f", {_STAGED_BALANCE.format(s='s.')}, {_STAGED_PAID_ON.format(s='s.')}, "
-                       f"{_STAGED_PAID_DAYS_LATE.format(s='s.')}")
+                       f"{_STAGED_PAID_DAYS_LATE.format(s='s.')}, {_STAGED_APPLIED_EARLY.format(s='s.')}")
             source += f" LEFT JOIN {applied} ap ON ap.invoice_id = s.id"
         conn.execute(f"CREATE TEMP TABLE chg_{entity} (id TEXT PRIMARY KEY, is_new INTEGER)")
         same = " AND ".join(f"t.{c} IS s.{c}" for c in COLUMNS[entity][1:])
@@ -461,6 +465,10 @@ class Store:
                 THEN max((SELECT MAX(a.date) FROM main.allocations a WHERE a.invoice_id = invoices.id),
                          invoices.issue_date) END AS paid))
             WHERE {touched}""")  # (both at once: one pass over the invoices, each last allocation found once)
+        self.conn.execute(f"""
+            UPDATE main.invoices SET applied_early = (SELECT CASE WHEN MIN(a.date) < invoices.issue_date
+                THEN MIN(a.date) END FROM main.allocations a WHERE a.invoice_id = invoices.id)
+            WHERE {touched}""")
 
     # -- reads ----------------------------------------------------------------------------------
 
