@@ -309,8 +309,8 @@ PAID_BETWEEN = "i.paid_on BETWEEN :start AND :end AND i.rowid NOT IN (SELECT r F
 # The written-off invoices themselves (as `i`), for sums that take them away rather than test every invoice.
 WRITTEN_OFF_INVOICES = "written_off w CROSS JOIN invoices i ON i.rowid = w.r"
 SETTLED_LATE = f"""
-    SELECT i.id, i.customer_id, i.issue_date, i.due_date, max(MAX(a.date), i.issue_date) AS settled, i.total, i.currency,
-           i.exchange_rate
+    SELECT i.id, i.customer_id, i.issue_date, i.due_date, max(MAX(a.date), i.issue_date) AS settled, i.total,
+           i.currency, i.exchange_rate
     FROM (SELECT i.*, {_applied_after(":end")} AS later FROM invoices i INDEXED BY invoices_open
           WHERE i.balance <> 0 AND i.deleted_at IS NULL AND i.balance < 0) i
     JOIN allocations a ON a.invoice_id = i.id AND +a.date <= :end
