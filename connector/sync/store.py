@@ -445,7 +445,8 @@ class Store:
 
     def _rebalance(self, balanced: bool) -> None:
         """Recompute the balance of every invoice the merge touched: total less what is applied to it;
-        then the day it was paid in full, if it was, and how many days after its due date.
+        then the day it was paid in full, if it was, and how many days after its due date, and the first day
+        credit was applied to it if that was before it was issued.
 
         When the merge `balanced` the invoices it wrote, only the others are left to do.
         """
@@ -459,16 +460,15 @@ class Store:
             WHERE {touched}""")
         paid_days_late = _PAID_DAYS_LATE.format(paid_on="paid", s="invoices.")
         self.conn.execute(f"""
-            UPDATE main.invoices SET (paid_on, paid_days_late) = (SELECT paid, {paid_days_late} FROM (SELECT CASE
-                WHEN invoices.balance <= 0 AND invoices.total > 0 AND invoices.status <> 'void'
-                     AND invoices.deleted_at IS NULL
-                THEN max((SELECT MAX(a.date) FROM main.allocations a WHERE a.invoice_id = invoices.id),
-                         invoices.issue_date) END AS paid))
-            WHERE {touched}""")  # (both at once: one pass over the invoices, each last allocation found once)
-        self.conn.execute(f"""
-            UPDATE main.invoices SET applied_early = (SELECT CASE WHEN MIN(a.date) < invoices.issue_date
-                THEN MIN(a.date) END FROM main.allocations a WHERE a.invoice_id = invoices.id)
-            WHERE {touched}""")
+            UPDATE main.invoices SET (paid_on, paid_days_late, applied_early) = (
+                SELECT paid, {paid_days_late}, early FROM (SELECT CASE
+                    WHEN invoices.balance <= 0 AND invoices.total > 0 AND invoices.status <> 'void'
+                         AND invoices.deleted_at IS NULL
+                    THEN max(d.last, invoices.issue_date) END AS paid,
+                    CASE WHEN d.first < invoices.issue_date THEN d.first END AS early
+                FROM (SELECT MIN(a.date) AS first, MAX(a.date) AS last FROM main.allocations a
+                      WHERE a.invoice_id = invoices.id) d))
+            WHERE {touched}""")  # (all at once: one pass over the invoices, each one's allocations' days read once)
 
     # -- reads ----------------------------------------------------------------------------------
 
